@@ -1,0 +1,14 @@
+// What the CPU we run on can execute, read once from cpuid (x86) or the auxiliary vector (Arm).
+#pragma once
+
+namespace slim::kernels {
+
+struct CpuFeatures {
+  bool avx2_fma_f16c = false;  // x86-64: AVX2 + FMA + F16C, the set our *_avx2.cpp files assume
+  bool neon = false;           // 64-bit Arm: Advanced SIMD (always present on AArch64)
+  bool neon_dotprod = false;   // Armv8.2 SDOT/UDOT
+};
+
+const CpuFeatures& cpu_features() noexcept;
+
+}  // namespace slim::kernels

@@ -1,0 +1,38 @@
+// Helpers shared by the tests: where ../shared is, and reading its JSON files.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace slim::test {
+
+// The shared fixtures folder. A missing folder fails the test run loudly: it never skips.
+inline std::filesystem::path shared_dir() {
+  const char* env = std::getenv("SLIM_SHARED_DIR");
+  std::filesystem::path dir = env && *env ? env : "../shared";
+  if (!std::filesystem::is_directory(dir / "fixtures")) {
+    throw std::runtime_error("SLIM_SHARED_DIR does not point at the shared fixtures folder: '" +
+                             dir.string() + "' has no fixtures/ (set SLIM_SHARED_DIR)");
+  }
+  return dir;
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+  return nlohmann::json::parse(read_file(path));
+}
+
+}  // namespace slim::test
