@@ -1,0 +1,82 @@
+// slim::Model (the weights of a model folder, shared and immutable) and slim::Session (one
+// conversation: its KV cache and position). Many sessions may run on one model from many threads.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace slim {
+
+struct LoadOptions {
+  int threads = 0;        // threads for each forward pass; 0 = the machine's hardware threads
+  bool use_mmap = true;   // map weights files instead of reading them into memory
+};
+
+struct ModelInfo {
+  std::string architecture;       // e.g. "LlamaForCausalLM"
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t max_context = 0;        // max_position_embeddings
+  std::optional<int32_t> bos_id;  // from config.json
+  std::vector<int32_t> eos_ids;
+  uint64_t weight_bytes = 0;      // bytes of weights a forward pass reads
+};
+
+class Model {
+ public:
+  // Loads a Hugging Face model folder (config.json + model.safetensors or its sharded index).
+  // Throws slim::Error naming the file and field at fault.
+  static std::shared_ptr<const Model> load(const std::filesystem::path& model_dir, const LoadOptions& options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelInfo& info() const noexcept;
+  int threads() const noexcept;
+
+  struct Impl;
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Session {
+ public:
+  // context_length 0 = min(model's max_position_embeddings, 4096).
+  explicit Session(std::shared_ptr<const Model> model, int64_t context_length = 0);
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  // Runs the tokens at the current position and advances it. Returns the logits of the last token
+  // (vocab_size values), or with all_logits those of every token (tokens.size() rows). The span is
+  // valid until the next call. Throws slim::Error(context_overflow) when the tokens do not fit and
+  // slim::Error(invalid_argument) for an id outside the vocabulary; the session is unchanged then.
+  std::span<const float> prefill(std::span<const int32_t> tokens, bool all_logits = false);
+  // One token: prefill({token}).
+  std::span<const float> decode(int32_t token);
+
+  int64_t position() const noexcept;
+  int64_t context_length() const noexcept;
+  // Forgets everything after the first n positions (n <= position()).
+  void truncate(int64_t n);
+  void reset() { truncate(0); }
+  const Model& model() const noexcept;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace slim

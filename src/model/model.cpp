@@ -1,0 +1,44 @@
+#include <thread>
+
+#include "model/model_impl.hpp"
+#include "model/rope.hpp"
+#include "slim/error.hpp"
+
+namespace slim {
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
+  if (!std::filesystem::is_directory(dir)) {
+    throw Error(ErrorCode::io, dir.string() + ": not a model folder (no such directory)");
+  }
+  if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->config = load_config(dir);
+  impl->files = io::WeightFiles::open(dir, options.use_mmap);
+  impl->weights = load_weights(impl->config, impl->files);
+  impl->rope_inv_freq = rope_inv_freq(impl->config);
+  impl->threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  const ModelConfig& c = impl->config;
+  ModelInfo& info = impl->info;
+  info.architecture = c.architecture;
+  info.vocab_size = c.vocab_size;
+  info.hidden_size = c.hidden_size;
+  info.num_layers = c.num_layers;
+  info.num_heads = c.num_heads;
+  info.num_kv_heads = c.num_kv_heads;
+  info.head_dim = c.head_dim;
+  info.max_context = c.max_position_embeddings;
+  info.bos_id = c.bos_token_id;
+  info.eos_ids = c.eos_token_ids;
+  info.weight_bytes = weight_bytes_per_token(impl->weights);
+  return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+const ModelInfo& Model::info() const noexcept { return impl_->info; }
+int Model::threads() const noexcept { return impl_->threads; }
+
+}  // namespace slim

@@ -1,0 +1,58 @@
+#include "model/rope.hpp"
+
+#include <cmath>
+#include <numbers>
+
+namespace slim {
+
+std::vector<float> rope_inv_freq(const ModelConfig& config) {
+  const int64_t dim = config.head_dim;
+  const auto base = static_cast<float>(config.rope_theta);
+  std::vector<float> inv(static_cast<size_t>(dim / 2));
+  for (int64_t i = 0; i < dim / 2; ++i) {
+    // transformers: 1 / base ** (arange(0, dim, 2).float() / dim), all in float32.
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(dim);
+    inv[static_cast<size_t>(i)] = 1.0f / std::pow(base, exponent);
+  }
+
+  const RopeScaling& s = config.rope_scaling;
+  if (s.type == RopeScaling::Type::linear) {
+    // Linear scaling divides positions by the factor; dividing the frequencies is the same.
+    for (float& f : inv) f = static_cast<float>(f / s.factor);
+  } else if (s.type == RopeScaling::Type::llama3) {
+    // Llama 3.1's scaling (transformers' _compute_llama3_parameters): keep high frequencies,
+    // divide low ones by `factor`, and blend smoothly in between.
+    const double old_len = static_cast<double>(s.original_max_position_embeddings);
+    const double low_wavelen = old_len / s.low_freq_factor;
+    const double high_wavelen = old_len / s.high_freq_factor;
+    for (float& f : inv) {
+      const double wavelen = 2.0 * std::numbers::pi / f;
+      if (wavelen < high_wavelen) continue;
+      if (wavelen > low_wavelen) {
+        f = static_cast<float>(f / s.factor);
+      } else {
+        const double smooth = (old_len / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+        f = static_cast<float>((1.0 - smooth) * f / s.factor + smooth * f);
+      }
+    }
+  }
+  return inv;
+}
+
+RopeTable make_rope_table(const std::vector<float>& inv_freq, int64_t positions) {
+  RopeTable t;
+  t.half = static_cast<int64_t>(inv_freq.size());
+  t.cos.resize(static_cast<size_t>(positions * t.half));
+  t.sin.resize(t.cos.size());
+  for (int64_t p = 0; p < positions; ++p) {
+    for (int64_t i = 0; i < t.half; ++i) {
+      // The angle is a float32 product, as in transformers; its cos/sin are rounded from double.
+      const float angle = static_cast<float>(p) * inv_freq[static_cast<size_t>(i)];
+      t.cos[static_cast<size_t>(p * t.half + i)] = static_cast<float>(std::cos(static_cast<double>(angle)));
+      t.sin[static_cast<size_t>(p * t.half + i)] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    }
+  }
+  return t;
+}
+
+}  // namespace slim

@@ -1,0 +1,26 @@
+// The forward pass of a decoder-only transformer (Llama / Qwen2 blocks) over a batch of tokens.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "model/kv_cache.hpp"
+#include "model/model_impl.hpp"
+#include "model/rope.hpp"
+
+namespace slim {
+
+// Scratch memory of one session, sized for up to max_tokens tokens a forward call.
+struct ForwardBuffers {
+  ForwardBuffers(const ModelConfig& c, int64_t max_tokens, int64_t context, int threads);
+  int64_t max_tokens;
+  std::vector<float> x, xn, q, k, v, attn, gate, up, scores;
+};
+
+// Runs tokens (at most buffers.max_tokens) at positions [pos, pos + n), writing their keys and
+// values into the cache. Writes the logits of every token (n rows) when all_logits, otherwise of the
+// last one only.
+void forward(const Model::Impl& model, KvCache& cache, const RopeTable& rope, ForwardBuffers& buffers,
+             std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits);
+
+}  // namespace slim
