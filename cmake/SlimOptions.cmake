@@ -4,6 +4,7 @@ option(SLIM_BUILD_TESTS "Build the test suite" ON)
 option(SLIM_BUILD_BENCHMARKS "Build the Google Benchmarks" ON)
 option(SLIM_WERROR "Treat warnings as errors (CI turns this on)" OFF)
 set(SLIM_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined or thread")
+option(SLIM_FUZZ "Build the fuzz targets as libFuzzer programs (needs clang)" OFF)
 
 add_library(slim_warnings INTERFACE)
 target_compile_options(slim_warnings INTERFACE -Wall -Wextra $<$<BOOL:${SLIM_WERROR}>:-Werror>)
@@ -11,6 +12,10 @@ target_compile_options(slim_warnings INTERFACE -Wall -Wextra $<$<BOOL:${SLIM_WER
 if(SLIM_SANITIZE)
   add_compile_options(-fsanitize=${SLIM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${SLIM_SANITIZE})
+endif()
+if(SLIM_FUZZ)
+  # Coverage instrumentation for the whole library; the fuzz targets add the libFuzzer main.
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
 # slim_isa_flags(<var> <isa>): compiler flags for a kernel file written for one instruction set.

@@ -25,7 +25,26 @@ struct Fd {
   }
 };
 
+// 64-byte aligned like Tensor memory, so tensors in it get the same alignment as in a mapping.
+std::byte* allocate(size_t size) {
+  auto* buf = static_cast<std::byte*>(std::aligned_alloc(64, (size + 63) / 64 * 64));
+  if (buf == nullptr) throw std::bad_alloc();
+  return buf;
+}
+
 }  // namespace
+
+std::shared_ptr<const MappedFile> MappedFile::copy_of(std::span<const std::byte> bytes,
+                                                      const std::filesystem::path& name) {
+  std::shared_ptr<MappedFile> file(new MappedFile());
+  file->path_ = name;
+  file->size_ = bytes.size();
+  if (bytes.empty()) return file;
+  auto* buf = allocate(bytes.size());
+  std::memcpy(buf, bytes.data(), bytes.size());
+  file->data_ = buf;
+  return file;
+}
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path, bool use_mmap) {
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
@@ -48,9 +67,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     file->mapped_ = true;
     return file;
   }
-  // 64-byte aligned like Tensor memory, so tensors in it get the same alignment as in a mapping.
-  auto* buf = static_cast<std::byte*>(std::aligned_alloc(64, (file->size_ + 63) / 64 * 64));
-  if (buf == nullptr) throw std::bad_alloc();
+  auto* buf = allocate(file->size_);
   file->data_ = buf;
   size_t done = 0;
   while (done < file->size_) {

@@ -14,6 +14,8 @@ class MappedFile {
  public:
   // Throws slim::Error(io) when the file cannot be opened, sized or mapped.
   static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path, bool use_mmap = true);
+  // An in-memory copy of `bytes` that behaves like a file called `name` (tests, fuzzing).
+  static std::shared_ptr<const MappedFile> copy_of(std::span<const std::byte> bytes, const std::filesystem::path& name);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

@@ -87,8 +87,13 @@ std::optional<size_t> safetensors_dtype_size(const std::string& dtype) {
 }
 
 SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, bool use_mmap) {
+  return parse(MappedFile::open(path, use_mmap));
+}
+
+SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file) {
   SafetensorsFile f;
-  f.file_ = MappedFile::open(path, use_mmap);
+  f.file_ = std::move(file);
+  const auto& path = f.file_->path();
   const auto bytes = f.file_->bytes();
   if (bytes.size() < 8) bad(path, "file of " + std::to_string(bytes.size()) + " bytes is too short for a header");
   const uint64_t header_len = read_u64_le(bytes.data());

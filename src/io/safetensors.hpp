@@ -32,6 +32,8 @@ struct TensorEntry {
 class SafetensorsFile {
  public:
   static SafetensorsFile open(const std::filesystem::path& path, bool use_mmap = true);
+  // Parses a file already in memory.
+  static SafetensorsFile parse(std::shared_ptr<const MappedFile> file);
 
   const std::filesystem::path& path() const noexcept { return file_->path(); }
   const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }

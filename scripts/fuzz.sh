@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds every fuzz target with clang's libFuzzer (AddressSanitizer + UndefinedBehaviorSanitizer,
+# leak detection on) and runs each for SECONDS (default 60) from a seed corpus taken from ../shared.
+# Fails on any crash, leak, sanitizer report or timeout; the input is left in build-fuzz/findings/.
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-60}
+shift || true
+shared=${SLIM_SHARED_DIR:-$root/../shared}
+build=$root/build-fuzz
+
+packages=(clang-14 libclang-rt-14-dev libomp-14-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+"$root/scripts/setup.sh" "$build" -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLIM_FUZZ=ON -DSLIM_SANITIZE=address,undefined \
+  -DSLIM_BUILD_EXAMPLES=OFF -DSLIM_BUILD_BENCHMARKS=OFF -DSLIM_SHARED_DIR="$shared"
+
+# Seed corpus of each target, copied from ../shared into the build folder.
+seed() {
+  local name=$1; shift
+  mkdir -p "$build/corpus/$name"
+  for f in "$@"; do [ -f "$f" ] && cp "$f" "$build/corpus/$name/$(echo "$f" | md5sum | cut -c1-16)"; done
+  if [ -d "$root/tests/fuzz/regressions/$name" ]; then cp -r "$root/tests/fuzz/regressions/$name/." "$build/corpus/$name/"; fi
+  return 0
+}
+seed safetensors "$shared"/fixtures/models/{llama,qwen2-bf16}/model.safetensors
+seed config "$shared"/configs/*.json "$shared"/fixtures/models/*/config.json
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for f in "$root"/tests/fuzz/fuzz_*.cpp; do n=$(basename "$f" .cpp); targets+=("${n#fuzz_}"); done
+fi
+mkdir -p "$build/findings"
+status=0
+for name in "${targets[@]}"; do
+  echo "== fuzz_$name for ${seconds}s"
+  mkdir -p "$build/corpus/$name"
+  if ! "$build/tests/fuzz/fuzz_$name" "$build/corpus/$name" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 -artifact_prefix="$build/findings/$name-" \
+      2>"$build/findings/$name.log"; then
+    echo "fuzz_$name FAILED; see $build/findings/$name.log"; tail -40 "$build/findings/$name.log"; status=1
+  fi
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$build/findings/$name.log" || true
+done
+exit $status
