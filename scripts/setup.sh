@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages slim builds with (only those missing), then configures and builds a
 # tree. Usage: scripts/setup.sh [BUILD_DIR] [extra cmake arguments...]
+# SLIM_BUILD_TARGETS="a b" builds only those targets.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -21,4 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-cmake --build "$build" -j"$(nproc)"
+targets=()
+for t in ${SLIM_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j"$(nproc)" "${targets[@]}"
