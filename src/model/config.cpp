@@ -181,7 +181,8 @@ BlockTraits parse_traits(const Reader& r, const ModelConfig& c) {
       break;
     case Arch::qwen2moe:
       if (r.boolean("use_sliding_window", false)) {
-        r.fail("use_sliding_window", "is true; sliding-window attention is not supported for " + c.architecture);
+        throw Error(ErrorCode::unsupported, r.source() + ": field 'use_sliding_window' is true; sliding-window "
+                                                         "attention is not supported for " + c.architecture);
       }
       break;
     case Arch::gemma:
