@@ -32,6 +32,9 @@ class KvCache {
   float* v(int64_t layer, int64_t head, int64_t pos) { return v_.data() + offset(layer, head, pos); }
   const float* k(int64_t layer, int64_t head, int64_t pos) const { return k_.data() + offset(layer, head, pos); }
   const float* v(int64_t layer, int64_t head, int64_t pos) const { return v_.data() + offset(layer, head, pos); }
+  // The capacity(layer) consecutive slots of one head (slot s at s * head_dim).
+  const float* k_slots(int64_t layer, int64_t head) const { return k_.data() + offset(layer, head, 0); }
+  const float* v_slots(int64_t layer, int64_t head) const { return v_.data() + offset(layer, head, 0); }
   uint64_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
 
  private:

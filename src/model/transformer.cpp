@@ -26,13 +26,33 @@ void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const Mod
   }
 }
 
-// Causal attention of n query tokens (positions pos..pos+n-1) of one layer. Keys and values before
-// pos come from the cache, the chunk's own from b.k / b.v: a local layer's ring buffer cannot hold
-// a chunk longer than its window, so the chunk is written to the cache only afterwards. A local
-// layer's token at p sees positions (p - window, p], as transformers' sliding-window mask does.
+// Calls visit(j, key, value) for positions j = first..p of one kv head: those before the chunk
+// (pos) from the cache, walking its slots in order (a local layer's ring wraps to slot 0), the
+// chunk's own from b.k / b.v.
+template <typename Visit>
+void for_each_position(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b,
+                       int64_t kv_head, int64_t first, int64_t p, int64_t pos, Visit visit) {
+  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
+  const float* keys = cache.k_slots(layer, kv_head);
+  const float* values = cache.v_slots(layer, kv_head);
+  int64_t slot = first % capacity;
+  for (int64_t j = first; j < std::min(p + 1, pos); ++j) {
+    visit(j, keys + slot * hd, values + slot * hd);
+    if (++slot == capacity) slot = 0;
+  }
+  for (int64_t j = std::max(first, pos); j <= p; ++j) {
+    const size_t at = sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
+    visit(j, b.k.data() + at, b.v.data() + at);
+  }
+}
+
+// Causal attention of n query tokens (positions pos..pos+n-1) of one layer. The chunk's keys and
+// values are written to the cache only afterwards, since a local layer's ring buffer cannot hold a
+// chunk longer than its window. A local layer's token at p sees positions (p - window, p], as
+// transformers' sliding-window mask does.
 void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t n, int64_t pos,
                int threads) {
-  const int64_t hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
+  const int64_t hd = c.head_dim, heads = c.num_heads, group = heads / c.num_kv_heads;
   const float scale = c.traits.query_scale > 0 ? static_cast<float>(c.traits.query_scale)
                                                 : 1.0f / std::sqrt(static_cast<float>(hd));
   const auto cap = static_cast<float>(c.traits.attn_softcap);
@@ -45,26 +65,20 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
     for (int64_t h = 0; h < heads; ++h) {
       float* scores = b.scores.data() + sz(omp_get_thread_num() * context);
       const float* q = b.q.data() + sz((i * heads + h) * hd);
-      const int64_t kv_head = h / group;
       const int64_t p = pos + i;
       const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
       const int64_t len = p - first + 1;
-      auto key = [&](int64_t j) {
-        return j < pos ? cache.k(layer, kv_head, j) : b.k.data() + sz(((j - pos) * kv_heads + kv_head) * hd);
-      };
-      auto value = [&](int64_t j) {
-        return j < pos ? cache.v(layer, kv_head, j) : b.v.data() + sz(((j - pos) * kv_heads + kv_head) * hd);
-      };
-      for (int64_t j = first; j <= p; ++j) scores[j - first] = dot(q, key(j), hd) * scale;
+      for_each_position(c, cache, layer, b, h / group, first, p, pos, [&](int64_t j, const float* k, const float*) {
+        scores[j - first] = dot(q, k, hd) * scale;
+      });
       if (cap > 0) ops::softcap(scores, len, cap);  // Gemma 2: before the mask and the softmax
       ops::softmax(scores, len);
       float* out = b.attn.data() + sz((i * heads + h) * hd);
       for (int64_t d = 0; d < hd; ++d) out[d] = 0.0f;
-      for (int64_t j = first; j <= p; ++j) {
-        const float* v = value(j);
+      for_each_position(c, cache, layer, b, h / group, first, p, pos, [&](int64_t j, const float*, const float* v) {
         const float w = scores[j - first];
         for (int64_t d = 0; d < hd; ++d) out[d] += w * v[d];
-      }
+      });
     }
   }
 }

@@ -43,7 +43,9 @@ struct LayerWeights {
   MoeWeights moe;         // mixture-of-experts layers (no experts otherwise)
   Tensor post_mlp_norm;   // Gemma 2: on the MLP output, before the residual add (else empty)
   // Phi-3 stores q/k/v and gate/up fused; q, k, v, gate and up are then row-range views of these
-  // (rows of a row-major matrix are contiguous, so no copy), which stay alive here.
+  // (rows of a row-major matrix are contiguous, so no copy), which stay alive here. Splitting the
+  // weights rather than one matmul's output keeps the forward pass Llama's, with no strided copy
+  // of the activations; the three matmuls read the same weight bytes as one would.
   Tensor fused_qkv, fused_gate_up;
 };
 
