@@ -13,21 +13,25 @@ namespace {
 // Prompts are processed in chunks of this many tokens, which bounds the scratch memory; a chunk
 // boundary does not change any result.
 constexpr int64_t kMaxChunk = 256;
-constexpr int64_t kDefaultContext = 4096;
 
 }  // namespace
 
 struct Session::State {
   State(std::shared_ptr<const Model> m, int64_t context)
       : model(std::move(m)),
-        cache(model->impl().config.num_layers, model->impl().config.num_kv_heads, context,
-              model->impl().config.head_dim),
-        rope(make_rope_table(model->impl().rope_inv_freq, context)),
-        buffers(model->impl().config, std::min(context, kMaxChunk), context, model->threads()) {}
+        cache(model->impl().config, context),
+        rope(make_rope_table(model->impl().rope_inv_freq, context, model->impl().rope_attention_factor)),
+        buffers(model->impl().config, std::min(context, kMaxChunk), context, model->threads()) {
+    const Model::Impl& impl = model->impl();
+    if (!impl.rope_inv_freq_long.empty()) {
+      rope_long = make_rope_table(impl.rope_inv_freq_long, context, impl.rope_attention_factor);
+    }
+  }
 
   std::shared_ptr<const Model> model;
   KvCache cache;
   RopeTable rope;
+  RopeTable rope_long;  // longrope's long factors
   ForwardBuffers buffers;
   std::vector<float> logits;
   int64_t position = 0;
@@ -35,15 +39,8 @@ struct Session::State {
 
 Session::Session(std::shared_ptr<const Model> model, int64_t context_length) {
   if (!model) throw Error(ErrorCode::invalid_argument, "Session needs a model");
-  const int64_t max = model->info().max_context;
-  if (context_length < 0) throw Error(ErrorCode::invalid_argument, "context length must be >= 0");
-  if (context_length == 0) context_length = std::min(max, kDefaultContext);
-  if (context_length > max) {
-    throw Error(ErrorCode::invalid_argument, "context length " + std::to_string(context_length) +
-                                                 " exceeds the model's max_position_embeddings (" +
-                                                 std::to_string(max) + ")");
-  }
-  state_ = std::make_unique<State>(std::move(model), context_length);
+  const int64_t context = resolve_context_length(*model, context_length);
+  state_ = std::make_unique<State>(std::move(model), context);
 }
 
 Session::~Session() = default;
@@ -56,10 +53,10 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
   const int64_t vocab = m.config.vocab_size;
   const auto n = static_cast<int64_t>(tokens.size());
   if (n == 0) throw Error(ErrorCode::invalid_argument, "prefill needs at least one token");
-  if (s.position + n > s.cache.capacity()) {
+  if (s.position + n > s.cache.context()) {
     throw Error(ErrorCode::context_overflow, std::to_string(n) + " tokens at position " +
                                                  std::to_string(s.position) + " exceed the context length of " +
-                                                 std::to_string(s.cache.capacity()));
+                                                 std::to_string(s.cache.context()));
   }
   for (int32_t t : tokens) {
     if (t < 0 || t >= vocab) {
@@ -68,11 +65,13 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
     }
   }
   s.logits.resize(static_cast<size_t>((all_logits ? n : 1) * vocab));
+  // longrope chooses its factors once for the whole call, from the length the call reaches.
+  const RopeTable& rope = rope_uses_long_factors(m.config.rope_scaling, s.position + n) ? s.rope_long : s.rope;
   for (int64_t done = 0; done < n;) {
     const int64_t chunk = std::min(n - done, s.buffers.max_tokens);
     // Without all_logits each chunk writes its last row's logits over the previous chunk's.
     float* out = all_logits ? s.logits.data() + done * vocab : s.logits.data();
-    forward(m, s.cache, s.rope, s.buffers, tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(chunk)),
+    forward(m, s.cache, rope, s.buffers, tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(chunk)),
             s.position, all_logits, out);
     s.position += chunk;
     done += chunk;
@@ -83,13 +82,22 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
 std::span<const float> Session::decode(int32_t token) { return prefill(std::span<const int32_t>(&token, 1)); }
 
 int64_t Session::position() const noexcept { return state_->position; }
-int64_t Session::context_length() const noexcept { return state_->cache.capacity(); }
+int64_t Session::context_length() const noexcept { return state_->cache.context(); }
+uint64_t Session::kv_cache_bytes() const noexcept { return state_->cache.bytes(); }
 const Model& Session::model() const noexcept { return *state_->model; }
 
 void Session::truncate(int64_t n) {
   if (n < 0 || n > state_->position) {
     throw Error(ErrorCode::invalid_argument, "cannot truncate to " + std::to_string(n) + " positions; the session holds " +
                                                  std::to_string(state_->position));
+  }
+  // A ring buffer that has wrapped no longer holds the positions before the window, which going
+  // back would need.
+  const int64_t ring = state_->cache.smallest_capacity();
+  if (n != 0 && n != state_->position && state_->position > ring) {
+    throw Error(ErrorCode::invalid_argument,
+                "cannot truncate to " + std::to_string(n) + " positions: the sliding-window layers keep only the last " +
+                    std::to_string(ring) + " of " + std::to_string(state_->position));
   }
   state_->position = n;  // later positions are overwritten before they are read again
 }

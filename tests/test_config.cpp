@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "model/config.hpp"
+#include "model/kv_cache.hpp"
 #include "slim/error.hpp"
 #include "test_support.hpp"
 
@@ -74,4 +75,103 @@ TEST_CASE("bad configs give errors naming the field", "[config]") {
   expect_error(with(R"(,"rope_scaling":{"rope_type":"yarn","factor":4})"), ErrorCode::unsupported, "yarn");
   expect_error(with(R"(,"hidden_act":"relu")"), ErrorCode::unsupported, "relu");
   expect_error(with(R"(,"eos_token_id":[1,"x"])"), ErrorCode::invalid_config, "eos_token_id");
+}
+
+TEST_CASE("family configs: traits and defaults", "[config]") {
+  const auto root = slim::test::shared_dir();
+  auto load = [&](const char* name) { return parse_config(slim::test::read_file(root / "configs" / name), name); };
+
+  auto gemma = load("codegemma-2b.json");
+  CHECK(gemma.arch == slim::Arch::gemma);
+  CHECK(gemma.traits.norm_adds_one);
+  CHECK(gemma.traits.scale_embeddings);
+  CHECK(gemma.traits.activation == slim::Activation::gelu_tanh);
+  CHECK(gemma.tie_word_embeddings);  // absent: Gemma ties
+  CHECK(gemma.head_dim == 256);
+  CHECK_FALSE(gemma.is_local_layer(0));
+
+  auto gemma2 = load("gemma-2-2b.json");
+  CHECK(gemma2.arch == slim::Arch::gemma2);
+  CHECK(gemma2.traits.sandwich_norms);
+  CHECK(gemma2.traits.attn_softcap == 50.0);
+  CHECK(gemma2.traits.final_softcap == 30.0);
+  CHECK(gemma2.traits.query_scale == Approx(1.0 / 16));
+  CHECK(gemma2.tie_word_embeddings);
+  CHECK(gemma2.is_local_layer(0));
+  CHECK_FALSE(gemma2.is_local_layer(1));
+  CHECK(gemma2.is_local_layer(24));
+  // Gemma 2 context of 8192: 13 local layers hold 4096 positions, 13 global ones 8192.
+  CHECK(slim::kv_cache_bytes(gemma2, 8192) == 2ull * 4 * 4 * 256 * (13 * 4096 + 13 * 8192));
+
+  auto phi3 = load("Phi-3-mini-4k-instruct.json");
+  CHECK(phi3.arch == slim::Arch::phi3);
+  CHECK(phi3.traits.fused_qkv);
+  CHECK(phi3.traits.fused_gate_up);
+  CHECK(phi3.traits.sliding == slim::SlidingPattern::all);
+  CHECK(phi3.traits.sliding_window == 2047);
+  CHECK(phi3.rms_norm_eps == 1e-5);
+
+  auto mixtral = load("Mixtral-8x7B.json");
+  CHECK(mixtral.moe.num_experts == 8);
+  CHECK(mixtral.moe.top_k == 2);
+  CHECK(mixtral.moe.normalize_top_k);
+  CHECK(mixtral.moe.expert_intermediate_size == 14336);
+  CHECK(mixtral.traits.sliding == slim::SlidingPattern::none);
+  CHECK(mixtral.is_moe_layer(31));
+
+  auto qmoe = load("Qwen1.5-MoE-A2.7B.json");
+  CHECK(qmoe.moe.num_experts == 60);
+  CHECK(qmoe.moe.top_k == 4);
+  CHECK_FALSE(qmoe.moe.normalize_top_k);
+  CHECK(qmoe.moe.shared_expert_intermediate_size == 5632);
+  CHECK(qmoe.qkv_bias);
+
+  auto longrope = slim::load_config(root / "fixtures/models/phi3-longrope");
+  CHECK(longrope.rope_scaling.type == slim::RopeScaling::Type::longrope);
+  CHECK(longrope.rope_scaling.original_max_position_embeddings == 16);
+  CHECK(longrope.rope_scaling.long_factor.size() == 8);
+}
+
+TEST_CASE("Gemma 2 soft-caps set to null are off; Qwen2-MoE dense layers", "[config]") {
+  auto c = parse_config(R"({"architectures":["Gemma2ForCausalLM"],"vocab_size":256,"hidden_size":64,)"
+                        R"("intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"head_dim":16,)"
+                        R"("attn_logit_softcapping":null,"final_logit_softcapping":null})",
+                        "config.json");
+  CHECK(c.traits.attn_softcap == 0.0);
+  CHECK(c.traits.final_softcap == 0.0);
+  CHECK(c.traits.sliding_window == 4096);  // Gemma2Config's default
+
+  auto q = parse_config(R"({"architectures":["Qwen2MoeForCausalLM"],"vocab_size":256,"hidden_size":64,)"
+                        R"("intermediate_size":128,"num_hidden_layers":4,"num_attention_heads":4,)"
+                        R"("num_experts":4,"num_experts_per_tok":2,"decoder_sparse_step":2,"mlp_only_layers":[3]})",
+                        "config.json");
+  CHECK_FALSE(q.is_moe_layer(0));
+  CHECK(q.is_moe_layer(1));
+  CHECK_FALSE(q.is_moe_layer(2));
+  CHECK_FALSE(q.is_moe_layer(3));
+}
+
+TEST_CASE("bad family configs give errors naming the field", "[config]") {
+  using slim::ErrorCode;
+  auto family = [](const std::string& arch, const std::string& extra) {
+    return R"({"architectures":[")" + arch +
+           R"("],"vocab_size":256,"hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,)"
+           R"("num_attention_heads":4,"head_dim":16)" +
+           extra + "}";
+  };
+  expect_error(family("Gemma2ForCausalLM", R"(,"hidden_activation":"relu")"), ErrorCode::unsupported,
+               "hidden_activation 'relu'");
+  expect_error(family("Gemma2ForCausalLM", R"(,"sliding_window":0)"), ErrorCode::invalid_config, "sliding_window");
+  expect_error(family("Gemma2ForCausalLM", R"(,"attn_logit_softcapping":"big")"), ErrorCode::invalid_config,
+               "attn_logit_softcapping");
+  expect_error(family("Phi3ForCausalLM", R"(,"rope_scaling":{"type":"longrope","short_factor":[1,1],"long_factor":[1,1]})"),
+               ErrorCode::invalid_config, "short_factor");
+  expect_error(family("Phi3ForCausalLM", R"(,"rope_scaling":{"type":"su","short_factor":[],"long_factor":[]})"),
+               ErrorCode::unsupported, "su");
+  expect_error(family("MixtralForCausalLM", R"(,"num_local_experts":2,"num_experts_per_tok":3)"),
+               ErrorCode::invalid_config, "num_experts_per_tok");
+  expect_error(family("Qwen2MoeForCausalLM", R"(,"use_sliding_window":true)"), ErrorCode::unsupported,
+               "use_sliding_window");
+  expect_error(family("Qwen2MoeForCausalLM", R"(,"mlp_only_layers":[5])"), ErrorCode::invalid_config,
+               "mlp_only_layers");
 }

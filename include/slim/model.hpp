@@ -28,7 +28,8 @@ struct ModelInfo {
   int64_t max_context = 0;        // max_position_embeddings
   std::optional<int32_t> bos_id;  // from config.json
   std::vector<int32_t> eos_ids;
-  uint64_t weight_bytes = 0;      // bytes of weights a forward pass reads
+  uint64_t weight_bytes = 0;      // bytes of weights a decoded token reads (MoE: top_k experts)
+  int64_t sliding_window = 0;     // positions a sliding-window layer attends to; 0 = none
 };
 
 class Model {
@@ -42,6 +43,11 @@ class Model {
 
   const ModelInfo& info() const noexcept;
   int threads() const noexcept;
+  // Bytes of the KV cache a Session(model, context_length) allocates, known before allocating it
+  // (context_length 0 = the Session default). Sliding-window layers hold at most sliding_window
+  // positions whatever the context; global layers hold all of them. Throws like Session would for
+  // an invalid context length.
+  uint64_t kv_cache_bytes(int64_t context_length) const;
 
   struct Impl;
   const Impl& impl() const noexcept { return *impl_; }
@@ -69,7 +75,12 @@ class Session {
 
   int64_t position() const noexcept;
   int64_t context_length() const noexcept;
-  // Forgets everything after the first n positions (n <= position()).
+  // Bytes of this session's KV cache (Model::kv_cache_bytes(context_length())).
+  uint64_t kv_cache_bytes() const noexcept;
+  // Forgets everything after the first n positions (n <= position()). A model with sliding-window
+  // layers keeps only the last window positions there, so once position() exceeds the window,
+  // only truncate(position()) and truncate(0) are possible; other values throw
+  // slim::Error(invalid_argument) and leave the session unchanged.
   void truncate(int64_t n);
   void reset() { truncate(0); }
   const Model& model() const noexcept;

@@ -1,5 +1,6 @@
 #include "model/config.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -19,6 +20,11 @@ struct ArchName {
 constexpr ArchName kArchitectures[] = {
     {"LlamaForCausalLM", Arch::llama},
     {"Qwen2ForCausalLM", Arch::qwen2},
+    {"GemmaForCausalLM", Arch::gemma},
+    {"Gemma2ForCausalLM", Arch::gemma2},
+    {"Phi3ForCausalLM", Arch::phi3},
+    {"MixtralForCausalLM", Arch::mixtral},
+    {"Qwen2MoeForCausalLM", Arch::qwen2moe},
 };
 
 class Reader {
@@ -28,6 +34,7 @@ class Reader {
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
     throw Error(ErrorCode::invalid_config, source_ + ": field '" + field + "' " + what);
   }
+  const std::string& source() const { return source_; }
   bool has(const char* field) const { return j_.contains(field) && !j_.at(field).is_null(); }
 
   int64_t integer(const char* field, std::optional<int64_t> fallback = std::nullopt, int64_t min = 1,
@@ -62,6 +69,23 @@ class Reader {
     if (!v.is_string()) fail(field, "must be a string");
     return v.get<std::string>();
   }
+  // A number that config.json may set to null to turn a feature off: absent gives `fallback`,
+  // null gives 0 (off).
+  double number_or_off(const char* field, double fallback, double min, double max) const {
+    if (j_.contains(field) && j_.at(field).is_null()) return 0.0;
+    return number(field, fallback, min, max);
+  }
+  std::vector<double> numbers(const char* field, size_t count) const {
+    if (!has(field)) fail(field, "is missing");
+    const json& v = j_.at(field);
+    if (!v.is_array() || v.size() != count) fail(field, "must be a list of " + std::to_string(count) + " numbers");
+    std::vector<double> out;
+    for (const json& x : v) {
+      if (!x.is_number() || !(x.get<double>() > 0.0)) fail(field, "must hold positive numbers");
+      out.push_back(x.get<double>());
+    }
+    return out;
+  }
   const json& raw(const char* field) const { return j_.at(field); }
 
  private:
@@ -69,7 +93,7 @@ class Reader {
   const std::string& source_;
 };
 
-RopeScaling parse_rope_scaling(const Reader& r, const std::string& source) {
+RopeScaling parse_rope_scaling(const Reader& r, const std::string& source, int64_t head_dim) {
   RopeScaling s;
   if (!r.has("rope_scaling")) return s;
   const json& v = r.raw("rope_scaling");
@@ -94,8 +118,19 @@ RopeScaling parse_rope_scaling(const Reader& r, const std::string& source) {
     s.original_max_position_embeddings = rs.integer("original_max_position_embeddings", 8192);
     return s;
   }
+  if (type == "longrope") {
+    // Phi-3's scaling: per-frequency factors, short ones up to original_max_position_embeddings
+    // (read from rope_scaling or, as Phi-3 stores it, from the top level).
+    s.type = RopeScaling::Type::longrope;
+    const auto half = static_cast<size_t>(head_dim / 2);
+    s.short_factor = rs.numbers("short_factor", half);
+    s.long_factor = rs.numbers("long_factor", half);
+    s.original_max_position_embeddings =
+        rs.integer("original_max_position_embeddings", r.integer("original_max_position_embeddings", 4096, 2), 2);
+    return s;
+  }
   throw Error(ErrorCode::unsupported, source + ": rope_scaling type '" + type +
-                                          "' is not supported (supported: default, linear, llama3)");
+                                          "' is not supported (supported: default, linear, llama3, longrope)");
 }
 
 std::vector<int32_t> parse_token_ids(const Reader& r, const char* field) {
@@ -116,7 +151,112 @@ std::vector<int32_t> parse_token_ids(const Reader& r, const char* field) {
   return ids;
 }
 
+Activation parse_activation(const Reader& r, const ModelConfig& c) {
+  // transformers 4.47: Gemma 2's MLP reads hidden_activation, Gemma's hidden_act (both default to
+  // gelu_pytorch_tanh); a Gemma config that sets hidden_activation means it, so it wins there too.
+  const bool gemma_family = c.arch == Arch::gemma || c.arch == Arch::gemma2;
+  const char* field = "hidden_act";
+  if (c.arch == Arch::gemma2 || (c.arch == Arch::gemma && r.has("hidden_activation"))) field = "hidden_activation";
+  const std::string act = r.string(field, gemma_family ? "gelu_pytorch_tanh" : "silu");
+  if (act == "silu" || act == "swish") return Activation::silu;
+  if (act == "gelu_pytorch_tanh") return Activation::gelu_tanh;
+  if (act == "gelu") return Activation::gelu;
+  throw Error(ErrorCode::unsupported, r.source() + ": " + field + " '" + act + "' is not supported for " +
+                                          c.architecture + " (supported: silu, gelu_pytorch_tanh, gelu)");
+}
+
+// A Mistral-style sliding_window (null or absent = none): every layer local.
+void parse_sliding_window_all(const Reader& r, BlockTraits& t) {
+  if (!r.has("sliding_window")) return;
+  t.sliding = SlidingPattern::all;
+  t.sliding_window = r.integer("sliding_window");
+}
+
+BlockTraits parse_traits(const Reader& r, const ModelConfig& c) {
+  BlockTraits t;
+  t.activation = parse_activation(r, c);
+  switch (c.arch) {
+    case Arch::llama:
+    case Arch::qwen2:
+      break;
+    case Arch::qwen2moe:
+      if (r.boolean("use_sliding_window", false)) {
+        throw Error(ErrorCode::unsupported, r.source() + ": field 'use_sliding_window' is true; sliding-window "
+                                                         "attention is not supported for " + c.architecture);
+      }
+      break;
+    case Arch::gemma:
+      t.norm_adds_one = t.scale_embeddings = true;
+      break;
+    case Arch::gemma2:
+      // Defaults are Gemma2Config's (transformers 4.47); a soft-cap set to null is off.
+      t.norm_adds_one = t.scale_embeddings = t.sandwich_norms = true;
+      t.query_scale = std::pow(r.number("query_pre_attn_scalar", 256.0, 1e-6, 1e9), -0.5);
+      t.attn_softcap = r.number_or_off("attn_logit_softcapping", 50.0, 1e-6, 1e9);
+      t.final_softcap = r.number_or_off("final_logit_softcapping", 30.0, 1e-6, 1e9);
+      t.sliding = SlidingPattern::even_layers;
+      t.sliding_window = r.integer("sliding_window", 4096);
+      break;
+    case Arch::phi3:
+      t.fused_qkv = t.fused_gate_up = true;
+      parse_sliding_window_all(r, t);
+      break;
+    case Arch::mixtral:
+      parse_sliding_window_all(r, t);
+      break;
+  }
+  return t;
+}
+
+MoeConfig parse_moe(const Reader& r, const ModelConfig& c) {
+  MoeConfig m;
+  if (c.arch == Arch::mixtral) {
+    m.num_experts = r.integer("num_local_experts", 8, 1, 4096);
+    m.top_k = r.integer("num_experts_per_tok", 2, 1, 4096);
+    m.expert_intermediate_size = c.intermediate_size;
+  } else if (c.arch == Arch::qwen2moe) {
+    // Qwen2MoeConfig's defaults (Qwen1.5-MoE-A2.7B).
+    m.num_experts = r.integer("num_experts", 60, 1, 4096);
+    m.top_k = r.integer("num_experts_per_tok", 4, 1, 4096);
+    m.expert_intermediate_size = r.integer("moe_intermediate_size", 1408);
+    m.shared_expert_intermediate_size = r.integer("shared_expert_intermediate_size", 5632);
+    m.normalize_top_k = r.boolean("norm_topk_prob", false);
+    m.sparse_step = r.integer("decoder_sparse_step", 1, 1, 1024);
+    if (r.has("mlp_only_layers")) {
+      const json& v = r.raw("mlp_only_layers");
+      if (!v.is_array()) r.fail("mlp_only_layers", "must be a list of layer indices");
+      for (const json& x : v) {
+        if (!x.is_number_integer() || x.get<int64_t>() < 0 || x.get<int64_t>() >= c.num_layers) {
+          r.fail("mlp_only_layers", "must hold layer indices below num_hidden_layers");
+        }
+        m.dense_layers.push_back(x.get<int64_t>());
+      }
+    }
+  } else {
+    return m;
+  }
+  if (m.top_k > m.num_experts) r.fail("num_experts_per_tok", "exceeds the number of experts");
+  return m;
+}
+
 }  // namespace
+
+bool ModelConfig::is_local_layer(int64_t layer) const {
+  switch (traits.sliding) {
+    case SlidingPattern::none: return false;
+    case SlidingPattern::all: return true;
+    case SlidingPattern::even_layers: return layer % 2 == 0;  // Gemma 2: `not bool(layer_idx % 2)`
+  }
+  return false;
+}
+
+bool ModelConfig::is_moe_layer(int64_t layer) const {
+  if (moe.num_experts == 0) return false;
+  for (int64_t d : moe.dense_layers) {
+    if (d == layer) return false;
+  }
+  return (layer + 1) % moe.sparse_step == 0;
+}
 
 std::vector<std::string_view> supported_architectures() {
   std::vector<std::string_view> out;
@@ -150,6 +290,7 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
                 source + ": architecture '" + c.architecture + "' is not supported (supported: " + list + ")");
   }
 
+  const bool gemma_family = c.arch == Arch::gemma || c.arch == Arch::gemma2;
   c.vocab_size = r.integer("vocab_size");
   c.hidden_size = r.integer("hidden_size");
   c.intermediate_size = r.integer("intermediate_size");
@@ -159,32 +300,42 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
   if (c.num_heads % c.num_kv_heads != 0) {
     r.fail("num_key_value_heads", "must divide num_attention_heads (" + std::to_string(c.num_heads) + ")");
   }
-  if (c.hidden_size % c.num_heads != 0 && !r.has("head_dim")) {
-    r.fail("num_attention_heads", "must divide hidden_size when head_dim is absent");
+  if (gemma_family) {
+    c.head_dim = r.integer("head_dim", 256, 2, 1024);  // GemmaConfig / Gemma2Config default
+  } else {
+    if (c.hidden_size % c.num_heads != 0 && !r.has("head_dim")) {
+      r.fail("num_attention_heads", "must divide hidden_size when head_dim is absent");
+    }
+    c.head_dim = r.integer("head_dim", c.hidden_size / c.num_heads, 2, 1024);
   }
-  c.head_dim = r.integer("head_dim", c.hidden_size / c.num_heads, 2, 1024);
   if (c.head_dim % 2 != 0) r.fail("head_dim", "must be even for rotary embeddings");
   c.max_position_embeddings = r.integer("max_position_embeddings", 2048, 1, int64_t{1} << 24);
-  c.rms_norm_eps = r.number("rms_norm_eps", 1e-6, 0.0, 1.0);
-  c.rope_theta = r.number("rope_theta", 10000.0, 1.0, 1e12);
-  c.rope_scaling = parse_rope_scaling(r, source);
-
-  const std::string act = r.string("hidden_act", "silu");
-  if (act != "silu") {
-    throw Error(ErrorCode::unsupported, source + ": hidden_act '" + act + "' is not supported for " + c.architecture);
-  }
+  const bool eps_1e5 = c.arch == Arch::phi3 || c.arch == Arch::mixtral;  // their config classes' defaults
+  c.rms_norm_eps = r.number("rms_norm_eps", eps_1e5 ? 1e-5 : 1e-6, 0.0, 1.0);
+  c.rope_theta = r.number("rope_theta", c.arch == Arch::mixtral ? 1e6 : 10000.0, 1.0, 1e12);
+  c.rope_scaling = parse_rope_scaling(r, source, c.head_dim);
+  c.traits = parse_traits(r, c);
+  c.moe = parse_moe(r, c);
 
   switch (c.arch) {
     case Arch::llama:
-      c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
       c.qkv_bias = c.o_bias = r.boolean("attention_bias", false);
       c.mlp_bias = r.boolean("mlp_bias", false);
       break;
     case Arch::qwen2:
-      c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
+    case Arch::qwen2moe:
       c.qkv_bias = true;  // Qwen2Attention always has q/k/v biases and none on o_proj
       break;
+    case Arch::gemma:
+    case Arch::gemma2:
+      c.qkv_bias = c.o_bias = r.boolean("attention_bias", false);
+      break;
+    case Arch::phi3:
+    case Arch::mixtral:
+      break;  // no biases
   }
+  // Gemma ties its head to the embedding unless config.json says otherwise.
+  c.tie_word_embeddings = r.boolean("tie_word_embeddings", gemma_family);
 
   auto bos = parse_token_ids(r, "bos_token_id");
   if (!bos.empty()) c.bos_token_id = bos.front();

@@ -1,28 +1,51 @@
-// Keys and values of every past position, per layer and kv head: [layer][kv_head][position][head_dim]
-// so that one head's history is contiguous for the attention loop.
+// Keys and values of past positions, per layer and kv head: [layer][kv_head][slot][head_dim] so that
+// one head's history is contiguous for the attention loop. A global layer keeps every position of
+// the context; a local (sliding-window) layer keeps only the last `window` positions in a ring
+// buffer: position p lives in slot p % window. Keys are stored after RoPE, so a slot holds the
+// rotation of the position that wrote it and wrapping around needs no fix-up.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "model/config.hpp"
+
 namespace slim {
+
+// Positions layer `layer` keeps for a session of `context` positions.
+int64_t kv_layer_capacity(const ModelConfig& config, int64_t layer, int64_t context);
+
+// Bytes of the KV cache (f32 keys and values) of a session of `context` positions.
+uint64_t kv_cache_bytes(const ModelConfig& config, int64_t context);
 
 class KvCache {
  public:
-  KvCache(int64_t layers, int64_t kv_heads, int64_t capacity, int64_t head_dim)
-      : kv_heads_(kv_heads), capacity_(capacity), head_dim_(head_dim),
-        k_(static_cast<size_t>(layers * kv_heads * capacity * head_dim)), v_(k_.size()) {}
+  KvCache(const ModelConfig& config, int64_t context);
 
-  int64_t capacity() const { return capacity_; }
+  // Positions the session may hold (the global layers' capacity).
+  int64_t context() const { return context_; }
+  // Slots of one layer: context() for global layers, at most the window for local ones.
+  int64_t capacity(int64_t layer) const { return capacity_[static_cast<size_t>(layer)]; }
+  // The smallest layer capacity: positions beyond it have wrapped some ring buffer around.
+  int64_t smallest_capacity() const;
   float* k(int64_t layer, int64_t head, int64_t pos) { return k_.data() + offset(layer, head, pos); }
   float* v(int64_t layer, int64_t head, int64_t pos) { return v_.data() + offset(layer, head, pos); }
+  const float* k(int64_t layer, int64_t head, int64_t pos) const { return k_.data() + offset(layer, head, pos); }
+  const float* v(int64_t layer, int64_t head, int64_t pos) const { return v_.data() + offset(layer, head, pos); }
+  // The capacity(layer) consecutive slots of one head (slot s at s * head_dim).
+  const float* k_slots(int64_t layer, int64_t head) const { return k_.data() + offset(layer, head, 0); }
+  const float* v_slots(int64_t layer, int64_t head) const { return v_.data() + offset(layer, head, 0); }
   uint64_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
 
  private:
   size_t offset(int64_t layer, int64_t head, int64_t pos) const {
-    return static_cast<size_t>(((layer * kv_heads_ + head) * capacity_ + pos) * head_dim_);
+    const auto l = static_cast<size_t>(layer);
+    const int64_t slot = pos % capacity_[l];
+    return layer_offset_[l] + static_cast<size_t>((head * capacity_[l] + slot) * head_dim_);
   }
-  int64_t kv_heads_, capacity_, head_dim_;
+  int64_t context_, kv_heads_, head_dim_;
+  std::vector<int64_t> capacity_;
+  std::vector<size_t> layer_offset_;
   std::vector<float> k_, v_;
 };
 

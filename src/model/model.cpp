@@ -1,10 +1,29 @@
+#include <algorithm>
 #include <thread>
 
+#include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
 #include "slim/error.hpp"
 
 namespace slim {
+namespace {
+
+constexpr int64_t kDefaultContext = 4096;
+
+}  // namespace
+
+int64_t resolve_context_length(const Model& model, int64_t context_length) {
+  const int64_t max = model.info().max_context;
+  if (context_length < 0) throw Error(ErrorCode::invalid_argument, "context length must be >= 0");
+  if (context_length == 0) return std::min(max, kDefaultContext);
+  if (context_length > max) {
+    throw Error(ErrorCode::invalid_argument, "context length " + std::to_string(context_length) +
+                                                 " exceeds the model's max_position_embeddings (" +
+                                                 std::to_string(max) + ")");
+  }
+  return context_length;
+}
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
@@ -20,6 +39,10 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const
   impl->files = io::WeightFiles::open(dir, options.use_mmap);
   impl->weights = load_weights(impl->config, impl->files);
   impl->rope_inv_freq = rope_inv_freq(impl->config);
+  if (impl->config.rope_scaling.type == RopeScaling::Type::longrope) {
+    impl->rope_inv_freq_long = rope_inv_freq(impl->config, /*long_factors=*/true);
+  }
+  impl->rope_attention_factor = rope_attention_factor(impl->config);
   impl->threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   const ModelConfig& c = impl->config;
@@ -34,11 +57,17 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const
   info.max_context = c.max_position_embeddings;
   info.bos_id = c.bos_token_id;
   info.eos_ids = c.eos_token_ids;
-  info.weight_bytes = weight_bytes_per_token(impl->weights);
+  info.weight_bytes = weight_bytes_per_token(c, impl->weights);
+  info.sliding_window = c.traits.sliding == SlidingPattern::none ? 0 : c.traits.sliding_window;
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
 const ModelInfo& Model::info() const noexcept { return impl_->info; }
 int Model::threads() const noexcept { return impl_->threads; }
+
+uint64_t Model::kv_cache_bytes(int64_t context_length) const {
+  const int64_t context = resolve_context_length(*this, context_length);
+  return slim::kv_cache_bytes(impl_->config, context);
+}
 
 }  // namespace slim

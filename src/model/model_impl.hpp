@@ -17,8 +17,14 @@ struct Model::Impl {
   ModelInfo info;
   io::WeightFiles files;  // keeps the mappings that weight views point into alive
   Weights weights;
-  std::vector<float> rope_inv_freq;
+  std::vector<float> rope_inv_freq;       // longrope: with the short factors
+  std::vector<float> rope_inv_freq_long;  // longrope's long factors (empty otherwise)
+  float rope_attention_factor = 1.0f;
   int threads = 1;
 };
+
+// The context length a Session(model, context_length) gets: 0 = min(max_context, 4096). Throws
+// slim::Error(invalid_argument) for a negative length or one beyond max_position_embeddings.
+int64_t resolve_context_length(const Model& model, int64_t context_length);
 
 }  // namespace slim

@@ -5,17 +5,21 @@
 
 namespace slim {
 
-std::vector<float> rope_inv_freq(const ModelConfig& config) {
+std::vector<float> rope_inv_freq(const ModelConfig& config, bool long_factors) {
   const int64_t dim = config.head_dim;
   const auto base = static_cast<float>(config.rope_theta);
+  const RopeScaling& s = config.rope_scaling;
+  const std::vector<double>& ext = long_factors ? s.long_factor : s.short_factor;
   std::vector<float> inv(static_cast<size_t>(dim / 2));
   for (int64_t i = 0; i < dim / 2; ++i) {
-    // transformers: 1 / base ** (arange(0, dim, 2).float() / dim), all in float32.
+    // transformers: 1 / base ** (arange(0, dim, 2).float() / dim), all in float32; longrope
+    // divides by its factor inside: 1 / (ext_factors * base ** (...)).
     const float exponent = static_cast<float>(2 * i) / static_cast<float>(dim);
-    inv[static_cast<size_t>(i)] = 1.0f / std::pow(base, exponent);
+    float denominator = std::pow(base, exponent);
+    if (s.type == RopeScaling::Type::longrope) denominator *= static_cast<float>(ext[static_cast<size_t>(i)]);
+    inv[static_cast<size_t>(i)] = 1.0f / denominator;
   }
 
-  const RopeScaling& s = config.rope_scaling;
   if (s.type == RopeScaling::Type::linear) {
     // Linear scaling divides positions by the factor; dividing the frequencies is the same.
     for (float& f : inv) f = static_cast<float>(f / s.factor);
@@ -39,7 +43,20 @@ std::vector<float> rope_inv_freq(const ModelConfig& config) {
   return inv;
 }
 
-RopeTable make_rope_table(const std::vector<float>& inv_freq, int64_t positions) {
+float rope_attention_factor(const ModelConfig& config) {
+  const RopeScaling& s = config.rope_scaling;
+  if (s.type != RopeScaling::Type::longrope) return 1.0f;
+  const auto original = static_cast<double>(s.original_max_position_embeddings);
+  const double scale = static_cast<double>(config.max_position_embeddings) / original;
+  if (scale <= 1.0) return 1.0f;
+  return static_cast<float>(std::sqrt(1.0 + std::log(scale) / std::log(original)));
+}
+
+bool rope_uses_long_factors(const RopeScaling& scaling, int64_t sequence_length) {
+  return scaling.type == RopeScaling::Type::longrope && sequence_length > scaling.original_max_position_embeddings;
+}
+
+RopeTable make_rope_table(const std::vector<float>& inv_freq, int64_t positions, float attention_factor) {
   RopeTable t;
   t.half = static_cast<int64_t>(inv_freq.size());
   t.cos.resize(static_cast<size_t>(positions * t.half));
@@ -48,8 +65,10 @@ RopeTable make_rope_table(const std::vector<float>& inv_freq, int64_t positions)
     for (int64_t i = 0; i < t.half; ++i) {
       // The angle is a float32 product, as in transformers; its cos/sin are rounded from double.
       const float angle = static_cast<float>(p) * inv_freq[static_cast<size_t>(i)];
-      t.cos[static_cast<size_t>(p * t.half + i)] = static_cast<float>(std::cos(static_cast<double>(angle)));
-      t.sin[static_cast<size_t>(p * t.half + i)] = static_cast<float>(std::sin(static_cast<double>(angle)));
+      const auto c = static_cast<float>(std::cos(static_cast<double>(angle)));
+      const auto s = static_cast<float>(std::sin(static_cast<double>(angle)));
+      t.cos[static_cast<size_t>(p * t.half + i)] = c * attention_factor;  // ×1 is exact
+      t.sin[static_cast<size_t>(p * t.half + i)] = s * attention_factor;
     }
   }
   return t;

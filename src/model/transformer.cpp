@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/kernels.hpp"
+#include "model/blocks.hpp"
 #include "ops/ops.hpp"
 
 namespace slim {
@@ -12,24 +13,51 @@ namespace {
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
-// y = x·Wᵀ + b for n rows of x.
-void linear(const Linear& l, const float* x, int64_t n, float* y, int threads) {
-  kernels::matmul(l.matrix(), x, n, y, threads);
-  if (!l.bias.empty()) ops::add_bias(y, l.bias.data_as<float>(), n, l.out());
-}
-
 float dot(const float* a, const float* b, int64_t n) {
   float s = 0.0f;
   for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
 
-// Causal attention of n query tokens (positions pos..pos+n-1) over the cache of one layer.
-void attention(const ModelConfig& c, KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t n, int64_t pos,
+void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const ModelConfig& c, float* out) {
+  const int64_t hidden = c.hidden_size;
+  for (int64_t i = 0; i < rows; ++i) {
+    ops::rms_norm(x + i * hidden, weight.data_as<float>(), hidden, c.rms_norm_eps, out + i * hidden);
+  }
+}
+
+// Calls visit(j, key, value) for positions j = first..p of one kv head: those before the chunk
+// (pos) from the cache, walking its slots in order (a local layer's ring wraps to slot 0), the
+// chunk's own from b.k / b.v.
+template <typename Visit>
+void for_each_position(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b,
+                       int64_t kv_head, int64_t first, int64_t p, int64_t pos, Visit visit) {
+  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
+  const float* keys = cache.k_slots(layer, kv_head);
+  const float* values = cache.v_slots(layer, kv_head);
+  int64_t slot = first % capacity;
+  for (int64_t j = first; j < std::min(p + 1, pos); ++j) {
+    visit(j, keys + slot * hd, values + slot * hd);
+    if (++slot == capacity) slot = 0;
+  }
+  for (int64_t j = std::max(first, pos); j <= p; ++j) {
+    const size_t at = sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
+    visit(j, b.k.data() + at, b.v.data() + at);
+  }
+}
+
+// Causal attention of n query tokens (positions pos..pos+n-1) of one layer. The chunk's keys and
+// values are written to the cache only afterwards, since a local layer's ring buffer cannot hold a
+// chunk longer than its window. A local layer's token at p sees positions (p - window, p], as
+// transformers' sliding-window mask does.
+void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t n, int64_t pos,
                int threads) {
-  const int64_t hd = c.head_dim, heads = c.num_heads, group = c.num_heads / c.num_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int64_t context = cache.capacity();
+  const int64_t hd = c.head_dim, heads = c.num_heads, group = heads / c.num_kv_heads;
+  const float scale = c.traits.query_scale > 0 ? static_cast<float>(c.traits.query_scale)
+                                                : 1.0f / std::sqrt(static_cast<float>(hd));
+  const auto cap = static_cast<float>(c.traits.attn_softcap);
+  const bool local = c.is_local_layer(layer);
+  const int64_t context = cache.context();
   const int64_t work = n * heads * (pos + n) * hd;
   const int team = work > (1 << 16) ? threads : 1;
 #pragma omp parallel for collapse(2) schedule(static) num_threads(team)
@@ -37,19 +65,41 @@ void attention(const ModelConfig& c, KvCache& cache, int64_t layer, ForwardBuffe
     for (int64_t h = 0; h < heads; ++h) {
       float* scores = b.scores.data() + sz(omp_get_thread_num() * context);
       const float* q = b.q.data() + sz((i * heads + h) * hd);
-      const int64_t kv_head = h / group;
-      const int64_t len = pos + i + 1;  // causal: this token sees itself and all before it
-      for (int64_t j = 0; j < len; ++j) scores[j] = dot(q, cache.k(layer, kv_head, j), hd) * scale;
+      const int64_t p = pos + i;
+      const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
+      const int64_t len = p - first + 1;
+      for_each_position(c, cache, layer, b, h / group, first, p, pos, [&](int64_t j, const float* k, const float*) {
+        scores[j - first] = dot(q, k, hd) * scale;
+      });
+      if (cap > 0) ops::softcap(scores, len, cap);  // Gemma 2: before the mask and the softmax
       ops::softmax(scores, len);
       float* out = b.attn.data() + sz((i * heads + h) * hd);
       for (int64_t d = 0; d < hd; ++d) out[d] = 0.0f;
-      for (int64_t j = 0; j < len; ++j) {
-        const float* v = cache.v(layer, kv_head, j);
-        const float w = scores[j];
+      for_each_position(c, cache, layer, b, h / group, first, p, pos, [&](int64_t j, const float*, const float* v) {
+        const float w = scores[j - first];
         for (int64_t d = 0; d < hd; ++d) out[d] += w * v[d];
-      }
+      });
     }
   }
+}
+
+// The chunk's rotated keys and values into the cache; a ring buffer keeps only the last of them.
+void store_kv(const ModelConfig& c, KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t n, int64_t pos) {
+  const int64_t hd = c.head_dim;
+  for (int64_t i = std::max<int64_t>(0, n - cache.capacity(layer)); i < n; ++i) {
+    for (int64_t h = 0; h < c.num_kv_heads; ++h) {
+      const size_t at = sz((i * c.num_kv_heads + h) * hd);
+      std::copy(b.k.data() + at, b.k.data() + at + sz(hd), cache.k(layer, h, pos + i));
+      std::copy(b.v.data() + at, b.v.data() + at + sz(hd), cache.v(layer, h, pos + i));
+    }
+  }
+}
+
+bool has_dense_mlp(const ModelConfig& c) {
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    if (!c.is_moe_layer(l)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -58,17 +108,20 @@ ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_
     : max_tokens(max_tokens_),
       x(sz(max_tokens * c.hidden_size)),
       xn(x.size()),
+      out(x.size()),
       q(sz(max_tokens * c.num_heads * c.head_dim)),
       k(sz(max_tokens * c.num_kv_heads * c.head_dim)),
       v(k.size()),
       attn(q.size()),
-      gate(sz(max_tokens * c.intermediate_size)),
+      gate(sz(has_dense_mlp(c) ? max_tokens * c.intermediate_size : 0)),
       up(gate.size()),
-      scores(sz(context * std::max(threads, 1))) {}
+      scores(sz(context * std::max(threads, 1))),
+      moe(c, c.moe.num_experts > 0 ? max_tokens : 0) {}
 
 void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, ForwardBuffers& b,
              std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits) {
   const ModelConfig& c = m.config;
+  const BlockTraits& traits = c.traits;
   const Weights& w = m.weights;
   const int threads = m.threads;
   const auto n = static_cast<int64_t>(tokens.size());
@@ -76,14 +129,16 @@ void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, Forwar
 
   const kernels::MatrixRef embed{w.embed.dtype(), w.embed.data(), c.vocab_size, hidden};
   for (int64_t i = 0; i < n; ++i) kernels::row_to_f32(embed, tokens[sz(i)], b.x.data() + sz(i * hidden));
+  if (traits.scale_embeddings) {
+    // Gemma: × sqrt(hidden_size), rounded to the compute dtype (f32) first, as transformers does.
+    ops::scale(b.x.data(), n * hidden, static_cast<float>(std::sqrt(static_cast<double>(hidden))));
+  }
 
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& lw = w.layers[sz(l)];
 
-    for (int64_t i = 0; i < n; ++i) {
-      ops::rms_norm(b.x.data() + sz(i * hidden), lw.attn_norm.data_as<float>(), hidden, c.rms_norm_eps,
-                    b.xn.data() + sz(i * hidden));
-    }
+    // Attention: x += o(attention(rope(q), rope(k), v)) of the normalised x.
+    rms_norm_rows(b.x.data(), lw.attn_norm, n, c, b.xn.data());
     linear(lw.q, b.xn.data(), n, b.q.data(), threads);
     linear(lw.k, b.xn.data(), n, b.k.data(), threads);
     linear(lw.v, b.xn.data(), n, b.v.data(), threads);
@@ -93,36 +148,32 @@ void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, Forwar
         ops::rope_rotate_half(b.q.data() + sz((i * c.num_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
       }
       for (int64_t h = 0; h < c.num_kv_heads; ++h) {
-        float* k = b.k.data() + sz((i * c.num_kv_heads + h) * hd);
-        ops::rope_rotate_half(k, rope.cos_at(p), rope.sin_at(p), hd);
-        std::copy(k, k + hd, cache.k(l, h, p));
-        const float* v = b.v.data() + sz((i * c.num_kv_heads + h) * hd);
-        std::copy(v, v + hd, cache.v(l, h, p));
+        ops::rope_rotate_half(b.k.data() + sz((i * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
       }
     }
     attention(c, cache, l, b, n, pos, threads);
-    linear(lw.o, b.attn.data(), n, b.xn.data(), threads);
-    ops::add(b.x.data(), b.xn.data(), n * hidden);
+    store_kv(c, cache, l, b, n, pos);
+    linear(lw.o, b.attn.data(), n, b.out.data(), threads);
+    if (traits.sandwich_norms) rms_norm_rows(b.out.data(), lw.post_attn_norm, n, c, b.out.data());
+    ops::add(b.x.data(), b.out.data(), n * hidden);
 
-    for (int64_t i = 0; i < n; ++i) {
-      ops::rms_norm(b.x.data() + sz(i * hidden), lw.mlp_norm.data_as<float>(), hidden, c.rms_norm_eps,
-                    b.xn.data() + sz(i * hidden));
+    // MLP: x += mlp(normalised x), dense or mixture of experts.
+    rms_norm_rows(b.x.data(), lw.mlp_norm, n, c, b.xn.data());
+    if (c.is_moe_layer(l)) {
+      moe_forward(c, lw.moe, b.xn.data(), n, b.out.data(), b.moe, threads);
+    } else {
+      gated_mlp(lw.mlp, traits.activation, b.xn.data(), n, b.gate.data(), b.up.data(), b.out.data(), threads);
     }
-    linear(lw.gate, b.xn.data(), n, b.gate.data(), threads);
-    linear(lw.up, b.xn.data(), n, b.up.data(), threads);
-    ops::silu_mul(b.gate.data(), b.up.data(), n * c.intermediate_size);
-    linear(lw.down, b.gate.data(), n, b.xn.data(), threads);
-    ops::add(b.x.data(), b.xn.data(), n * hidden);
+    if (traits.sandwich_norms) rms_norm_rows(b.out.data(), lw.post_mlp_norm, n, c, b.out.data());
+    ops::add(b.x.data(), b.out.data(), n * hidden);
   }
 
   // Only the rows whose logits are wanted go through the final norm and the head.
   const int64_t first = all_logits ? 0 : n - 1;
   const int64_t rows = n - first;
-  for (int64_t i = first; i < n; ++i) {
-    ops::rms_norm(b.x.data() + sz(i * hidden), w.final_norm.data_as<float>(), hidden, c.rms_norm_eps,
-                  b.xn.data() + sz((i - first) * hidden));
-  }
+  rms_norm_rows(b.x.data() + sz(first * hidden), w.final_norm, rows, c, b.xn.data());
   linear(w.lm_head, b.xn.data(), rows, logits, threads);
+  if (traits.final_softcap > 0) ops::softcap(logits, rows * c.vocab_size, static_cast<float>(traits.final_softcap));
 }
 
 }  // namespace slim

@@ -1,4 +1,5 @@
-// The forward pass of a decoder-only transformer (Llama / Qwen2 blocks) over a batch of tokens.
+// The forward pass of a decoder-only transformer over a batch of tokens: one shared block, with
+// each family's differences read from config.traits (see model/config.hpp).
 #pragma once
 
 #include <span>
@@ -6,6 +7,7 @@
 
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
+#include "model/moe.hpp"
 #include "model/rope.hpp"
 
 namespace slim {
@@ -14,7 +16,8 @@ namespace slim {
 struct ForwardBuffers {
   ForwardBuffers(const ModelConfig& c, int64_t max_tokens, int64_t context, int threads);
   int64_t max_tokens;
-  std::vector<float> x, xn, q, k, v, attn, gate, up, scores;
+  std::vector<float> x, xn, out, q, k, v, attn, gate, up, scores;
+  MoeScratch moe;
 };
 
 // Runs tokens (at most buffers.max_tokens) at positions [pos, pos + n), writing their keys and

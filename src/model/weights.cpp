@@ -16,7 +16,7 @@ std::string shape_string(std::span<const int64_t> shape) {
 
 class Loader {
  public:
-  Loader(const io::WeightFiles& files) : files_(files) {}
+  Loader(const io::WeightFiles& files, bool norm_adds_one) : files_(files), norm_adds_one_(norm_adds_one) {}
 
   Tensor matrix(const std::string& name, int64_t rows, int64_t cols) const {
     Tensor t = files_.tensor(name);
@@ -30,6 +30,15 @@ class Loader {
     if (t.dtype() == DType::f32 && t.owns_memory()) return t;
     Tensor out = Tensor::zeros(DType::f32, {n});
     kernels::row_to_f32({t.dtype(), t.data(), 1, n}, 0, out.mutable_data_as<float>());
+    return out;
+  }
+  // An RMSNorm weight; Gemma's norms scale by (1 + weight), folded in here once (f32, as
+  // transformers computes `1.0 + self.weight.float()`).
+  Tensor norm(const std::string& name, int64_t n) const {
+    Tensor t = vector_f32(name, n);
+    if (!norm_adds_one_) return t;
+    Tensor out = Tensor::zeros(DType::f32, {n});
+    for (int64_t i = 0; i < n; ++i) out.mutable_data_as<float>()[i] = 1.0f + t.data_as<float>()[i];
     return out;
   }
   Linear linear(const std::string& prefix, int64_t out, int64_t in, bool bias) const {
@@ -48,31 +57,117 @@ class Loader {
     }
   }
   const io::WeightFiles& files_;
+  bool norm_adds_one_;
 };
+
+// Where one family's tensor names differ from Llama's (model.layers.N.<name>).
+struct TensorNames {
+  std::string mlp_norm = "post_attention_layernorm";
+  std::string post_attn_norm, post_mlp_norm;  // Gemma 2's extra norms
+  std::string moe = "mlp";                    // the mixture-of-experts block
+  std::string expert_gate = "gate_proj", expert_up = "up_proj", expert_down = "down_proj";
+};
+
+TensorNames tensor_names(Arch arch) {
+  TensorNames n;
+  if (arch == Arch::gemma2) {
+    // Gemma 2's "post_attention_layernorm" normalises the attention output; the MLP's input norm
+    // is "pre_feedforward_layernorm".
+    n.mlp_norm = "pre_feedforward_layernorm";
+    n.post_attn_norm = "post_attention_layernorm";
+    n.post_mlp_norm = "post_feedforward_layernorm";
+  }
+  if (arch == Arch::mixtral) {
+    n.moe = "block_sparse_moe";
+    n.expert_gate = "w1";
+    n.expert_up = "w3";
+    n.expert_down = "w2";
+  }
+  return n;
+}
+
+// Rows [first, first + count) of a row-major matrix: a view, since its rows are contiguous.
+Linear row_range(const Tensor& t, int64_t first, int64_t count) {
+  const size_t row_bytes = t.nbytes() / static_cast<size_t>(t.dim(0));
+  const auto* base = static_cast<const std::byte*>(t.data());
+  Linear l;
+  const int64_t shape[] = {count, t.dim(1)};
+  l.weight = Tensor::view(t.dtype(), shape, base + static_cast<size_t>(first) * row_bytes);
+  return l;
+}
+
+Mlp load_mlp(const Loader& load, const std::string& p, const TensorNames& names, int64_t hidden, int64_t inter,
+             bool bias) {
+  Mlp m;
+  m.gate = load.linear(p + names.expert_gate, inter, hidden, bias);
+  m.up = load.linear(p + names.expert_up, inter, hidden, bias);
+  m.down = load.linear(p + names.expert_down, hidden, inter, bias);
+  return m;
+}
+
+void load_attention(const ModelConfig& c, const Loader& load, const std::string& p, LayerWeights& l) {
+  const int64_t q_dim = c.num_heads * c.head_dim;
+  const int64_t kv_dim = c.num_kv_heads * c.head_dim;
+  if (c.traits.fused_qkv) {
+    l.fused_qkv = load.matrix(p + "self_attn.qkv_proj.weight", q_dim + 2 * kv_dim, c.hidden_size);
+    l.q = row_range(l.fused_qkv, 0, q_dim);
+    l.k = row_range(l.fused_qkv, q_dim, kv_dim);
+    l.v = row_range(l.fused_qkv, q_dim + kv_dim, kv_dim);
+  } else {
+    l.q = load.linear(p + "self_attn.q_proj", q_dim, c.hidden_size, c.qkv_bias);
+    l.k = load.linear(p + "self_attn.k_proj", kv_dim, c.hidden_size, c.qkv_bias);
+    l.v = load.linear(p + "self_attn.v_proj", kv_dim, c.hidden_size, c.qkv_bias);
+  }
+  l.o = load.linear(p + "self_attn.o_proj", c.hidden_size, q_dim, c.o_bias);
+}
+
+void load_mlp_block(const ModelConfig& c, const Loader& load, const std::string& p, int64_t layer,
+                    const TensorNames& names, LayerWeights& l) {
+  const int64_t hidden = c.hidden_size;
+  if (c.is_moe_layer(layer)) {
+    const std::string m = p + names.moe + ".";
+    l.moe.router = load.linear(m + "gate", c.moe.num_experts, hidden, false);
+    for (int64_t e = 0; e < c.moe.num_experts; ++e) {
+      l.moe.experts.push_back(load_mlp(load, m + "experts." + std::to_string(e) + ".", names, hidden,
+                                       c.moe.expert_intermediate_size, false));
+    }
+    if (c.moe.shared_expert_intermediate_size > 0) {
+      l.moe.shared = load_mlp(load, m + "shared_expert.", TensorNames{}, hidden,
+                              c.moe.shared_expert_intermediate_size, false);
+      l.moe.shared_gate = load.linear(m + "shared_expert_gate", 1, hidden, false);
+    }
+  } else if (c.traits.fused_gate_up) {
+    const int64_t inter = c.intermediate_size;
+    l.fused_gate_up = load.matrix(p + "mlp.gate_up_proj.weight", 2 * inter, hidden);
+    l.mlp.gate = row_range(l.fused_gate_up, 0, inter);
+    l.mlp.up = row_range(l.fused_gate_up, inter, inter);
+    l.mlp.down = load.linear(p + "mlp.down_proj", hidden, inter, c.mlp_bias);
+  } else {
+    l.mlp = load_mlp(load, p + "mlp.", TensorNames{}, hidden, c.intermediate_size, c.mlp_bias);
+  }
+}
 
 }  // namespace
 
 Weights load_weights(const ModelConfig& c, const io::WeightFiles& files) {
-  Loader load(files);
+  const Loader load(files, c.traits.norm_adds_one);
+  const TensorNames names = tensor_names(c.arch);
   Weights w;
-  const int64_t q_dim = c.num_heads * c.head_dim;
-  const int64_t kv_dim = c.num_kv_heads * c.head_dim;
   w.embed = load.matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerWeights l;
-    l.attn_norm = load.vector_f32(p + "input_layernorm.weight", c.hidden_size);
-    l.q = load.linear(p + "self_attn.q_proj", q_dim, c.hidden_size, c.qkv_bias);
-    l.k = load.linear(p + "self_attn.k_proj", kv_dim, c.hidden_size, c.qkv_bias);
-    l.v = load.linear(p + "self_attn.v_proj", kv_dim, c.hidden_size, c.qkv_bias);
-    l.o = load.linear(p + "self_attn.o_proj", c.hidden_size, q_dim, c.o_bias);
-    l.mlp_norm = load.vector_f32(p + "post_attention_layernorm.weight", c.hidden_size);
-    l.gate = load.linear(p + "mlp.gate_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
-    l.up = load.linear(p + "mlp.up_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
-    l.down = load.linear(p + "mlp.down_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
+    l.attn_norm = load.norm(p + "input_layernorm.weight", c.hidden_size);
+    load_attention(c, load, p, l);
+    if (c.traits.sandwich_norms) {
+      l.post_attn_norm = load.norm(p + names.post_attn_norm + ".weight", c.hidden_size);
+      l.post_mlp_norm = load.norm(p + names.post_mlp_norm + ".weight", c.hidden_size);
+    }
+    l.mlp_norm = load.norm(p + names.mlp_norm + ".weight", c.hidden_size);
+    load_mlp_block(c, load, p, i, names, l);
     w.layers.push_back(std::move(l));
   }
-  w.final_norm = load.vector_f32("model.norm.weight", c.hidden_size);
+  w.final_norm = load.norm("model.norm.weight", c.hidden_size);
   // A tied head reuses the embedding; some tied checkpoints still store lm_head.weight, and
   // transformers ties them anyway, so the embedding wins.
   if (c.tie_word_embeddings) {
@@ -83,10 +178,25 @@ Weights load_weights(const ModelConfig& c, const io::WeightFiles& files) {
   return w;
 }
 
-uint64_t weight_bytes_per_token(const Weights& w) {
+uint64_t weight_bytes_per_token(const ModelConfig& c, const Weights& w) {
   uint64_t total = 0;
+  auto add = [&](const Linear& m) { total += m.weight.nbytes(); };
+  auto add_mlp = [&](const Mlp& m) {
+    if (m.down.weight.empty()) return;
+    add(m.gate);
+    add(m.up);
+    add(m.down);
+  };
   for (const auto& l : w.layers) {
-    for (const Linear* m : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) total += m->weight.nbytes();
+    for (const Linear* m : {&l.q, &l.k, &l.v, &l.o}) add(*m);
+    add_mlp(l.mlp);
+    if (l.moe.experts.empty()) continue;
+    add(l.moe.router);
+    add_mlp(l.moe.shared);
+    if (l.moe.has_shared()) add(l.moe.shared_gate);
+    uint64_t experts = 0;
+    for (const Mlp& e : l.moe.experts) experts += e.gate.weight.nbytes() + e.up.weight.nbytes() + e.down.weight.nbytes();
+    total += experts / static_cast<uint64_t>(c.moe.num_experts) * static_cast<uint64_t>(c.moe.top_k);
   }
   return total + w.lm_head.weight.nbytes();
 }

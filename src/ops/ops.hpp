@@ -18,6 +18,19 @@ void add(float* x, const float* y, int64_t n);
 // gate[i] = silu(gate[i]) * up[i]: the SwiGLU activation.
 void silu_mul(float* gate, const float* up, int64_t n);
 
+// gate[i] = gelu(gate[i]) * up[i] with the tanh approximation (PyTorch's gelu(approximate="tanh"),
+// transformers' "gelu_pytorch_tanh"): the GeGLU activation of Gemma.
+void gelu_tanh_mul(float* gate, const float* up, int64_t n);
+
+// gate[i] = gelu(gate[i]) * up[i] with the exact, erf-based GELU.
+void gelu_mul(float* gate, const float* up, int64_t n);
+
+// x[i] = tanh(x[i] / cap) * cap: Gemma 2's soft-capping of attention scores and logits.
+void softcap(float* x, int64_t n, float cap);
+
+// x[i] *= s.
+void scale(float* x, int64_t n, float s);
+
 // In-place softmax of n scores.
 void softmax(float* x, int64_t n);
 

@@ -1,0 +1,31 @@
+#include "model/kv_cache.hpp"
+
+#include <algorithm>
+
+namespace slim {
+
+int64_t kv_layer_capacity(const ModelConfig& c, int64_t layer, int64_t context) {
+  return c.is_local_layer(layer) ? std::min(context, c.traits.sliding_window) : context;
+}
+
+uint64_t kv_cache_bytes(const ModelConfig& c, int64_t context) {
+  uint64_t positions = 0;
+  for (int64_t l = 0; l < c.num_layers; ++l) positions += static_cast<uint64_t>(kv_layer_capacity(c, l, context));
+  return 2 * positions * static_cast<uint64_t>(c.num_kv_heads * c.head_dim) * sizeof(float);
+}
+
+KvCache::KvCache(const ModelConfig& c, int64_t context)
+    : context_(context), kv_heads_(c.num_kv_heads), head_dim_(c.head_dim) {
+  size_t total = 0;
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    capacity_.push_back(kv_layer_capacity(c, l, context));
+    layer_offset_.push_back(total);
+    total += static_cast<size_t>(kv_heads_ * capacity_.back() * head_dim_);
+  }
+  k_.resize(total);
+  v_.resize(total);
+}
+
+int64_t KvCache::smallest_capacity() const { return *std::min_element(capacity_.begin(), capacity_.end()); }
+
+}  // namespace slim

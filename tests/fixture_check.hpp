@@ -1,0 +1,104 @@
+// Checks a model fixture of ../shared/fixtures/models against transformers' expected.json: logits
+// at every prompt position, the greedy continuation (with each step's logits), and token-by-token
+// decode against one prefill. Shared by the model tests.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <span>
+#include <vector>
+
+#include "slim/slim.hpp"
+#include "test_support.hpp"
+
+namespace slim::test {
+
+inline std::vector<int32_t> ids(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
+
+inline double max_abs_diff(std::span<const float> got, const nlohmann::json& want) {
+  REQUIRE(got.size() == want.size());
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - want[i].get<double>()));
+  return worst;
+}
+
+inline int32_t argmax(std::span<const float> v) {
+  return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+// Prefills `input` and checks the logits at every position against `want` ([positions][vocab]).
+// Returns the largest difference; `last` gets the last position's logits.
+inline double check_prefill(Session& session, const std::vector<int32_t>& input, const nlohmann::json& want,
+                            std::vector<float>& last) {
+  const auto vocab = static_cast<size_t>(session.model().info().vocab_size);
+  auto all = session.prefill(input, /*all_logits=*/true);
+  REQUIRE(all.size() == input.size() * vocab);
+  REQUIRE(want.size() == input.size());
+  double worst = 0;
+  for (size_t p = 0; p < input.size(); ++p) {
+    INFO("position " << p);
+    const double diff = max_abs_diff(all.subspan(p * vocab, vocab), want[p]);
+    CHECK(diff < 1e-4);
+    worst = std::max(worst, diff);
+  }
+  last.assign(all.end() - static_cast<std::ptrdiff_t>(vocab), all.end());
+  return worst;
+}
+
+// Decoding `input` one token at a time gives the logits of prefilling it at once (within 1e-5).
+inline void check_stepwise_equals_prefill(const std::shared_ptr<const Model>& model,
+                                          const std::vector<int32_t>& input) {
+  const auto vocab = static_cast<size_t>(model->info().vocab_size);
+  Session whole(model);
+  auto all = whole.prefill(input, true);
+  const std::vector<float> prefill_logits(all.begin(), all.end());
+  Session stepwise(model);
+  double worst = 0;
+  for (size_t p = 0; p < input.size(); ++p) {
+    auto out = stepwise.decode(input[p]);
+    for (size_t v = 0; v < vocab; ++v) {
+      worst = std::max(worst, double(std::abs(out[v] - prefill_logits[p * vocab + v])));
+    }
+  }
+  INFO("stepwise decode of " << input.size() << " tokens");
+  CHECK(worst <= 1e-5);
+}
+
+// The fixture's prompt logits, its greedy continuation (tokens, and each step's logits where the
+// fixture has them) and stepwise decode of the first `stepwise_prefix` prompt tokens (all by
+// default). Returns the largest logit difference from transformers.
+inline double check_fixture(const std::filesystem::path& dir, size_t stepwise_prefix = SIZE_MAX) {
+  INFO("model " << dir.string());
+  const nlohmann::json expected = read_json(dir / "expected.json");
+  auto model = Model::load(dir, {.threads = 2});
+  const auto input = ids(expected["input_ids"]);
+
+  Session session(model);
+  std::vector<float> last;
+  double worst = check_prefill(session, input, expected["logits"], last);
+
+  const nlohmann::json& greedy = expected["greedy"];
+  std::vector<int32_t> generated;
+  for (size_t step = 0; step < greedy["new_tokens"].size(); ++step) {
+    if (greedy.contains("step_logits")) {
+      INFO("greedy step " << step);
+      const double diff = max_abs_diff(last, greedy["step_logits"][step]);
+      CHECK(diff < 1e-4);
+      worst = std::max(worst, diff);
+    }
+    const int32_t next = argmax(last);
+    generated.push_back(next);
+    auto out = session.decode(next);
+    last.assign(out.begin(), out.end());
+  }
+  CHECK(generated == ids(greedy["new_tokens"]));
+
+  const size_t prefix = std::min(stepwise_prefix, input.size());
+  check_stepwise_equals_prefill(model, std::vector<int32_t>(input.begin(), input.begin() + prefix));
+  return worst;
+}
+
+}  // namespace slim::test

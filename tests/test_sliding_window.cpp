@@ -1,0 +1,316 @@
+// Sliding-window attention well past the window: token-by-token decode (ring-buffer KV cache),
+// one prefill, and odd-sized chunks must agree with each other and with a naive, cache-free
+// reference that applies the mask explicitly; the local layers' cache stays at the window size.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "fixture_check.hpp"
+#include "kernels/kernels.hpp"
+#include "model/kv_cache.hpp"
+#include "model/model_impl.hpp"
+#include "model/rope.hpp"
+#include "slim/slim.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using Matrix = std::vector<std::vector<double>>;  // [position][feature]
+
+// The logits at every position of `tokens`, computed from scratch in double precision with an
+// explicit attention mask: no KV cache, no chunks, no ring buffer. Dense-MLP models only.
+class NaiveReference {
+ public:
+  explicit NaiveReference(const slim::Model& model) : c_(model.impl().config), w_(model.impl().weights) {
+    REQUIRE(c_.moe.num_experts == 0);
+    inv_freq_ = slim::rope_inv_freq(c_);
+  }
+
+  Matrix logits(const std::vector<int32_t>& tokens) const {
+    const size_t n = tokens.size();
+    Matrix x(n);
+    for (size_t t = 0; t < n; ++t) {
+      x[t] = row(w_.embed, tokens[t]);
+      if (c_.traits.scale_embeddings) {
+        for (double& v : x[t]) v *= static_cast<float>(std::sqrt(double(c_.hidden_size)));
+      }
+    }
+    for (int64_t l = 0; l < c_.num_layers; ++l) {
+      const slim::LayerWeights& lw = w_.layers[size_t(l)];
+      Matrix h = apply(norm(x, lw.attn_norm), [&](const auto& v) { return v; });
+      Matrix a = attention(h, l, lw);
+      if (c_.traits.sandwich_norms) a = norm(a, lw.post_attn_norm);
+      add(x, a);
+      Matrix m = mlp(norm(x, lw.mlp_norm), lw.mlp);
+      if (c_.traits.sandwich_norms) m = norm(m, lw.post_mlp_norm);
+      add(x, m);
+    }
+    Matrix out = apply(norm(x, w_.final_norm), [&](const auto& v) { return matvec(w_.lm_head, v); });
+    if (c_.traits.final_softcap > 0) {
+      for (auto& r : out) {
+        for (double& v : r) v = std::tanh(v / c_.traits.final_softcap) * c_.traits.final_softcap;
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::vector<double> row(const slim::Tensor& m, int64_t r) const {
+    std::vector<float> f(size_t(m.dim(1)));
+    slim::kernels::row_to_f32({m.dtype(), m.data(), m.dim(0), m.dim(1)}, r, f.data());
+    return {f.begin(), f.end()};
+  }
+  std::vector<double> matvec(const slim::Linear& l, const std::vector<double>& v) const {
+    std::vector<double> y(size_t(l.out()));
+    for (int64_t r = 0; r < l.out(); ++r) {
+      const auto wr = row(l.weight, r);
+      double s = l.bias.empty() ? 0.0 : l.bias.data_as<float>()[r];
+      for (size_t i = 0; i < v.size(); ++i) s += wr[i] * v[i];
+      y[size_t(r)] = s;
+    }
+    return y;
+  }
+  template <typename F>
+  static Matrix apply(const Matrix& x, F f) {
+    Matrix y;
+    for (const auto& r : x) y.push_back(f(r));
+    return y;
+  }
+  Matrix norm(const Matrix& x, const slim::Tensor& weight) const {
+    return apply(x, [&](const std::vector<double>& r) {
+      double ss = 0;
+      for (double v : r) ss += v * v;
+      const double inv = 1.0 / std::sqrt(ss / double(r.size()) + c_.rms_norm_eps);
+      std::vector<double> y(r.size());
+      for (size_t i = 0; i < r.size(); ++i) y[i] = r[i] * inv * weight.data_as<float>()[i];
+      return y;
+    });
+  }
+  static void add(Matrix& x, const Matrix& y) {
+    for (size_t t = 0; t < x.size(); ++t)
+      for (size_t i = 0; i < x[t].size(); ++i) x[t][i] += y[t][i];
+  }
+  void rope(std::vector<double>& v, size_t head, int64_t pos) const {
+    const size_t hd = size_t(c_.head_dim), half = hd / 2;
+    for (size_t i = 0; i < half; ++i) {
+      const double angle = double(static_cast<float>(pos) * inv_freq_[i]);
+      const double a = v[head * hd + i], b = v[head * hd + i + half];
+      v[head * hd + i] = a * std::cos(angle) - b * std::sin(angle);
+      v[head * hd + i + half] = b * std::cos(angle) + a * std::sin(angle);
+    }
+  }
+  Matrix attention(const Matrix& h, int64_t layer, const slim::LayerWeights& lw) const {
+    const size_t n = h.size(), hd = size_t(c_.head_dim);
+    const size_t heads = size_t(c_.num_heads), group = heads / size_t(c_.num_kv_heads);
+    Matrix q = apply(h, [&](const auto& v) { return matvec(lw.q, v); });
+    Matrix k = apply(h, [&](const auto& v) { return matvec(lw.k, v); });
+    Matrix v = apply(h, [&](const auto& r) { return matvec(lw.v, r); });
+    for (size_t t = 0; t < n; ++t) {
+      for (size_t hh = 0; hh < heads; ++hh) rope(q[t], hh, int64_t(t));
+      for (size_t hh = 0; hh < size_t(c_.num_kv_heads); ++hh) rope(k[t], hh, int64_t(t));
+    }
+    const double scale = c_.traits.query_scale > 0 ? c_.traits.query_scale : 1.0 / std::sqrt(double(hd));
+    const double cap = c_.traits.attn_softcap;
+    Matrix out(n, std::vector<double>(heads * hd, 0.0));
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t hh = 0; hh < heads; ++hh) {
+        const size_t kvh = hh / group;
+        std::vector<double> s(n, -INFINITY);
+        for (size_t j = 0; j < n; ++j) {
+          const bool masked = j > i || (c_.is_local_layer(layer) && i - j >= size_t(c_.traits.sliding_window));
+          if (masked) continue;
+          double d = 0;
+          for (size_t e = 0; e < hd; ++e) d += q[i][hh * hd + e] * k[j][kvh * hd + e];
+          d *= scale;
+          s[j] = cap > 0 ? std::tanh(d / cap) * cap : d;
+        }
+        double mx = -INFINITY, sum = 0;
+        for (double x : s) mx = std::max(mx, x);
+        for (double& x : s) sum += (x = std::exp(x - mx));
+        for (size_t j = 0; j < n; ++j)
+          for (size_t e = 0; e < hd; ++e) out[i][hh * hd + e] += s[j] / sum * v[j][kvh * hd + e];
+      }
+    }
+    return apply(out, [&](const auto& r) { return matvec(lw.o, r); });
+  }
+  Matrix mlp(const Matrix& h, const slim::Mlp& m) const {
+    return apply(h, [&](const std::vector<double>& r) {
+      auto g = matvec(m.gate, r);
+      const auto u = matvec(m.up, r);
+      for (size_t i = 0; i < g.size(); ++i) {
+        const double x = g[i];
+        switch (c_.traits.activation) {
+          case slim::Activation::silu: g[i] = x / (1 + std::exp(-x)); break;
+          case slim::Activation::gelu_tanh:
+            g[i] = 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+            break;
+          case slim::Activation::gelu: g[i] = 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); break;
+        }
+        g[i] *= u[i];
+      }
+      return matvec(m.down, g);
+    });
+  }
+
+  const slim::ModelConfig& c_;
+  const slim::Weights& w_;
+  std::vector<float> inv_freq_;
+};
+
+std::vector<int32_t> random_tokens(size_t n, int64_t vocab, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(0, int32_t(vocab - 1));
+  std::vector<int32_t> t(n);
+  for (auto& x : t) x = dist(rng);
+  return t;
+}
+
+double max_diff(std::span<const float> a, std::span<const float> b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
+  return worst;
+}
+
+double max_diff(std::span<const float> a, const std::vector<double>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double(a[i]) - b[i]));
+  return worst;
+}
+
+// Decodes `tokens` one at a time (the ring buffers wrap around many times), then checks every
+// step against one prefill, against prefills in odd-sized chunks, and against the naive reference.
+void check_long_sequence(const std::shared_ptr<const slim::Model>& model, const std::vector<int32_t>& tokens,
+                         int64_t context) {
+  const auto vocab = size_t(model->info().vocab_size);
+  const size_t n = tokens.size();
+
+  slim::Session stepwise(model, context);
+  std::vector<float> steps;
+  for (int32_t t : tokens) {
+    auto out = stepwise.decode(t);
+    steps.insert(steps.end(), out.begin(), out.end());
+  }
+  auto step = [&](size_t p) { return std::span<const float>(steps).subspan(p * vocab, vocab); };
+
+  slim::Session whole(model, context);
+  auto all = whole.prefill(tokens, true);
+  double worst = 0;
+  for (size_t p = 0; p < n; ++p) worst = std::max(worst, max_diff(step(p), all.subspan(p * vocab, vocab)));
+  CHECK(worst <= 1e-5);
+
+  // Chunks longer and shorter than the window, starting at any offset in the ring.
+  slim::Session chunked(model, context);
+  size_t done = 0;
+  worst = 0;
+  for (size_t size : {3, 9, 1, 17, 8, 2, 30, 5, 100}) {
+    size = std::min(size, n - done);
+    if (size == 0) break;
+    auto out = chunked.prefill(std::span<const int32_t>(tokens).subspan(done, size), true);
+    for (size_t i = 0; i < size; ++i) worst = std::max(worst, max_diff(step(done + i), out.subspan(i * vocab, vocab)));
+    done += size;
+  }
+  CHECK(done == n);
+  CHECK(worst <= 1e-5);
+
+  const Matrix want = NaiveReference(*model).logits(tokens);
+  worst = 0;
+  for (size_t p = 0; p < n; ++p) worst = std::max(worst, max_diff(step(p), want[p]));
+  CHECK(worst < 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("Gemma 2 sliding window: decode far past the window matches full recomputation", "[sliding]") {
+  const auto dir = slim::test::shared_dir() / "fixtures" / "models" / "gemma2";
+  auto model = slim::Model::load(dir, {.threads = 2});
+  const slim::ModelConfig& c = model->impl().config;
+  REQUIRE(c.traits.sliding_window == 8);
+  REQUIRE(c.is_local_layer(0));
+  REQUIRE_FALSE(c.is_local_layer(1));
+  REQUIRE(c.is_local_layer(2));
+
+  // The fixture's own prompt and continuation (40 positions, 5 windows) are checked against
+  // transformers in test_model_families; here 72 random tokens, 9 windows.
+  check_long_sequence(model, random_tokens(72, model->info().vocab_size, 7), 80);
+}
+
+TEST_CASE("Gemma 2 local layers keep only the window in the KV cache", "[sliding]") {
+  const auto dir = slim::test::shared_dir() / "fixtures" / "models" / "gemma2";
+  auto model = slim::Model::load(dir, {.threads = 1});
+  const slim::ModelConfig& c = model->impl().config;
+  CHECK(model->info().sliding_window == 8);
+  const uint64_t per_position = 2 * sizeof(float) * uint64_t(c.num_kv_heads * c.head_dim);  // k and v
+  for (int64_t context : {4, 8, 64, 256}) {
+    INFO("context " << context);
+    CHECK(slim::kv_layer_capacity(c, 0, context) == std::min<int64_t>(context, 8));
+    CHECK(slim::kv_layer_capacity(c, 1, context) == context);
+    CHECK(slim::kv_layer_capacity(c, 2, context) == std::min<int64_t>(context, 8));
+    const uint64_t want = per_position * uint64_t(context + 2 * std::min<int64_t>(context, 8));
+    CHECK(model->kv_cache_bytes(context) == want);
+    slim::Session session(model, context);
+    CHECK(session.kv_cache_bytes() == want);
+  }
+  CHECK(model->kv_cache_bytes(0) == model->kv_cache_bytes(256));  // the default context: max 256
+  CHECK_THROWS_AS(model->kv_cache_bytes(257), slim::Error);
+  CHECK_THROWS_AS(model->kv_cache_bytes(-1), slim::Error);
+}
+
+TEST_CASE("truncating a sliding-window session only where the ring buffers still hold the past", "[sliding]") {
+  const auto dir = slim::test::shared_dir() / "fixtures" / "models" / "gemma2";
+  auto model = slim::Model::load(dir, {.threads = 1});
+  const auto tokens = random_tokens(20, model->info().vocab_size, 3);
+  const auto vocab = size_t(model->info().vocab_size);
+
+  slim::Session reference(model, 32);
+  auto want = reference.prefill(tokens, true);
+  const std::vector<float> all(want.begin(), want.end());
+
+  slim::Session s(model, 32);
+  // Within the window nothing is overwritten yet: going back and taking another path works.
+  s.prefill(std::span<const int32_t>(tokens).first(6));
+  s.truncate(3);
+  s.prefill(std::vector<int32_t>{5, 6});
+  s.truncate(3);
+  auto out = s.prefill(std::span<const int32_t>(tokens).subspan(3, 13), true);
+  CHECK(max_diff(out.subspan(12 * vocab, vocab), std::span<const float>(all).subspan(15 * vocab, vocab)) <= 1e-5);
+
+  // Past the window, the positions before it are gone.
+  CHECK(s.position() == 16);
+  try {
+    s.truncate(10);
+    FAIL("expected an error");
+  } catch (const slim::Error& e) {
+    CHECK(e.code() == slim::ErrorCode::invalid_argument);
+  }
+  CHECK(s.position() == 16);
+  s.truncate(16);
+  out = s.prefill(std::span<const int32_t>(tokens).subspan(16), true);
+  CHECK(max_diff(out.subspan(3 * vocab, vocab), std::span<const float>(all).subspan(19 * vocab, vocab)) <= 1e-5);
+  s.reset();
+  out = s.prefill(tokens, true);
+  CHECK(max_diff(out, all) <= 1e-5);
+}
+
+TEST_CASE("Mistral-style sliding window on every layer (Phi-3 with sliding_window 5)", "[sliding]") {
+  // The phi3 fixture's weights under a config.json that sets sliding_window: every layer local.
+  const auto src = std::filesystem::absolute(slim::test::shared_dir() / "fixtures" / "models" / "phi3");
+  const auto dir = std::filesystem::temp_directory_path() / ("slim-phi3-window-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto config = slim::test::read_json(src / "config.json");
+  config["sliding_window"] = 5;
+  std::ofstream(dir / "config.json") << config.dump();
+  std::filesystem::remove(dir / "model.safetensors");
+  std::filesystem::create_symlink(src / "model.safetensors", dir / "model.safetensors");
+
+  auto model = slim::Model::load(dir, {.threads = 2});
+  const slim::ModelConfig& c = model->impl().config;
+  CHECK(c.is_local_layer(0));
+  CHECK(c.is_local_layer(1));
+  CHECK(model->kv_cache_bytes(100) == 2 * sizeof(float) * uint64_t(c.num_kv_heads * c.head_dim) * 5 * 2);
+  check_long_sequence(model, random_tokens(40, model->info().vocab_size, 11), 64);
+  std::filesystem::remove_all(dir);
+}
