@@ -65,7 +65,11 @@ inline void tile(const typename Fmt::T* w, const float* x, int64_t cols, int64_t
 }
 
 template <typename Fmt>
-void run(const MatrixRef& m, const float* x, int64_t n, float* y, int64_t r0, int64_t r1) {
+void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  const MatrixRef& m = a.w;
+  const float* x = a.x;
+  float* y = a.y;
+  const int64_t n = a.n;
   const auto* w = static_cast<const typename Fmt::T*>(m.data);
   const int64_t cols = m.cols, rows = m.rows;
   int64_t t = 0;
@@ -83,11 +87,13 @@ void run(const MatrixRef& m, const float* x, int64_t n, float* y, int64_t r0, in
 
 }  // namespace
 
-void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1) {
-  switch (w.dtype) {
-    case DType::f32: return run<F32>(w, x, n, y, r0, r1);
-    case DType::bf16: return run<BF16>(w, x, n, y, r0, r1);
-    case DType::f16: return run<F16>(w, x, n, y, r0, r1);
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  switch (a.w.dtype) {
+    case DType::f32: return run<F32>(a, r0, r1);
+    case DType::bf16: return run<BF16>(a, r0, r1);
+    case DType::f16: return run<F16>(a, r0, r1);
+    case DType::q8_0:
+    case DType::q4_0: return matmul_q_rows(a, r0, r1);
   }
 }
 
