@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,26 @@ TEST_CASE("the scalar reference is always available and the active set is suppor
 #if defined(__x86_64__)
   CHECK_FALSE(isa_supported(Isa::neon));
 #endif
+}
+
+// scripts/arm-test.sh forces each kernel set with SLIM_KERNELS and names in SLIM_EXPECT_UNSUPPORTED
+// (comma-separated) the sets the emulated CPU must lack, which checks the runtime feature detection both ways.
+TEST_CASE("SLIM_KERNELS selects the kernel set; the CPU check refuses what the CPU lacks") {
+  if (const char* forced = std::getenv("SLIM_KERNELS")) {
+    INFO("SLIM_KERNELS=" << forced);
+    CHECK(std::string(active_isa()) == forced);
+  }
+  if (const char* lacking = std::getenv("SLIM_EXPECT_UNSUPPORTED")) {
+    std::stringstream list(lacking);
+    for (std::string name; std::getline(list, name, ',');) {
+      for (Isa isa : kIsas) {
+        if (name == isa_name(isa)) {
+          INFO(name);
+          CHECK_FALSE(isa_supported(isa));
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("every kernel set matches the reference on random data") {
