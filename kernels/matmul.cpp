@@ -61,17 +61,14 @@ void run(MatmulRowsFn fn, const MatrixRef& w, const float* x, int64_t n, float* 
     fn(args, 0, w.rows);
     return;
   }
-  // Contiguous row ranges, multiples of 16 rows, so no two threads write the same cache line of y
-  // and each thread streams its own part of the weights. Which thread computes a row does not
-  // change how it is computed, so results do not depend on the team size.
-  const int64_t chunk = (w.rows + team - 1) / team;
-  const int64_t aligned = (chunk + 15) / 16 * 16;
-#pragma omp parallel for num_threads(team) schedule(static)
-  for (int i = 0; i < team; ++i) {
-    const int64_t r0 = std::min<int64_t>(w.rows, i * aligned);
-    const int64_t r1 = std::min<int64_t>(w.rows, r0 + aligned);
-    if (r0 < r1) fn(args, r0, r1);
-  }
+  // Rows in chunks of a multiple of 16 (no two threads write the same cache line of y), about 8
+  // per thread, handed out dynamically: a thread that loses its core to another process does not
+  // hold the others up at the barrier. Which thread computes a row does not change how it is
+  // computed, so results do not depend on the team size.
+  const int64_t per_chunk = std::max<int64_t>(16, (w.rows / (team * 8) + 15) / 16 * 16);
+  const int64_t chunks = (w.rows + per_chunk - 1) / per_chunk;
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+  for (int64_t i = 0; i < chunks; ++i) fn(args, i * per_chunk, std::min(w.rows, (i + 1) * per_chunk));
 }
 
 }  // namespace
