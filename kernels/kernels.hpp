@@ -2,13 +2,16 @@
 // models, files or tokens: they see matrices, vectors and a thread count.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "slim/dtype.hpp"
 
 namespace slim::kernels {
 
-// A read-only weight matrix of rows x cols, row-major, each row `cols` elements of `dtype`.
+// A read-only weight matrix of rows x cols, row-major; each row is dtype_row_bytes(dtype, cols)
+// bytes (for q8_0 / q4_0: cols / 32 GGUF blocks, cols a multiple of 32). No repacking: the kernels
+// read the file layout directly, so a mapped GGUF-style block array can be passed as it is.
 struct MatrixRef {
   DType dtype = DType::f32;
   const void* data = nullptr;
@@ -19,12 +22,46 @@ struct MatrixRef {
 // y = x · wᵀ for a batch of n activation rows: y[t*w.rows + r] = Σ_c w[r][c] · x[t*w.cols + c].
 // Each output is computed the same way whatever n and the thread count are, so prefill (n > 1) and
 // decode (n = 1) give bit-identical results. threads <= 0 means one thread.
+//
+// For q8_0 / q4_0 weights the activations are first quantized (once per call) to 8-bit blocks of 32
+// with an f32 scale per block (d = max|x| / 127, q = round-half-even(x / d), |q| <= 127), and each
+// block's dot product is an exact integer sum scaled by d_weight * d_activation.
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
 
-// Row `row` of w converted to f32 (embedding lookups).
+// Row `row` of w converted to f32 (embedding lookups); w.cols values.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);
+
+// One row of `cols` f32 values stored as dtype into dtype_row_bytes(dtype, cols) bytes at out:
+// the load-time conversion / quantization of weights. q8_0 and q4_0 follow ggml's reference
+// quantizers (quantize_row_q8_0_ref / quantize_row_q4_0_ref), so the blocks match llama.cpp's.
+// Throws slim::Error(invalid_argument) if a block dtype gets cols that is not a multiple of 32.
+void quantize_row(DType dtype, const float* src, int64_t cols, void* out);
+
+// The kernel sets. Each is a complete implementation of matmul for every dtype; `scalar` is the
+// reference that defines the results, the others agree with it exactly in their integer parts
+// and to rounding in their float parts.
+enum class Isa : uint8_t {
+  scalar,        // plain C++ loops
+  xsimd,         // portable SIMD through xsimd, built for the baseline of the target architecture
+  avx2,          // x86-64 AVX2 + FMA + F16C
+  neon,          // AArch64 Advanced SIMD, widening multiplies for 8-bit dot products
+  neon_dotprod,  // AArch64 with the Armv8.2 dot product instructions (SDOT)
+};
+
+const char* isa_name(Isa isa) noexcept;
+
+// Whether `isa` is built into this binary and the CPU can execute it.
+bool isa_supported(Isa isa) noexcept;
+
+// The kernel set matmul() uses: the best one the CPU supports, unless the environment variable
+// SLIM_KERNELS names another supported one (scalar, xsimd, avx2, neon, neon_dotprod; read once).
+Isa active_isa_id() noexcept;
 
 // The name of the kernel set in use on this CPU ("avx2", "scalar", ...).
 const char* active_isa() noexcept;
+
+// matmul() with a given kernel set (tests and benchmarks). Throws slim::Error(unsupported) if
+// isa_supported(isa) is false.
+void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
 
 }  // namespace slim::kernels

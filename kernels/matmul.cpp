@@ -1,74 +1,118 @@
-// matmul(): picks the kernel set for this CPU once, and splits output rows over threads.
+// matmul(): picks the kernel set for this CPU once, quantizes the activations for block-quantized
+// weights, and splits output rows over threads.
 #include <algorithm>
-#include <cstring>
+#include <cstdlib>
+#include <string_view>
 
-#include "kernels/convert.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/matmul_impl.hpp"
+#include "slim/error.hpp"
 
 namespace slim::kernels {
 namespace {
 
-struct KernelSet {
-  const char* name;
-  MatmulRowsFn matmul_rows;
-};
+constexpr Isa kAllIsas[] = {Isa::scalar, Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod};
 
-KernelSet choose() noexcept {
+MatmulRowsFn rows_fn(Isa isa) noexcept {
+  switch (isa) {
+    case Isa::scalar: return scalar::matmul_rows;
+    case Isa::xsimd: return xsimd_impl::matmul_rows;
 #if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (cpu_features().avx2_fma_f16c) return {"avx2", avx2::matmul_rows};
+    case Isa::avx2: return avx2::matmul_rows;
 #endif
-  return {"scalar", scalar::matmul_rows};
+#if defined(SLIM_HAVE_NEON_KERNELS)
+    case Isa::neon: return neon::matmul_rows;
+    case Isa::neon_dotprod: return neon_dotprod::matmul_rows;
+#endif
+    default: return nullptr;
+  }
 }
 
-const KernelSet& kernel_set() noexcept {
-  static const KernelSet set = choose();
-  return set;
+Isa choose() noexcept {
+  if (const char* forced = std::getenv("SLIM_KERNELS")) {
+    for (Isa isa : kAllIsas) {
+      if (std::string_view(forced) == isa_name(isa) && isa_supported(isa)) return isa;
+    }
+  }
+  for (Isa isa : {Isa::avx2, Isa::neon_dotprod, Isa::neon, Isa::xsimd}) {
+    if (isa_supported(isa)) return isa;
+  }
+  return Isa::scalar;
 }
 
 // Below this many multiply-adds a thread team costs more than it saves.
 constexpr int64_t kMinWorkPerThread = 1 << 15;
 
-}  // namespace
-
-void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
-  const MatmulRowsFn rows_fn = kernel_set().matmul_rows;
+void run(MatmulRowsFn fn, const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
+  if (w.rows <= 0 || n <= 0) return;
+  MatmulArgs args{w, x, {}, n, y};
+  ActBuffer acts;
+  if (dtype_is_quantized(w.dtype)) {
+    if (w.cols % 32 != 0) {
+      throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(w.dtype)) +
+                                                   " matrix needs a multiple of 32 columns");
+    }
+    acts.quantize(x, n, w.cols);
+    args.xq = acts.view();
+  }
   const int64_t work = w.rows * w.cols * n;
   const int team = static_cast<int>(std::clamp<int64_t>(work / kMinWorkPerThread, 1, std::max(threads, 1)));
   if (team <= 1) {
-    rows_fn(w, x, n, y, 0, w.rows);
+    fn(args, 0, w.rows);
     return;
   }
-  // Contiguous row ranges, multiples of 8 rows, so no two threads write the same cache line of y
-  // (for n = 1) and each thread streams its own part of the weights.
-  const int64_t chunk = (w.rows + team - 1) / team;
-  const int64_t aligned = (chunk + 7) / 8 * 8;
-#pragma omp parallel num_threads(team)
-  {
-#pragma omp for schedule(static)
-    for (int i = 0; i < team; ++i) {
-      const int64_t r0 = std::min<int64_t>(w.rows, i * aligned);
-      const int64_t r1 = std::min<int64_t>(w.rows, r0 + aligned);
-      if (r0 < r1) rows_fn(w, x, n, y, r0, r1);
-    }
+  // Rows in chunks of a multiple of 16 (no two threads write the same cache line of y), about 8
+  // per thread, handed out dynamically: a thread that loses its core to another process does not
+  // hold the others up at the barrier. Which thread computes a row does not change how it is
+  // computed, so results do not depend on the team size.
+  const int64_t per_chunk = std::max<int64_t>(16, (w.rows / (team * 8) + 15) / 16 * 16);
+  const int64_t chunks = (w.rows + per_chunk - 1) / per_chunk;
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+  for (int64_t i = 0; i < chunks; ++i) fn(args, i * per_chunk, std::min(w.rows, (i + 1) * per_chunk));
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) noexcept {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::xsimd: return "xsimd";
+    case Isa::avx2: return "avx2";
+    case Isa::neon: return "neon";
+    case Isa::neon_dotprod: return "neon_dotprod";
+  }
+  return "?";
+}
+
+bool isa_supported(Isa isa) noexcept {
+  if (rows_fn(isa) == nullptr) return false;
+  const CpuFeatures& cpu = cpu_features();
+  switch (isa) {
+    case Isa::avx2: return cpu.avx2_fma_f16c;
+    case Isa::neon: return cpu.neon;
+    case Isa::neon_dotprod: return cpu.neon_dotprod;
+    default: return true;
   }
 }
 
-void row_to_f32(const MatrixRef& w, int64_t row, float* out) {
-  const int64_t base = row * w.cols;
-  switch (w.dtype) {
-    case DType::f32:
-      std::memcpy(out, static_cast<const float*>(w.data) + base, static_cast<size_t>(w.cols) * sizeof(float));
-      return;
-    case DType::bf16:
-      for (int64_t c = 0; c < w.cols; ++c) out[c] = bf16_to_f32(static_cast<const uint16_t*>(w.data)[base + c]);
-      return;
-    case DType::f16:
-      for (int64_t c = 0; c < w.cols; ++c) out[c] = f16_to_f32(static_cast<const uint16_t*>(w.data)[base + c]);
-      return;
-  }
+Isa active_isa_id() noexcept {
+  static const Isa isa = choose();
+  return isa;
 }
 
-const char* active_isa() noexcept { return kernel_set().name; }
+const char* active_isa() noexcept { return isa_name(active_isa_id()); }
+
+void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
+  static const MatmulRowsFn fn = rows_fn(active_isa_id());
+  run(fn, w, x, n, y, threads);
+}
+
+void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
+  if (!isa_supported(isa)) {
+    throw Error(ErrorCode::unsupported,
+                std::string("kernels: kernel set '") + isa_name(isa) + "' is not available on this CPU");
+  }
+  run(rows_fn(isa), w, x, n, y, threads);
+}
 
 }  // namespace slim::kernels

@@ -6,6 +6,8 @@
 // over the columns in the same order whatever the tile, so results do not depend on n.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/convert.hpp"
 #include "kernels/matmul_impl.hpp"
 
@@ -65,16 +67,29 @@ inline void tile(const typename Fmt::T* w, const float* x, int64_t cols, int64_t
 }
 
 template <typename Fmt>
-void run(const MatrixRef& m, const float* x, int64_t n, float* y, int64_t r0, int64_t r1) {
+void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  const MatrixRef& m = a.w;
+  const float* x = a.x;
+  float* y = a.y;
+  const int64_t n = a.n;
   const auto* w = static_cast<const typename Fmt::T*>(m.data);
   const int64_t cols = m.cols, rows = m.rows;
-  int64_t t = 0;
-  for (; t + 4 <= n; t += 4) {  // prefill: 2 weight rows x 4 tokens
-    int64_t r = r0;
-    for (; r + 2 <= r1; r += 2) tile<Fmt, 2, 4>(w, x, cols, rows, y, r, t);
-    for (; r < r1; ++r) tile<Fmt, 1, 4>(w, x, cols, rows, y, r, t);
+  const int64_t full_t = n - n % 4;
+  if (full_t > 0) {
+    // Prefill: 2 weight rows x 4 tokens, rows in groups whose weights (about 256 KiB) stay in L2
+    // while every token tile passes by.
+    const int64_t row_bytes = cols * static_cast<int64_t>(sizeof(typename Fmt::T));
+    const int64_t group = std::max<int64_t>(2, (256 * 1024 / std::max<int64_t>(row_bytes, 1)) / 2 * 2);
+    for (int64_t g0 = r0; g0 < r1; g0 += group) {
+      const int64_t g1 = std::min(r1, g0 + group);
+      for (int64_t t = 0; t < full_t; t += 4) {
+        int64_t r = g0;
+        for (; r + 2 <= g1; r += 2) tile<Fmt, 2, 4>(w, x, cols, rows, y, r, t);
+        for (; r < g1; ++r) tile<Fmt, 1, 4>(w, x, cols, rows, y, r, t);
+      }
+    }
   }
-  for (; t < n; ++t) {  // decode and leftovers: 4 weight rows x 1 token
+  for (int64_t t = full_t; t < n; ++t) {  // decode and leftovers: 4 weight rows x 1 token
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4) tile<Fmt, 4, 1>(w, x, cols, rows, y, r, t);
     for (; r < r1; ++r) tile<Fmt, 1, 1>(w, x, cols, rows, y, r, t);
@@ -83,11 +98,13 @@ void run(const MatrixRef& m, const float* x, int64_t n, float* y, int64_t r0, in
 
 }  // namespace
 
-void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1) {
-  switch (w.dtype) {
-    case DType::f32: return run<F32>(w, x, n, y, r0, r1);
-    case DType::bf16: return run<BF16>(w, x, n, y, r0, r1);
-    case DType::f16: return run<F16>(w, x, n, y, r0, r1);
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  switch (a.w.dtype) {
+    case DType::f32: return run<F32>(a, r0, r1);
+    case DType::bf16: return run<BF16>(a, r0, r1);
+    case DType::f16: return run<F16>(a, r0, r1);
+    case DType::q8_0:
+    case DType::q4_0: return matmul_q_rows(a, r0, r1);
   }
 }
 

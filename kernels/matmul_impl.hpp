@@ -1,22 +1,43 @@
 // Internal to kernels/: the per-ISA implementations behind matmul(). Each computes output rows
-// [r0, r1) of y = x · wᵀ for all n activation rows; matmul() splits rows over threads.
+// [r0, r1) of y = x · wᵀ for all n activation rows, for every dtype; matmul() quantizes the
+// activations (for q8_0 / q4_0 weights) and splits rows over threads.
 #pragma once
 
 #include <cstdint>
 
 #include "kernels/kernels.hpp"
+#include "kernels/quant_blocks.hpp"
 
 namespace slim::kernels {
 
-using MatmulRowsFn = void (*)(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
-                              int64_t r1);
+struct MatmulArgs {
+  MatrixRef w;
+  const float* x = nullptr;  // n x w.cols f32 activations
+  QuantizedActs xq;          // the same activations as 8-bit blocks (block dtypes only)
+  int64_t n = 0;
+  float* y = nullptr;  // n x w.rows
+};
+
+using MatmulRowsFn = void (*)(const MatmulArgs& a, int64_t r0, int64_t r1);
 
 namespace scalar {
-void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1);
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+}
+namespace xsimd_impl {
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 #if defined(SLIM_HAVE_AVX2_KERNELS)
 namespace avx2 {
-void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1);
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_q_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // q8_0 / q4_0 only
+}
+#endif
+#if defined(SLIM_HAVE_NEON_KERNELS)
+namespace neon {
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+}
+namespace neon_dotprod {
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 #endif
 

@@ -1,4 +1,6 @@
 // The scalar reference: plain loops that define what every other implementation computes.
+// Block-quantized weights: each block contributes float(integer dot product) * (d_w * d_x), summed
+// over the blocks in order.
 #include "kernels/convert.hpp"
 #include "kernels/matmul_impl.hpp"
 
@@ -10,20 +12,61 @@ float weight_at(const MatrixRef& w, int64_t index) {
     case DType::f32: return static_cast<const float*>(w.data)[index];
     case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
     case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
+    default: return 0.0f;
   }
-  return 0.0f;
+}
+
+void float_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  const MatrixRef& w = a.w;
+  for (int64_t t = 0; t < a.n; ++t) {
+    const float* xt = a.x + t * w.cols;
+    for (int64_t r = r0; r < r1; ++r) {
+      float sum = 0.0f;
+      for (int64_t c = 0; c < w.cols; ++c) sum += weight_at(w, r * w.cols + c) * xt[c];
+      a.y[t * w.rows + r] = sum;
+    }
+  }
+}
+
+int32_t block_dot(const BlockQ8_0& w, const int8_t* x) {
+  int32_t s = 0;
+  for (int i = 0; i < kBlock; ++i) s += int32_t{w.q[i]} * x[i];
+  return s;
+}
+
+int32_t block_dot(const BlockQ4_0& w, const int8_t* x) {
+  int32_t s = 0;
+  for (int i = 0; i < kBlock / 2; ++i) {
+    s += ((w.qs[i] & 15) - 8) * int32_t{x[i]};
+    s += ((w.qs[i] >> 4) - 8) * int32_t{x[i + kBlock / 2]};
+  }
+  return s;
+}
+
+template <typename Block>
+void quant_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  const QuantizedActs& xq = a.xq;
+  const auto* w = static_cast<const Block*>(a.w.data);
+  for (int64_t t = 0; t < a.n; ++t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float sum = 0.0f;
+      for (int64_t b = 0; b < xq.blocks; ++b) {
+        const Block& wb = w[r * xq.blocks + b];
+        const int32_t dot = block_dot(wb, xq.q + t * xq.cols + b * kBlock);
+        sum += static_cast<float>(dot) * (f16_to_f32(wb.d) * xq.d[t * xq.blocks + b]);
+      }
+      a.y[t * a.w.rows + r] = sum;
+    }
+  }
 }
 
 }  // namespace
 
-void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1) {
-  for (int64_t t = 0; t < n; ++t) {
-    const float* xt = x + t * w.cols;
-    for (int64_t r = r0; r < r1; ++r) {
-      float sum = 0.0f;
-      for (int64_t c = 0; c < w.cols; ++c) sum += weight_at(w, r * w.cols + c) * xt[c];
-      y[t * w.rows + r] = sum;
-    }
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  switch (a.w.dtype) {
+    case DType::q8_0: return quant_rows<BlockQ8_0>(a, r0, r1);
+    case DType::q4_0: return quant_rows<BlockQ4_0>(a, r0, r1);
+    default: return float_rows(a, r0, r1);
   }
 }
 

@@ -34,7 +34,8 @@ class Tensor {
   int64_t dim(int i) const noexcept { return shape_[static_cast<size_t>(i)]; }
   std::span<const int64_t> shape() const noexcept { return {shape_.data(), static_cast<size_t>(ndim_)}; }
   int64_t numel() const noexcept;
-  size_t nbytes() const noexcept { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  // Bytes of the data; for block-quantized dtypes (q8_0, q4_0) whole blocks of the last dimension.
+  size_t nbytes() const noexcept;
   bool empty() const noexcept { return data_ == nullptr; }
   bool owns_memory() const noexcept { return storage_ != nullptr; }
 

@@ -1,0 +1,169 @@
+// Matrix x vector (decode, n = 1) and matrix x matrix (prefill, n activation rows) for the weight
+// dtypes at the shapes of real models, plus the machine's plain memory read bandwidth measured in
+// the same run for comparison.
+//
+// Shapes are rows x cols = output features x input features: the weight matrix W has `rows` rows
+// of `cols` values and y = W x. Counters: GB/s of weight bytes read (each call reads every weight
+// once), GFLOP/s = 2 * rows * cols * n per call.
+//
+// The kernel set is the one matmul() picks; SLIM_KERNELS=xsimd (or scalar, ...) selects another.
+// Run e.g.: build/benchmarks/bench_matmul --benchmark_filter='2048x8192/.*n:1/'
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/convert.hpp"
+#include "kernels/kernels.hpp"
+
+namespace {
+
+using slim::DType;
+namespace k = slim::kernels;
+
+struct Shape {
+  int64_t rows, cols;
+};
+constexpr Shape kShapes[] = {{576, 1536}, {896, 4864}, {2048, 8192}, {4096, 14336}, {151936, 896}};
+constexpr DType kDTypes[] = {DType::f32, DType::bf16, DType::q8_0, DType::q4_0};
+
+struct Free {
+  void operator()(void* p) const noexcept { std::free(p); }
+};
+
+// The weights of the benchmark running now; built once per (shape, dtype) and replaced when the
+// next group starts, so at most one large matrix is alive. Small matrices are replicated to at
+// least 256 MiB and the calls cycle through the copies, so every call reads its weights from
+// memory as a decode step of a real model does, not from the 32 MiB L3.
+struct WeightCache {
+  DType dtype = DType::f32;
+  Shape shape{0, 0};
+  std::unique_ptr<void, Free> data;
+  size_t bytes = 0;   // one copy
+  size_t stride = 0;  // bytes between copies (64-byte aligned)
+  size_t copies = 0;
+  const void* copy(size_t i) const { return static_cast<const unsigned char*>(data.get()) + (i % copies) * stride; }
+};
+
+uint64_t next(uint64_t& s) {  // xorshift64: fast, and speed does not depend on the values
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+void* aligned(size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+const WeightCache& weights(DType dtype, Shape shape) {
+  static WeightCache cache;  // benchmark-only scratch, never shared between threads
+  if (cache.data && cache.dtype == dtype && cache.shape.rows == shape.rows && cache.shape.cols == shape.cols) {
+    return cache;
+  }
+  cache.data.reset();
+  cache.bytes = slim::dtype_row_bytes(dtype, shape.cols) * static_cast<size_t>(shape.rows);
+  cache.stride = (cache.bytes + 63) / 64 * 64;
+  cache.copies = std::max<size_t>(1, ((size_t{256} << 20) + cache.bytes - 1) / cache.bytes);
+  cache.data.reset(aligned(cache.stride * cache.copies));
+  cache.dtype = dtype;
+  cache.shape = shape;
+  uint64_t s = 0x9E3779B97F4A7C15ull;
+  auto* bytes = static_cast<unsigned char*>(cache.data.get());
+  if (dtype == DType::f32 || dtype == DType::bf16) {
+    const size_t count = static_cast<size_t>(shape.rows * shape.cols);
+    for (size_t i = 0; i < count; ++i) {
+      const float v = static_cast<float>(static_cast<int64_t>(next(s) % 2001) - 1000) * 1e-3f;
+      if (dtype == DType::f32) {
+        std::memcpy(bytes + i * 4, &v, 4);
+      } else {
+        const uint16_t h = k::f32_to_bf16(v);
+        std::memcpy(bytes + i * 2, &h, 2);
+      }
+    }
+  } else {
+    for (size_t i = 0; i < cache.bytes; i += 8) {
+      const uint64_t r = next(s);
+      std::memcpy(bytes + i, &r, std::min<size_t>(8, cache.bytes - i));
+    }
+    const size_t block = slim::dtype_block_bytes(dtype);
+    const uint16_t d = k::f32_to_f16(0.01f);
+    for (size_t i = 0; i < cache.bytes; i += block) std::memcpy(bytes + i, &d, 2);
+  }
+  for (size_t c = 1; c < cache.copies; ++c) std::memcpy(bytes + c * cache.stride, bytes, cache.bytes);
+  return cache;
+}
+
+void BM_matmul(benchmark::State& state, DType dtype, Shape shape) {
+  const int64_t n = state.range(0);
+  const int threads = static_cast<int>(state.range(1));
+  const WeightCache& w = weights(dtype, shape);
+  std::vector<float> x(static_cast<size_t>(n * shape.cols)), y(static_cast<size_t>(n * shape.rows));
+  uint64_t s = 12345;
+  for (float& v : x) v = static_cast<float>(static_cast<int64_t>(next(s) % 2001) - 1000) * 1e-3f;
+  size_t call = 0;
+  for (auto _ : state) {
+    const k::MatrixRef m{dtype, w.copy(call++), shape.rows, shape.cols};
+    k::matmul(m, x.data(), n, y.data(), threads);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(w.bytes) * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(shape.rows * shape.cols * n) * iters / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(k::active_isa());
+}
+
+// Plain read bandwidth: sum a 256 MiB buffer of 64-bit integers (integer adds vectorize without
+// reassociation concerns, so the loop is limited by memory, not by the adds).
+void BM_read_bandwidth(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  const size_t bytes = size_t{256} << 20;
+  const size_t count = bytes / sizeof(uint64_t);
+  std::unique_ptr<void, Free> mem(aligned(bytes));
+  auto* p = static_cast<uint64_t*>(mem.get());
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (size_t i = 0; i < count; ++i) p[i] = i;  // first touch by the thread that reads it
+  for (auto _ : state) {
+    uint64_t sum = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : sum)
+    for (size_t i = 0; i < count; ++i) sum += p[i];
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) * static_cast<double>(state.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+
+int register_all() {
+  benchmark::RegisterBenchmark("memory_read/256MiB", BM_read_bandwidth)
+      ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMillisecond);
+  for (const Shape& shape : kShapes) {
+    for (DType dtype : kDTypes) {
+      const std::string name = "matmul/" + std::string(slim::dtype_name(dtype)) + "/" + std::to_string(shape.rows) +
+                               "x" + std::to_string(shape.cols);
+      const double flops_per_row = 2.0 * static_cast<double>(shape.rows * shape.cols);
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_matmul, dtype, shape);
+      b->ArgNames({"n", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
+      for (int64_t n : {1, 8, 64, 512}) {
+        // n = 512 only where one call stays under ~20 GFLOP (the largest shapes would take
+        // seconds a call and add little information).
+        if (n == 512 && flops_per_row * 512 > 2e10) continue;
+        b->Args({n, 1});
+        if (n == 1 || n == 512) b->Args({n, 2});
+      }
+    }
+  }
+  return 0;
+}
+
+const int registered = register_all();
+
+}  // namespace

@@ -1,0 +1,21 @@
+// NEON kernel set without the dot product extension: 8-bit products by widening multiplies.
+#include "kernels/matmul_q_neon.hpp"
+
+namespace slim::kernels::neon {
+namespace {
+
+struct Widening {
+  static int32x4_t dot(int8x16_t w0, int8x16_t x0, int8x16_t w1, int8x16_t x1) {
+    int16x8_t p0 = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
+    p0 = vmlal_s8(p0, vget_high_s8(w0), vget_high_s8(x0));
+    int16x8_t p1 = vmull_s8(vget_low_s8(w1), vget_low_s8(x1));
+    p1 = vmlal_s8(p1, vget_high_s8(w1), vget_high_s8(x1));
+    return vpadalq_s16(vpaddlq_s16(p0), p1);
+  }
+};
+
+}  // namespace
+
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) { neon_matmul_rows<Widening>(a, r0, r1); }
+
+}  // namespace slim::kernels::neon

@@ -1,0 +1,152 @@
+// Portable SIMD matmul through xsimd, built without ISA flags (SSE2 on x86-64, NEON on AArch64):
+// the fallback for CPUs without a hand-written kernel set, and the f32 / bf16 / f16 kernels of the
+// NEON set.
+//
+// Columns go in chunks of 32: a tile of R weight rows x T activation rows decodes each weight chunk
+// to f32 once and uses it for T activation rows. Block-quantized weights are multiplied as small
+// integers held in f32: every product (|w| <= 128, |x| <= 127) and every partial sum of a block
+// (< 2^24) is exact, so the integer part equals the reference's whatever the lane order; it is then
+// scaled by d_w * d_x into a per-pair accumulator. Each output is computed by the same sequence in
+// any tile, so results do not depend on n or on the thread split.
+#include <algorithm>
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/convert.hpp"
+#include "kernels/matmul_impl.hpp"
+
+namespace slim::kernels::xsimd_impl {
+namespace {
+
+using Batch = xsimd::batch<float>;
+constexpr int kLanes = static_cast<int>(Batch::size);
+constexpr int kChunk = 32;
+static_assert(kChunk % kLanes == 0);
+
+// Decodes chunk `c` (32 columns) of weight row `r` to f32; returns where the values are.
+const float* weight_chunk(const MatrixRef& w, int64_t r, int64_t c, float* buf) {
+  switch (w.dtype) {
+    case DType::f32: return static_cast<const float*>(w.data) + r * w.cols + c * kChunk;
+    case DType::bf16: {
+      const uint16_t* p = static_cast<const uint16_t*>(w.data) + r * w.cols + c * kChunk;
+      for (int i = 0; i < kChunk; ++i) buf[i] = bf16_to_f32(p[i]);
+      return buf;
+    }
+    case DType::f16: {
+      const uint16_t* p = static_cast<const uint16_t*>(w.data) + r * w.cols + c * kChunk;
+      for (int i = 0; i < kChunk; ++i) buf[i] = f16_to_f32(p[i]);
+      return buf;
+    }
+    case DType::q8_0: {
+      const BlockQ8_0& b = static_cast<const BlockQ8_0*>(w.data)[r * (w.cols / kBlock) + c];
+      for (int i = 0; i < kChunk; ++i) buf[i] = static_cast<float>(b.q[i]);
+      return buf;
+    }
+    case DType::q4_0: {
+      const BlockQ4_0& b = static_cast<const BlockQ4_0*>(w.data)[r * (w.cols / kBlock) + c];
+      for (int i = 0; i < kChunk / 2; ++i) {
+        buf[i] = static_cast<float>((b.qs[i] & 15) - 8);
+        buf[i + kChunk / 2] = static_cast<float>((b.qs[i] >> 4) - 8);
+      }
+      return buf;
+    }
+  }
+  return buf;
+}
+
+float weight_scale(const MatrixRef& w, int64_t r, int64_t c) {
+  const int64_t index = r * (w.cols / kBlock) + c;
+  if (w.dtype == DType::q8_0) return f16_to_f32(static_cast<const BlockQ8_0*>(w.data)[index].d);
+  return f16_to_f32(static_cast<const BlockQ4_0*>(w.data)[index].d);
+}
+
+float weight_at(const MatrixRef& w, int64_t index) {
+  switch (w.dtype) {
+    case DType::f32: return static_cast<const float*>(w.data)[index];
+    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
+    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
+    default: return 0.0f;
+  }
+}
+
+inline Batch dot_chunk(const float* w, const float* x, Batch acc) {
+  for (int k = 0; k < kChunk; k += kLanes) {
+    acc = xsimd::fma(Batch::load_unaligned(w + k), Batch::load_unaligned(x + k), acc);
+  }
+  return acc;
+}
+
+template <int R, int T>
+void float_tile(const MatmulArgs& a, int64_t r, int64_t t) {
+  const MatrixRef& w = a.w;
+  const int64_t chunks = w.cols / kChunk;
+  Batch acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) acc[i][j] = Batch(0.0f);
+  alignas(64) float buf[R][kChunk];
+  for (int64_t c = 0; c < chunks; ++c) {
+    for (int i = 0; i < R; ++i) {
+      const float* wc = weight_chunk(w, r + i, c, buf[i]);
+      for (int j = 0; j < T; ++j) acc[i][j] = dot_chunk(wc, a.x + (t + j) * w.cols + c * kChunk, acc[i][j]);
+    }
+  }
+  for (int i = 0; i < R; ++i) {
+    for (int j = 0; j < T; ++j) {
+      float s = xsimd::hadd(acc[i][j]);
+      for (int64_t col = chunks * kChunk; col < w.cols; ++col) {
+        s += weight_at(w, (r + i) * w.cols + col) * a.x[(t + j) * w.cols + col];
+      }
+      a.y[(t + j) * w.rows + r + i] = s;
+    }
+  }
+}
+
+template <int R, int T>
+void quant_tile(const MatmulArgs& a, int64_t r, int64_t t) {
+  const QuantizedActs& xq = a.xq;
+  Batch acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) acc[i][j] = Batch(0.0f);
+  alignas(64) float wbuf[R][kChunk];
+  alignas(64) float xbuf[T][kChunk];
+  for (int64_t b = 0; b < xq.blocks; ++b) {
+    for (int j = 0; j < T; ++j) {
+      const int8_t* q = xq.q + (t + j) * xq.cols + b * kBlock;
+      for (int k = 0; k < kChunk; ++k) xbuf[j][k] = static_cast<float>(q[k]);
+    }
+    for (int i = 0; i < R; ++i) {
+      const float* wc = weight_chunk(a.w, r + i, b, wbuf[i]);
+      const float dw = weight_scale(a.w, r + i, b);
+      for (int j = 0; j < T; ++j) {
+        const Batch dot = dot_chunk(wc, xbuf[j], Batch(0.0f));  // exact small integers
+        acc[i][j] = xsimd::fma(dot, Batch(dw * xq.d[(t + j) * xq.blocks + b]), acc[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = xsimd::hadd(acc[i][j]);
+}
+
+template <int R, int T>
+void any_tile(const MatmulArgs& a, int64_t r, int64_t t) {
+  if (dtype_is_quantized(a.w.dtype)) return quant_tile<R, T>(a, r, t);
+  return float_tile<R, T>(a, r, t);
+}
+
+}  // namespace
+
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  constexpr int kR = 2, kT = 4;
+  const int64_t full_t = a.n - a.n % kT;
+  for (int64_t t = 0; t < full_t; t += kT) {
+    int64_t r = r0;
+    for (; r + kR <= r1; r += kR) any_tile<kR, kT>(a, r, t);
+    for (; r < r1; ++r) any_tile<1, kT>(a, r, t);
+  }
+  for (int64_t t = full_t; t < a.n; ++t) {
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) any_tile<4, 1>(a, r, t);
+    for (; r < r1; ++r) any_tile<1, 1>(a, r, t);
+  }
+}
+
+}  // namespace slim::kernels::xsimd_impl

@@ -1,0 +1,51 @@
+// Internal to kernels/: the GGUF block layouts of q8_0 / q4_0 weights (see slim/dtype.hpp) and the
+// 8-bit blocks activations are quantized to before a dot product with block-quantized weights.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace slim::kernels {
+
+constexpr int kBlock = 32;
+
+struct BlockQ8_0 {
+  uint16_t d;  // fp16 scale
+  int8_t q[kBlock];
+};
+struct BlockQ4_0 {
+  uint16_t d;        // fp16 scale
+  uint8_t qs[kBlock / 2];  // element i < 16: low nibble of qs[i]; element i >= 16: high nibble of qs[i-16]
+};
+static_assert(sizeof(BlockQ8_0) == 34 && alignof(BlockQ8_0) == 2);
+static_assert(sizeof(BlockQ4_0) == 18 && alignof(BlockQ4_0) == 2);
+
+// n activation rows of `cols` values as 8-bit blocks: row t, block b holds q[t*cols + b*32 + i]
+// with scale d[t*blocks + b] (f32, so no precision is lost to an fp16 scale).
+struct QuantizedActs {
+  int64_t n = 0, cols = 0, blocks = 0;
+  const int8_t* q = nullptr;
+  const float* d = nullptr;
+};
+
+// Owns the memory behind a QuantizedActs; filled by quantize_acts().
+class ActBuffer {
+ public:
+  QuantizedActs view() const noexcept { return acts_; }
+  void quantize(const float* x, int64_t n, int64_t cols);
+
+ private:
+  struct Free {
+    void operator()(void* p) const noexcept;
+  };
+  std::unique_ptr<void, Free> memory_;
+  size_t capacity_ = 0;
+  QuantizedActs acts_;
+};
+
+// One activation row -> 8-bit blocks: d = max|x| / 127, q = round-half-even(x / d) in [-127, 127];
+// a block of zeros (or non-finite values) gets d = 0 and q = 0. The same function serves every
+// kernel set, so all of them see identical integers.
+void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d) noexcept;
+
+}  // namespace slim::kernels

@@ -1,0 +1,166 @@
+// Conversions of rows between f32 and the weight dtypes, and the activation quantizer used before
+// dot products with q8_0 / q4_0 weights.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "kernels/convert.hpp"
+#include "kernels/kernels.hpp"
+#include "kernels/quant_blocks.hpp"
+#include "slim/error.hpp"
+
+namespace slim::kernels {
+namespace {
+
+void check_block_cols(DType dtype, int64_t cols) {
+  if (cols < 0 || cols % dtype_block_elems(dtype) != 0) {
+    throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(dtype)) +
+                                                 " row needs a multiple of 32 columns, got " +
+                                                 std::to_string(cols));
+  }
+}
+
+// Block scales are fp16: beyond 65504 * 127 (q8_0) or 65504 * 8 (q4_0) a block cannot be stored.
+void check_range(DType dtype, const float* x, int64_t count) {
+  const float limit = 65504.0f * (dtype == DType::q8_0 ? 127.0f : 8.0f);
+  for (int64_t i = 0; i < count; ++i) {
+    if (!(std::fabs(x[i]) <= limit)) {
+      throw Error(ErrorCode::invalid_argument,
+                  "kernels: cannot quantize " + std::to_string(x[i]) + " to " +
+                      std::string(dtype_name(dtype)) + " (non-finite or beyond the fp16 block scale)");
+    }
+  }
+}
+
+// ggml's quantize_row_q8_0_ref: d = max|x| / 127, q = roundf(x / d).
+void quantize_q8_0(const float* x, int64_t cols, BlockQ8_0* out) {
+  check_range(DType::q8_0, x, cols);
+  for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock) {
+    float amax = 0.0f;
+    for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = f32_to_f16(d);
+    for (int i = 0; i < kBlock; ++i) out[b].q[i] = static_cast<int8_t>(std::round(x[i] * id));
+  }
+}
+
+// ggml's quantize_row_q4_0_ref: the value of largest magnitude maps to -8, d = that value / -8,
+// q = min(15, trunc(x / d + 8.5)); element i < 16 goes to the low nibble of byte i.
+void quantize_q4_0(const float* x, int64_t cols, BlockQ4_0* out) {
+  check_range(DType::q4_0, x, cols);
+  for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock) {
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < kBlock; ++i) {
+      if (amax < std::fabs(x[i])) {
+        amax = std::fabs(x[i]);
+        max = x[i];
+      }
+    }
+    const float d = max / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = f32_to_f16(d);
+    for (int i = 0; i < kBlock / 2; ++i) {
+      const int lo = std::min(15, static_cast<int>(x[i] * id + 8.5f));
+      const int hi = std::min(15, static_cast<int>(x[i + kBlock / 2] * id + 8.5f));
+      out[b].qs[i] = static_cast<uint8_t>(lo | (hi << 4));
+    }
+  }
+}
+
+}  // namespace
+
+void quantize_row(DType dtype, const float* src, int64_t cols, void* out) {
+  check_block_cols(dtype, cols);
+  switch (dtype) {
+    case DType::f32:
+      std::memcpy(out, src, static_cast<size_t>(cols) * sizeof(float));
+      return;
+    case DType::bf16:
+      for (int64_t c = 0; c < cols; ++c) static_cast<uint16_t*>(out)[c] = f32_to_bf16(src[c]);
+      return;
+    case DType::f16:
+      for (int64_t c = 0; c < cols; ++c) static_cast<uint16_t*>(out)[c] = f32_to_f16(src[c]);
+      return;
+    case DType::q8_0: return quantize_q8_0(src, cols, static_cast<BlockQ8_0*>(out));
+    case DType::q4_0: return quantize_q4_0(src, cols, static_cast<BlockQ4_0*>(out));
+  }
+}
+
+void row_to_f32(const MatrixRef& w, int64_t row, float* out) {
+  const auto* base = static_cast<const unsigned char*>(w.data) + static_cast<size_t>(row) * dtype_row_bytes(w.dtype, w.cols);
+  switch (w.dtype) {
+    case DType::f32:
+      std::memcpy(out, base, static_cast<size_t>(w.cols) * sizeof(float));
+      return;
+    case DType::bf16:
+      for (int64_t c = 0; c < w.cols; ++c) out[c] = bf16_to_f32(reinterpret_cast<const uint16_t*>(base)[c]);
+      return;
+    case DType::f16:
+      for (int64_t c = 0; c < w.cols; ++c) out[c] = f16_to_f32(reinterpret_cast<const uint16_t*>(base)[c]);
+      return;
+    case DType::q8_0: {
+      const auto* blocks = reinterpret_cast<const BlockQ8_0*>(base);
+      for (int64_t b = 0; b < w.cols / kBlock; ++b) {
+        const float d = f16_to_f32(blocks[b].d);
+        for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * static_cast<float>(blocks[b].q[i]);
+      }
+      return;
+    }
+    case DType::q4_0: {
+      const auto* blocks = reinterpret_cast<const BlockQ4_0*>(base);
+      for (int64_t b = 0; b < w.cols / kBlock; ++b) {
+        const float d = f16_to_f32(blocks[b].d);
+        for (int i = 0; i < kBlock / 2; ++i) {
+          out[b * kBlock + i] = d * static_cast<float>((blocks[b].qs[i] & 15) - 8);
+          out[b * kBlock + i + kBlock / 2] = d * static_cast<float>((blocks[b].qs[i] >> 4) - 8);
+        }
+      }
+      return;
+    }
+  }
+}
+
+void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d) noexcept {
+  for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock, q += kBlock) {
+    float amax = 0.0f;
+    for (int i = 0; i < kBlock; ++i) {
+      const float a = std::fabs(x[i]);
+      amax = a > amax ? a : amax;
+    }
+    const float scale = amax / 127.0f;
+    const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+    d[b] = scale;
+    for (int i = 0; i < kBlock; ++i) {
+      // Adding 1.5 * 2^23 rounds |v| <= 2^22 half-to-even into the low mantissa bits, which is
+      // exact and vectorizes; the clamp keeps NaN / infinity garbage in range (never -128).
+      const float v = x[i] * inv + 12582912.0f;
+      const int32_t r = std::bit_cast<int32_t>(v) - 0x4B400000;
+      q[i] = static_cast<int8_t>(std::clamp(r, -127, 127));
+    }
+  }
+}
+
+void ActBuffer::Free::operator()(void* p) const noexcept { std::free(p); }
+
+void ActBuffer::quantize(const float* x, int64_t n, int64_t cols) {
+  const int64_t blocks = cols / kBlock;
+  const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
+  const size_t bytes = q_bytes + static_cast<size_t>(n * blocks) * sizeof(float) + 64;
+  if (bytes > capacity_) {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (p == nullptr) throw std::bad_alloc();
+    memory_.reset(p);
+    capacity_ = bytes;
+  }
+  auto* q = static_cast<int8_t*>(memory_.get());
+  auto* d = reinterpret_cast<float*>(q + q_bytes);
+  for (int64_t t = 0; t < n; ++t) quantize_act_row(x + t * cols, cols, q + t * cols, d + t * blocks);
+  acts_ = {n, cols, blocks, q, d};
+}
+
+}  // namespace slim::kernels

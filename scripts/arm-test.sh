@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Cross-compiles the kernel tests for 64-bit Arm (cmake/aarch64-linux-gnu.cmake) and runs them under
+# qemu-aarch64 for each kernel set: NEON with the dot product extension (qemu's default CPU "max"
+# has it), NEON with widening multiplies on a CPU without it (cortex-a53, Armv8.0), and the
+# portable xsimd code. Installs g++-aarch64-linux-gnu and qemu-user-static when missing.
+# Usage: scripts/arm-test.sh [BUILD_DIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build-arm}
+
+packages=(g++-aarch64-linux-gnu qemu-user-static)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLIM_WERROR=ON \
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" \
+  -DSLIM_BUILD_EXAMPLES=OFF -DSLIM_BUILD_BENCHMARKS=OFF >/dev/null
+tests=(test_kernels test_quant)
+cmake --build "$build" -j"$(nproc)" --target "${tests[@]}"
+
+export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
+run() {  # run NAME [VAR=VALUE...]: every test program with that environment
+  local name=$1
+  shift
+  echo "== arm64: $name"
+  for t in "${tests[@]}"; do env "$@" qemu-aarch64-static "$build/tests/$t"; done
+}
+run "neon_dotprod (cpu max)" SLIM_KERNELS=neon_dotprod
+run "neon without dotprod (cortex-a53)" QEMU_CPU=cortex-a53 SLIM_KERNELS=neon SLIM_EXPECT_UNSUPPORTED=neon_dotprod
+run "portable xsimd" QEMU_CPU=cortex-a53 SLIM_KERNELS=xsimd SLIM_EXPECT_UNSUPPORTED=neon_dotprod,avx2

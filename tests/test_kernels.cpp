@@ -1,0 +1,269 @@
+// Every kernel set the CPU supports against the scalar reference: random and adversarial data,
+// exactness of the integer parts, independence of n and of the thread count.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/convert.hpp"
+#include "kernels/kernels.hpp"
+#include "kernels/quant_blocks.hpp"
+
+using namespace slim;
+using namespace slim::kernels;
+
+namespace {
+
+constexpr Isa kIsas[] = {Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod};
+constexpr DType kDTypes[] = {DType::f32, DType::bf16, DType::f16, DType::q8_0, DType::q4_0};
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : kIsas)
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+struct Weights {
+  DType dtype;
+  int64_t rows, cols;
+  std::vector<unsigned char> bytes;
+  MatrixRef ref() const { return {dtype, bytes.data(), rows, cols}; }
+};
+
+Weights make_weights(DType dtype, const std::vector<float>& values, int64_t rows, int64_t cols) {
+  Weights w{dtype, rows, cols, std::vector<unsigned char>(dtype_row_bytes(dtype, cols) * static_cast<size_t>(rows))};
+  for (int64_t r = 0; r < rows; ++r) {
+    quantize_row(dtype, values.data() + r * cols, cols, w.bytes.data() + static_cast<size_t>(r) * dtype_row_bytes(dtype, cols));
+  }
+  return w;
+}
+
+// Random values whose magnitude changes from block to block by up to 10^±spread.
+std::vector<float> random_values(size_t count, std::mt19937& rng, float spread = 0.0f) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> exponent(-spread, spread);
+  std::vector<float> v(count);
+  float scale = 1.0f;
+  for (size_t i = 0; i < count; ++i) {
+    if (i % 32 == 0) scale = std::pow(10.0f, exponent(rng));
+    v[i] = normal(rng) * scale;
+  }
+  return v;
+}
+
+std::vector<float> run(Isa isa, const Weights& w, const std::vector<float>& x, int64_t n, int threads = 1) {
+  std::vector<float> y(static_cast<size_t>(n * w.rows), -1.0f);
+  matmul_with(isa, w.ref(), x.data(), n, y.data(), threads);
+  return y;
+}
+
+// Σ|w||x| for each output, from the dequantized weights: the scale of the rounding error.
+std::vector<double> magnitudes(const Weights& w, const std::vector<float>& x, int64_t n) {
+  std::vector<double> m(static_cast<size_t>(n * w.rows));
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t r = 0; r < w.rows; ++r) {
+    row_to_f32(w.ref(), r, row.data());
+    for (int64_t t = 0; t < n; ++t) {
+      double s = 0;
+      for (int64_t c = 0; c < w.cols; ++c) s += std::fabs(double{row[c]} * x[t * w.cols + c]);
+      m[t * w.rows + r] = s;
+    }
+  }
+  return m;
+}
+
+void check_close(Isa isa, const Weights& w, const std::vector<float>& x, int64_t n) {
+  INFO("isa " << isa_name(isa) << " dtype " << dtype_name(w.dtype) << " rows " << w.rows << " cols " << w.cols << " n " << n);
+  const std::vector<float> ref = run(Isa::scalar, w, x, n);
+  const std::vector<float> got = run(isa, w, x, n);
+  const std::vector<double> mag = magnitudes(w, x, n);
+  for (size_t i = 0; i < ref.size(); ++i) {
+    INFO("output " << i << " ref " << ref[i] << " got " << got[i] << " magnitude " << mag[i]);
+    REQUIRE(std::isfinite(got[i]));
+    // Both sum rounded f32 terms in different orders: each differs from the exact sum by at most
+    // about cols * 2^-24 of Σ|terms|; 2e-5 covers the largest cols used here.
+    REQUIRE(std::fabs(double{got[i]} - ref[i]) <= 2e-5 * mag[i] + 1e-30);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the scalar reference is always available and the active set is supported") {
+  CHECK(isa_supported(Isa::scalar));
+  CHECK(isa_supported(Isa::xsimd));
+  CHECK(isa_supported(active_isa_id()));
+  CHECK(std::string(active_isa()) == isa_name(active_isa_id()));
+#if defined(__x86_64__)
+  CHECK_FALSE(isa_supported(Isa::neon));
+#endif
+}
+
+// scripts/arm-test.sh forces each kernel set with SLIM_KERNELS and names in SLIM_EXPECT_UNSUPPORTED
+// (comma-separated) the sets the emulated CPU must lack, which checks the runtime feature detection both ways.
+TEST_CASE("SLIM_KERNELS selects the kernel set; the CPU check refuses what the CPU lacks") {
+  if (const char* forced = std::getenv("SLIM_KERNELS")) {
+    INFO("SLIM_KERNELS=" << forced);
+    CHECK(std::string(active_isa()) == forced);
+  }
+  if (const char* lacking = std::getenv("SLIM_EXPECT_UNSUPPORTED")) {
+    std::stringstream list(lacking);
+    for (std::string name; std::getline(list, name, ',');) {
+      for (Isa isa : kIsas) {
+        if (name == isa_name(isa)) {
+          INFO(name);
+          CHECK_FALSE(isa_supported(isa));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("every kernel set matches the reference on random data") {
+  std::mt19937 rng(42);
+  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {7, 160}, {37, 288}, {70, 800}};
+  for (Isa isa : supported_isas()) {
+    for (DType dtype : kDTypes) {
+      for (const auto& shape : shapes) {
+        const int64_t rows = shape[0], cols = shape[1];
+        const Weights w = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng, 1.0f), rows, cols);
+        for (int64_t n : {1, 3, 4, 17}) check_close(isa, w, random_values(static_cast<size_t>(n * cols), rng, 1.0f), n);
+      }
+    }
+  }
+}
+
+TEST_CASE("float kernels handle columns that are not a multiple of the vector width") {
+  std::mt19937 rng(7);
+  for (Isa isa : supported_isas()) {
+    for (DType dtype : {DType::f32, DType::bf16, DType::f16}) {
+      for (int64_t cols : {1, 7, 37, 100}) {
+        const Weights w = make_weights(dtype, random_values(static_cast<size_t>(9 * cols), rng), 9, cols);
+        for (int64_t n : {1, 5}) check_close(isa, w, random_values(static_cast<size_t>(n * cols), rng), n);
+      }
+    }
+  }
+}
+
+TEST_CASE("adversarial data: zeros and extreme scales") {
+  std::mt19937 rng(3);
+  const int64_t rows = 6, cols = 224;
+  for (Isa isa : supported_isas()) {
+    for (DType dtype : kDTypes) {
+      SECTION(std::string(isa_name(isa)) + " " + std::string(dtype_name(dtype))) {
+        const std::vector<float> zeros(static_cast<size_t>(4 * cols), 0.0f);
+        const Weights w0 = make_weights(dtype, std::vector<float>(static_cast<size_t>(rows * cols), 0.0f), rows, cols);
+        const Weights w1 = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng), rows, cols);
+        for (float v : run(isa, w0, random_values(static_cast<size_t>(4 * cols), rng), 4)) REQUIRE(v == 0.0f);
+        for (float v : run(isa, w1, zeros, 4)) REQUIRE(v == 0.0f);
+        // Blocks from 1e-6 to 1e6 in one row (1e-3 to 1e3 for f16 and 1e-4 to 1e4 for the block
+        // types, whose fp16 scales end at 65504); huge and tiny activations.
+        const Weights wide = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng, dtype == DType::f16 ? 3.0f : dtype_is_quantized(dtype) ? 4.0f : 6.0f), rows, cols);
+        check_close(isa, wide, random_values(static_cast<size_t>(3 * cols), rng, 6.0f), 3);
+        std::vector<float> big = random_values(static_cast<size_t>(2 * cols), rng);
+        for (float& v : big) v *= 1e25f;
+        check_close(isa, w1, big, 2);
+        std::vector<float> tiny = random_values(static_cast<size_t>(2 * cols), rng);
+        for (float& v : tiny) v *= 1e-25f;
+        check_close(isa, w1, tiny, 2);
+        // Saturating values: every weight and activation at the end of its range.
+        std::vector<float> extreme(static_cast<size_t>(rows * cols));
+        for (size_t i = 0; i < extreme.size(); ++i) extreme[i] = (i % 3 == 0) ? -1.0f : 1.0f;
+        std::vector<float> xe(static_cast<size_t>(5 * cols));
+        for (size_t i = 0; i < xe.size(); ++i) xe[i] = (i % 5 == 0) ? 1.0f : -1.0f;
+        check_close(isa, make_weights(dtype, extreme, rows, cols), xe, 5);
+      }
+    }
+  }
+}
+
+// Power-of-two scales and integer values make every float operation exact, so any error in the
+// integer dot products, the nibble order or the activation quantization shows as a difference.
+TEST_CASE("integer parts are bit-exact against the reference") {
+  std::mt19937 rng(11);
+  for (DType dtype : {DType::q8_0, DType::q4_0}) {
+    for (int64_t cols : {32, 288, 800, 2016}) {
+      const int64_t rows = 13, blocks = cols / 32;
+      Weights w{dtype, rows, cols, std::vector<unsigned char>(dtype_row_bytes(dtype, cols) * rows)};
+      std::uniform_int_distribution<int> byte(0, 255), q8(-16, 16), two(0, 1);
+      for (int64_t i = 0; i < rows * blocks; ++i) {
+        const uint16_t d = f32_to_f16(two(rng) ? 1.0f : 2.0f);
+        if (dtype == DType::q8_0) {
+          auto& b = reinterpret_cast<BlockQ8_0*>(w.bytes.data())[i];
+          b.d = d;
+          for (auto& q : b.q) q = static_cast<int8_t>(q8(rng));
+          if (i % 7 == 0) b.q[3] = -128;  // legal in a file, outside what the quantizer writes
+        } else {
+          auto& b = reinterpret_cast<BlockQ4_0*>(w.bytes.data())[i];
+          b.d = d;
+          for (auto& q : b.qs) q = static_cast<uint8_t>(byte(rng));
+        }
+      }
+      for (int64_t n : {1, 3, 4, 17}) {
+        std::vector<float> x(static_cast<size_t>(n * cols));
+        std::uniform_int_distribution<int> q(-127, 127);
+        for (size_t i = 0; i < x.size(); ++i) {
+          const float scale = (i / 32) % 2 ? 1.0f : 2.0f;
+          x[i] = static_cast<float>(i % 32 == 5 ? 127 : q(rng)) * scale;  // max|x| = 127 * scale
+        }
+        const std::vector<float> ref = run(Isa::scalar, w, x, n);
+        for (Isa isa : supported_isas()) {
+          INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " cols " << cols << " n " << n);
+          REQUIRE(run(isa, w, x, n) == ref);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("the activation quantizer never writes -128 and rounds within half a step") {
+  std::mt19937 rng(5);
+  std::vector<float> x = random_values(32 * 40, rng, 4.0f);
+  x[7] = std::nanf("");
+  x[40] = INFINITY;
+  std::vector<int8_t> q(x.size());
+  std::vector<float> d(x.size() / 32);
+  quantize_act_row(x.data(), static_cast<int64_t>(x.size()), q.data(), d.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    REQUIRE(q[i] != -128);
+    if (i >= 64) REQUIRE(std::fabs(q[i] * d[i / 32] - x[i]) <= 0.5f * d[i / 32] * (1 + 1e-6f));
+  }
+}
+
+TEST_CASE("results do not depend on the thread count or on n") {
+  std::mt19937 rng(9);
+  const int64_t rows = 300, cols = 512, n = 17;
+  for (Isa isa : supported_isas()) {
+    for (DType dtype : kDTypes) {
+      INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype));
+      const Weights w = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng, 1.0f), rows, cols);
+      const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
+      const std::vector<float> one = run(isa, w, x, n, 1);
+      const std::vector<float> two = run(isa, w, x, n, 2);
+      REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+      for (int64_t t : {0, 5, 16}) {
+        const std::vector<float> xt(x.begin() + t * cols, x.begin() + (t + 1) * cols);
+        const std::vector<float> single = run(isa, w, xt, 1, 2);
+        REQUIRE(std::memcmp(single.data(), one.data() + t * rows, rows * sizeof(float)) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("kernel sets the CPU lacks are refused, bad shapes are rejected") {
+  for (Isa isa : kIsas) {
+    if (!isa_supported(isa)) {
+      float x[32] = {}, y[1];
+      std::vector<unsigned char> w(34);
+      CHECK_THROWS(matmul_with(isa, {DType::q8_0, w.data(), 1, 32}, x, 1, y, 1));
+    }
+  }
+  std::vector<float> x(40), y(2);
+  std::vector<unsigned char> w(80);
+  CHECK_THROWS(matmul({DType::q4_0, w.data(), 2, 40}, x.data(), 1, y.data(), 1));
+}
