@@ -118,6 +118,22 @@ TEST_CASE("qwen templates render tool definitions and tool calls", "[chat][tools
   CHECK(tmpl.apply_json(messages, true, tools) == expected);
 }
 
+TEST_CASE("qwen3 drops old reasoning, keeps the last turn's and renders string tool arguments", "[chat][tools]") {
+  const auto fixture = slim::test::read_json(slim::test::shared_dir() / "fixtures" / "chat" / "qwen3.json");
+  const ChatTemplate tmpl = ChatTemplate::from_string(fixture["chat_template"].get<std::string>(), "", "<|im_end|>");
+  const std::string messages =
+      R"([{"role":"user","content":"q"},{"role":"assistant","content":"<think>\nold\n</think>\n\nfirst"},)"
+      R"({"role":"user","content":"w?"},{"role":"assistant","content":"<think>\nplan\n</think>\n\ncalling","tool_calls":)"
+      R"([{"function":{"name":"f","arguments":"{\"x\": 2}"}},{"name":"g","arguments":{"y":[1,2]}}]},)"
+      R"({"role":"tool","content":"r"}])";
+  // Expected text from Python's Jinja2 configured as transformers configures it.
+  CHECK(tmpl.apply_json(messages, true) ==
+        "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\nfirst<|im_end|>\n<|im_start|>user\nw?<|im_end|>\n"
+        "<|im_start|>assistant\n<think>\nplan\n</think>\n\ncalling\n<tool_call>\n{\"name\": \"f\", \"arguments\": {\"x\": 2}}\n"
+        "</tool_call>\n<tool_call>\n{\"name\": \"g\", \"arguments\": {\"y\": [1, 2]}}\n</tool_call><|im_end|>\n"
+        "<|im_start|>user\n<tool_response>\nr\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
+}
+
 TEST_CASE("qwen3 honours enable_thinking passed as an extra variable", "[chat][tools]") {
   const auto fixture = slim::test::read_json(slim::test::shared_dir() / "fixtures" / "chat" / "qwen3.json");
   const ChatTemplate tmpl = ChatTemplate::from_string(fixture["chat_template"].get<std::string>(), "", "<|im_end|>");
