@@ -306,10 +306,11 @@ TEST_CASE("runtime errors and limits raise slim::Error", "[chat][errors][limits]
     const auto [code, message] = error_of([] { (void)render("{% for i in range(1000000000000) %}x{% endfor %}"); });
     CHECK(code == ErrorCode::limit_exceeded);
     CHECK(message.find("max_loop_iterations") != std::string::npos);
-    const auto nested = error_of([] {
-      (void)render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");
-    });
-    CHECK(nested.first == ErrorCode::limit_exceeded);
+    auto nested = ChatTemplate::from_string("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}");
+    slim::ChatTemplateLimits limits;
+    limits.max_loop_iterations = 100'000;
+    nested.set_limits(limits);
+    CHECK(error_of([&] { (void)nested.apply_json("[]", false); }).first == ErrorCode::limit_exceeded);
   }
   SECTION("runaway recursion hits max_call_depth") {
     const auto [code, message] = error_of([] { (void)render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"); });
@@ -334,6 +335,27 @@ TEST_CASE("runtime errors and limits raise slim::Error", "[chat][errors][limits]
     t.set_limits(limits);
     CHECK(t.apply_json("[]", false, {}, R"({"n": 20})").size() == 40);
     CHECK(error_of([&] { (void)t.apply_json("[]", false, {}, R"({"n": 21})"); }).first == ErrorCode::limit_exceeded);
+  }
+  SECTION("building strings piece by piece is bounded by max_total_bytes") {
+    const std::string growing =
+        "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s + '0123456789abcdef' %}{% endfor %}"
+        "{{ ns.s | length }}";
+    const auto [code, message] = error_of([&] { (void)render(growing); });
+    CHECK(code == ErrorCode::limit_exceeded);
+    CHECK(message.find("max_total_bytes") != std::string::npos);
+    CHECK(error_of([] {
+            (void)render("{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = ns.l + [i] %}{% endfor %}");
+          }).first == ErrorCode::limit_exceeded);
+  }
+  SECTION("deep and self-referencing values are refused instead of overflowing the stack") {
+    const auto deep = error_of([] {
+      (void)render("{% set ns = namespace(x=0) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}");
+    });
+    CHECK(deep.first == ErrorCode::limit_exceeded);
+    CHECK(deep.second.find("nested deeper") != std::string::npos);
+    const auto cyclic = error_of([] { (void)render("{% set ns = namespace(a=1) %}{% set ns.me = ns %}{{ ns }}"); });
+    CHECK(cyclic.first == ErrorCode::limit_exceeded);
+    CHECK(render("{% set ns = namespace(a=1) %}{% set ns.me = ns %}{{ ns.me.me.a }}") == "1");
   }
   SECTION("malformed JSON input is an invalid_argument error") {
     const auto t = ChatTemplate::builtin("chatml");

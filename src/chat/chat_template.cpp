@@ -151,13 +151,14 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& model_dir) {
 }
 
 std::string ChatTemplate::apply(std::span<const ChatMessage> messages, bool add_generation_prompt) const {
-  auto list = chat::Value::array();
+  chat::Array items;
   for (const ChatMessage& m : messages) {
     auto object = chat::Value::object();
     object.as_object().set("role", chat::Value(m.role));
     object.as_object().set("content", chat::Value(m.content));
-    list.as_array().push_back(std::move(object));
+    items.push_back(std::move(object));
   }
+  chat::Value list = chat::Value::array(std::move(items));
   chat::Scope root;
   chat::install_globals(root);
   root.set("messages", std::move(list));

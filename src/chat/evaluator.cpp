@@ -1,5 +1,6 @@
 #include "chat/evaluator.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -44,6 +45,19 @@ void Evaluator::check_size(std::size_t bytes) const {
                                                ": output exceeds max_output_bytes (" +
                                                std::to_string(limits_.max_output_bytes) + ")");
   }
+}
+
+Evaluator::~Evaluator() {
+  for (Value& ns : namespaces_) ns.as_object().items.clear();
+}
+
+void Evaluator::charge(std::size_t bytes) {
+  if (bytes > limits_.max_total_bytes - std::min(total_bytes_, limits_.max_total_bytes)) {
+    throw Error(ErrorCode::limit_exceeded, "chat template at line " + std::to_string(line_) +
+                                               ": builds more than max_total_bytes (" +
+                                               std::to_string(limits_.max_total_bytes) + ") of strings and lists");
+  }
+  total_bytes_ += bytes;
 }
 
 void Evaluator::count_iterations(std::size_t count) {
@@ -110,36 +124,41 @@ void bind_targets(Evaluator& ev, Scope& scope, const std::vector<std::string>& t
 
 }  // namespace
 
-std::vector<Value> Evaluator::iterate(const Value& value) {
+// The value a for loop walks, as a list: lists as they are (not copied), dict keys, string code
+// points, nothing for Undefined.
+Value Evaluator::iterable(const Value& value) {
   switch (value.type()) {
-    case Value::Type::undefined: return {};  // Jinja's Undefined iterates as empty
-    case Value::Type::array: return value.as_array();
+    case Value::Type::undefined: return Value::array();  // Jinja's Undefined iterates as empty
+    case Value::Type::array: return value;
     case Value::Type::object: {
-      std::vector<Value> keys;
+      charge(value.as_object().items.size() * sizeof(Value));
+      Array keys;
       for (const auto& item : value.as_object().items) keys.emplace_back(item.first);
-      return keys;
+      return Value::array(std::move(keys));
     }
     case Value::Type::string: {
-      std::vector<Value> chars;
+      charge(value.as_string().size() * sizeof(Value));
+      Array chars;
       for (auto& c : split_code_points(value.as_string())) chars.emplace_back(std::move(c));
-      return chars;
+      return Value::array(std::move(chars));
     }
     default: fail(std::string("'") + value.type_name() + "' object is not iterable");
   }
 }
 
 Evaluator::Flow Evaluator::exec_for(const Node& node, Scope& scope, std::string& out) {
-  std::vector<Value> items = iterate(eval(*node.expr, scope));
+  Value list = iterable(eval(*node.expr, scope));
   Scope loop_scope(&scope);
   if (node.condition) {  // `for x in xs if cond`: filtered before the loop, so loop.length counts kept items
-    std::vector<Value> kept;
-    for (const Value& item : items) {
+    Array kept;
+    for (const Value& item : list.as_array()) {
       count_iterations(1);
       bind_targets(*this, loop_scope, node.targets, item);
       if (eval(*node.condition, loop_scope).truthy()) kept.push_back(item);
     }
-    items = std::move(kept);
+    list = Value::array(std::move(kept));
   }
+  const Array& items = list.as_array();  // `list` keeps it alive; templates cannot mutate lists
   const std::size_t n = items.size();
   for (std::size_t i = 0; i < n; ++i) {
     line_ = node.line;
@@ -148,15 +167,17 @@ Evaluator::Flow Evaluator::exec_for(const Node& node, Scope& scope, std::string&
     Object& fields = loop.as_object();
     const auto si = static_cast<std::int64_t>(i);
     const auto sn = static_cast<std::int64_t>(n);
-    fields.set("index", Value(si + 1));
-    fields.set("index0", Value(si));
-    fields.set("revindex", Value(sn - si));
-    fields.set("revindex0", Value(sn - si - 1));
-    fields.set("first", Value(i == 0));
-    fields.set("last", Value(i + 1 == n));
-    fields.set("length", Value(sn));
-    fields.set("previtem", i > 0 ? items[i - 1] : Value::undefined("loop.previtem"));
-    fields.set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("loop.nextitem"));
+    fields.items.reserve(9);
+    fields.items.emplace_back("index", Value(si + 1));
+    fields.items.emplace_back("index0", Value(si));
+    fields.items.emplace_back("revindex", Value(sn - si));
+    fields.items.emplace_back("revindex0", Value(sn - si - 1));
+    fields.items.emplace_back("first", Value(i == 0));
+    fields.items.emplace_back("last", Value(i + 1 == n));
+    fields.items.emplace_back("length", Value(sn));
+    fields.items.emplace_back("previtem", i > 0 ? items[i - 1] : Value::undefined("loop.previtem"));
+    fields.items.emplace_back("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("loop.nextitem"));
+    fields.depth = 1 + std::max(fields.items[7].second.depth(), fields.items[8].second.depth());
     loop_scope.set("loop", std::move(loop));
     bind_targets(*this, loop_scope, node.targets, items[i]);
     if (exec_body(node.body, loop_scope, out) == Flow::break_loop) break;
@@ -172,6 +193,7 @@ void Evaluator::exec_set(const Node& node, Scope& scope) {
   } else {
     std::string captured;
     if (exec_body(node.body, scope, captured) != Flow::normal) fail("break/continue outside a loop");
+    charge_string(captured.size());
     value = Value(std::move(captured));
   }
   if (node.target_object) {
@@ -226,6 +248,7 @@ void Evaluator::define_macro(const Node& node, Scope& scope) {
     const int caller_line = ev.line_;
     if (ev.exec_body(macro->body, local, out) != Flow::normal) ev.fail("break/continue outside a loop");
     ev.line_ = caller_line;
+    ev.charge_string(out.size());
     return Value(std::move(out));
   };
   scope.set(node.text, Value(std::shared_ptr<const Function>(std::move(fn))));
@@ -250,7 +273,11 @@ Value Evaluator::eval_call(const Expr& expr, Scope& scope) {
     Value object = eval(*callee.items[0], scope);
     CallArgs args = eval_args(expr, scope, 1);
     line_ = expr.line;
-    if (auto result = call_method(*this, object, callee.name, args)) return std::move(*result);
+    if (object.is_string()) charge(object.as_string().size());
+    if (auto result = call_method(*this, object, callee.name, args)) {
+      if (result->is_string()) charge_string(result->as_string().size());
+      return std::move(*result);
+    }
     Value member = object.is_object() ? [&] {
       const Value* v = object.as_object().find(callee.name);
       return v ? *v : Value::undefined(callee.name);
@@ -331,6 +358,7 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
     case Expr::Kind::item: {
       const Value object = eval(*expr.items[0], scope);
       const Value key = eval(*expr.items[1], scope);
+      if (object.is_string()) charge(object.as_string().size());
       return get_item(object, key);
     }
     case Expr::Kind::slice: {
@@ -346,6 +374,8 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
       }
       line_ = expr.line;
       if (bounds[2] && *bounds[2] == 0) fail("slice step cannot be zero");
+      if (object.is_string()) charge(object.as_string().size() * 2);
+      if (object.is_array()) charge(object.as_array().size() * sizeof(Value));
       if (object.is_array()) return Value::array(slice_of(object.as_array(), bounds[0], bounds[1], bounds[2]));
       if (object.is_string()) {
         std::string out;
@@ -360,7 +390,10 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
       const Value operand = eval(*expr.items[0], scope);
       CallArgs args = eval_args(expr, scope, 1);
       line_ = expr.line;
-      return apply_filter(*this, expr.name, operand, args);
+      if (operand.is_string()) charge(operand.as_string().size());
+      Value result = apply_filter(*this, expr.name, operand, args);
+      if (result.is_string()) charge_string(result.as_string().size());
+      return result;
     }
     case Expr::Kind::test: {
       const Value operand = eval(*expr.items[0], scope);
@@ -394,6 +427,8 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
 namespace {
 
 bool contains(Evaluator& ev, const Value& container, const Value& item) {
+  if (container.is_string()) ev.charge(container.as_string().size());
+  if (container.is_array()) ev.charge(container.as_array().size() * sizeof(Value));
   switch (container.type()) {
     case Value::Type::undefined: return false;
     case Value::Type::string:
@@ -444,7 +479,7 @@ Value Evaluator::eval_binary(const Expr& expr, Scope& scope) {
   if (op == "~") {
     std::string out = to_display_string(left);
     out += to_display_string(right);
-    check_size(out.size());
+    charge_string(out.size());
     return Value(std::move(out));
   }
   if (left.is_undefined()) fail_undefined(left);
@@ -462,10 +497,11 @@ Value Evaluator::eval_binary(const Expr& expr, Scope& scope) {
       if (left.is_none() || right.is_none()) fail("unsupported operand type(s) for +: '" + std::string(left.type_name()) + "' and '" + right.type_name() + "'");
       std::string out = to_display_string(left);
       out += to_display_string(right);
-      check_size(out.size());
+      charge_string(out.size());
       return Value(std::move(out));
     }
     if (left.is_array() && right.is_array()) {
+      charge((left.as_array().size() + right.as_array().size()) * sizeof(Value));
       Array items = left.as_array();
       items.insert(items.end(), right.as_array().begin(), right.as_array().end());
       return Value::array(std::move(items));
@@ -475,6 +511,7 @@ Value Evaluator::eval_binary(const Expr& expr, Scope& scope) {
     const std::int64_t times = std::max<std::int64_t>(0, right.as_int());
     const std::size_t unit = left.is_string() ? left.as_string().size() : left.as_array().size();
     if (unit != 0 && static_cast<std::uint64_t>(times) > limits_.max_output_bytes / unit) check_size(limits_.max_output_bytes + 1);
+    charge(static_cast<std::size_t>(times) * unit * (left.is_string() ? 1 : sizeof(Value)));
     if (left.is_string()) {
       std::string out;
       for (std::int64_t i = 0; i < times; ++i) out += left.as_string();

@@ -33,6 +33,10 @@ class Evaluator {
  public:
   // `root` holds the globals and the render's variables; top-level `set` writes there.
   Evaluator(const ChatTemplateLimits& limits, Scope& root) : limits_(limits), root_(root) {}
+  // Empties the render's namespaces, which breaks any cycle a template made through them.
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
 
   std::string render(const Body& body);
 
@@ -43,6 +47,14 @@ class Evaluator {
   [[noreturn]] void fail(const std::string& message) const;
   // Any string a template builds is bounded by max_output_bytes.
   void check_size(std::size_t bytes) const;
+  // Adds `bytes` built or scanned to the render's max_total_bytes budget.
+  void charge(std::size_t bytes);
+  // For a string just built: check_size and charge.
+  void charge_string(std::size_t bytes) {
+    check_size(bytes);
+    charge(bytes);
+  }
+  void track_namespace(const Value& ns) { namespaces_.push_back(ns); }
   // Reserves `count` loop iterations from the render's budget.
   void count_iterations(std::size_t count);
   const ChatTemplateLimits& limits() const { return limits_; }
@@ -60,12 +72,14 @@ class Evaluator {
   Value eval_call(const Expr& expr, Scope& scope);
   CallArgs eval_args(const Expr& expr, Scope& scope, std::size_t first);
   Value eval_binary(const Expr& expr, Scope& scope);
-  std::vector<Value> iterate(const Value& value);
+  Value iterable(const Value& value);
   [[noreturn]] void fail_undefined(const Value& value) const;
 
   const ChatTemplateLimits& limits_;
   Scope& root_;
+  std::vector<Value> namespaces_;
   std::size_t iterations_ = 0;
+  std::size_t total_bytes_ = 0;
   std::size_t call_depth_ = 0;
   int line_ = 0;
 };

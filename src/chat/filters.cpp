@@ -47,6 +47,9 @@ Value attribute(const Value& item, std::string_view path) {
 }
 
 std::vector<Value> as_sequence(Evaluator& ev, const Value& v, std::string_view filter) {
+  if (v.is_array()) ev.charge(v.as_array().size() * sizeof(Value));
+  if (v.is_string()) ev.charge(v.as_string().size() * sizeof(Value));
+  if (v.is_object()) ev.charge(v.as_object().items.size() * sizeof(Value));
   switch (v.type()) {
     case Value::Type::undefined: return {};
     case Value::Type::array: return v.as_array();
@@ -241,6 +244,7 @@ Value apply_filter(Evaluator& ev, std::string_view name, const Value& operand, C
     if (operand.is_undefined()) return Value::array();
     if (!operand.is_object()) ev.fail(std::string(name) + ": expected a dict, got " + operand.type_name());
     Array out;
+    ev.charge(operand.as_object().items.size() * sizeof(Value) * 3);
     for (const auto& [k, v] : operand.as_object().items) out.push_back(Value::array({Value(k), v}));
     if (name == "dictsort") {
       std::stable_sort(out.begin(), out.end(), [](const Value& a, const Value& b) {

@@ -24,6 +24,7 @@ Value make_namespace(Evaluator& ev, CallArgs& args) {
     for (const auto& [k, item] : v.as_object().items) ns.as_object().set(k, item);
   }
   for (const auto& [k, v] : args.keyword) ns.as_object().set(k, v);
+  ev.track_namespace(ns);
   return ns;
 }
 
@@ -52,6 +53,7 @@ Value range(Evaluator& ev, CallArgs& args) {
     count = (static_cast<std::uint64_t>(start) - static_cast<std::uint64_t>(stop) - 1) / (0 - static_cast<std::uint64_t>(step)) + 1;
   }
   if (count > ev.limits().max_loop_iterations) ev.count_iterations(ev.limits().max_loop_iterations + 1);
+  ev.charge(static_cast<std::size_t>(count) * sizeof(Value));
   Array out;
   out.reserve(static_cast<std::size_t>(count));
   std::int64_t v = start;

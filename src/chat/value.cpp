@@ -1,9 +1,12 @@
 #include "chat/value.hpp"
 
 #include <charconv>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+
+#include "slim/error.hpp"
 
 namespace slim::chat {
 
@@ -14,7 +17,27 @@ const Value* Object::find(std::string_view key) const {
   return nullptr;
 }
 
+namespace {
+
+void check_depth(std::size_t depth) {
+  if (depth > kMaxValueDepth) {
+    throw Error(ErrorCode::limit_exceeded, "chat template: lists and dicts nested deeper than " +
+                                               std::to_string(kMaxValueDepth) + " levels");
+  }
+}
+
+// Printing and comparing recurse; a namespace that holds itself is cyclic, so they stop here.
+void check_recursion(std::size_t level) {
+  if (level > kMaxValueDepth + 1) {
+    throw Error(ErrorCode::limit_exceeded, "chat template: value nested too deeply (or holding itself)");
+  }
+}
+
+}  // namespace
+
 void Object::set(std::string_view key, Value value) {
+  depth = std::max(depth, value.depth() + 1);
+  check_depth(depth);
   for (auto& [k, v] : items) {
     if (k == key) {
       v = std::move(value);
@@ -34,6 +57,20 @@ const Value* CallArgs::kwarg(std::string_view name) const {
 const Value* CallArgs::get(std::size_t index, std::string_view name) const {
   if (index < positional.size()) return &positional[index];
   return kwarg(name);
+}
+
+Value Value::array(Array items) {
+  auto box = std::make_shared<ArrayBox>();
+  for (const Value& item : items) box->depth = std::max(box->depth, item.depth() + 1);
+  check_depth(box->depth);
+  box->items = std::move(items);
+  return Value(Storage(std::move(box)));
+}
+
+std::size_t Value::depth() const {
+  if (is_array()) return std::get<std::shared_ptr<ArrayBox>>(v_)->depth;
+  if (is_object()) return as_object().depth;
+  return 0;
 }
 
 double Value::as_number() const {
@@ -75,7 +112,10 @@ const char* Value::type_name() const {
   return "?";
 }
 
-bool equals(const Value& a, const Value& b) {
+namespace {
+
+bool equals_at(const Value& a, const Value& b, std::size_t level) {
+  check_recursion(level);
   using T = Value::Type;
   const bool a_num = a.is_number() || a.is_bool();
   const bool b_num = b.is_number() || b.is_bool();
@@ -93,7 +133,7 @@ bool equals(const Value& a, const Value& b) {
       const Array& y = b.as_array();
       if (x.size() != y.size()) return false;
       for (std::size_t i = 0; i < x.size(); ++i) {
-        if (!equals(x[i], y[i])) return false;
+        if (!equals_at(x[i], y[i], level + 1)) return false;
       }
       return true;
     }
@@ -103,7 +143,7 @@ bool equals(const Value& a, const Value& b) {
       if (x.items.size() != y.items.size()) return false;
       for (const auto& [k, v] : x.items) {
         const Value* other = y.find(k);
-        if (!other || !equals(v, *other)) return false;
+        if (!other || !equals_at(v, *other, level + 1)) return false;
       }
       return true;
     }
@@ -111,6 +151,10 @@ bool equals(const Value& a, const Value& b) {
     default: return false;
   }
 }
+
+}  // namespace
+
+bool equals(const Value& a, const Value& b) { return equals_at(a, b, 0); }
 
 std::string python_float_repr(double d) {
   if (std::isnan(d)) return "nan";
@@ -181,13 +225,14 @@ std::string python_string_repr(const std::string& s) {
   return out;
 }
 
-std::string repr(const Value& v) {
-  return v.is_string() ? python_string_repr(v.as_string()) : to_display_string(v);
+std::string display_at(const Value& v, std::size_t level);
+
+std::string repr(const Value& v, std::size_t level) {
+  return v.is_string() ? python_string_repr(v.as_string()) : display_at(v, level);
 }
 
-}  // namespace
-
-std::string to_display_string(const Value& v) {
+std::string display_at(const Value& v, std::size_t level) {
+  check_recursion(level);
   using T = Value::Type;
   switch (v.type()) {
     case T::undefined: return "";
@@ -202,7 +247,7 @@ std::string to_display_string(const Value& v) {
       for (const Value& item : v.as_array()) {
         if (!first) out += ", ";
         first = false;
-        out += repr(item);
+        out += repr(item, level + 1);
       }
       return out + "]";
     }
@@ -212,7 +257,7 @@ std::string to_display_string(const Value& v) {
       for (const auto& [k, item] : v.as_object().items) {
         if (!first) out += ", ";
         first = false;
-        out += python_string_repr(k) + ": " + repr(item);
+        out += python_string_repr(k) + ": " + repr(item, level + 1);
       }
       return out + (v.as_object().is_namespace ? "}>" : "}");
     }
@@ -220,5 +265,9 @@ std::string to_display_string(const Value& v) {
   }
   return "";
 }
+
+}  // namespace
+
+std::string to_display_string(const Value& v) { return display_at(v, 0); }
 
 }  // namespace slim::chat

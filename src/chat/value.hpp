@@ -19,10 +19,15 @@ class Evaluator;
 
 using Array = std::vector<Value>;
 
+// Lists and dicts nest at most this deep, so that printing, comparing and freeing them (all
+// recursive) cannot overflow the stack. Deeper nesting throws ErrorCode::limit_exceeded.
+constexpr std::size_t kMaxValueDepth = 512;
+
 // A dict in insertion order (Python dicts keep it; tojson output depends on it).
 struct Object {
   std::vector<std::pair<std::string, Value>> items;
   bool is_namespace = false;  // only namespace() objects accept `{% set obj.attr = ... %}`
+  std::size_t depth = 1;      // an upper bound of the nesting below (and including) this dict
 
   const Value* find(std::string_view key) const;
   void set(std::string_view key, Value value);
@@ -59,10 +64,10 @@ class Value {
   Value(double d) : v_(d) {}
   Value(std::string s) : v_(std::move(s)) {}
   Value(const char* s) : v_(std::string(s)) {}
-  Value(std::shared_ptr<Array> a) : v_(std::move(a)) {}
   Value(std::shared_ptr<Object> o) : v_(std::move(o)) {}
   Value(std::shared_ptr<const Function> f) : v_(std::move(f)) {}
-  static Value array(Array items = {}) { return Value(std::make_shared<Array>(std::move(items))); }
+  // Lists are made only here, which records their nesting depth.
+  static Value array(Array items = {});
   static Value object() { return Value(std::make_shared<Object>()); }
 
   Type type() const { return static_cast<Type>(v_.index()); }
@@ -82,18 +87,24 @@ class Value {
   double as_float() const { return std::get<double>(v_); }
   double as_number() const;  // int, float or bool as a double
   const std::string& as_string() const { return std::get<std::string>(v_); }
-  Array& as_array() const { return *std::get<std::shared_ptr<Array>>(v_); }
+  Array& as_array() const { return std::get<std::shared_ptr<ArrayBox>>(v_)->items; }
   Object& as_object() const { return *std::get<std::shared_ptr<Object>>(v_); }
   const Function& as_function() const { return *std::get<std::shared_ptr<const Function>>(v_); }
   const std::string& undefined_name() const { return std::get<Undefined>(v_).name; }
+  // Nesting depth of a list or dict (0 for other values).
+  std::size_t depth() const;
 
   bool truthy() const;
   // Python's type name, for error messages ("str", "list", "NoneType", ...).
   const char* type_name() const;
 
  private:
+  struct ArrayBox {
+    Array items;
+    std::size_t depth = 1;
+  };
   using Storage = std::variant<Undefined, std::nullptr_t, bool, std::int64_t, double, std::string,
-                               std::shared_ptr<Array>, std::shared_ptr<Object>,
+                               std::shared_ptr<ArrayBox>, std::shared_ptr<Object>,
                                std::shared_ptr<const Function>>;
   explicit Value(Storage v) : v_(std::move(v)) {}
   Storage v_;
