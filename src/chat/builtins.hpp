@@ -1,0 +1,29 @@
+// Jinja's library as chat templates use it: filters (`x | trim`), tests (`x is defined`), methods
+// of str / dict (`s.startswith('a')`, `d.items()`) and the global functions transformers provides
+// (raise_exception, namespace, range, strftime_now).
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "chat/evaluator.hpp"
+#include "chat/value.hpp"
+
+namespace slim::chat {
+
+// Applies filter `name`; unknown filters fail with the evaluator's location.
+Value apply_filter(Evaluator& ev, std::string_view name, const Value& operand, CallArgs& args);
+
+// Evaluates `operand is name(args)`.
+bool apply_test(Evaluator& ev, std::string_view name, const Value& operand, CallArgs& args);
+
+// Calls method `name` of a str, dict or list; nullopt when the value has no such method.
+std::optional<Value> call_method(Evaluator& ev, const Value& object, std::string_view name, CallArgs& args);
+
+// Binds the global functions in `scope`.
+void install_globals(Scope& scope);
+
+// Python's str.split(sep, maxsplit) (sep unset: runs of whitespace).
+Value split_string(std::string_view s, const Value* sep, long long maxsplit);
+
+}  // namespace slim::chat
