@@ -8,6 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
 shared=${SLIM_SHARED_DIR:-$root/../shared}
+export SLIM_SHARED_DIR=$shared  # targets that need a model read it
 build=$root/build-fuzz
 
 packages=(clang-14 libclang-rt-14-dev libomp-14-dev)

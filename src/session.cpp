@@ -1,41 +1,10 @@
 #include <algorithm>
 
-#include "model/kv_cache.hpp"
-#include "model/model_impl.hpp"
-#include "model/rope.hpp"
-#include "model/transformer.hpp"
+#include "session_state.hpp"
 #include "slim/error.hpp"
 #include "slim/model.hpp"
 
 namespace slim {
-namespace {
-
-// Prompts are processed in chunks of this many tokens, which bounds the scratch memory; a chunk
-// boundary does not change any result.
-constexpr int64_t kMaxChunk = 256;
-
-}  // namespace
-
-struct Session::State {
-  State(std::shared_ptr<const Model> m, int64_t context)
-      : model(std::move(m)),
-        cache(model->impl().config, context),
-        rope(make_rope_table(model->impl().rope_inv_freq, context, model->impl().rope_attention_factor)),
-        buffers(model->impl().config, std::min(context, kMaxChunk), context, model->threads()) {
-    const Model::Impl& impl = model->impl();
-    if (!impl.rope_inv_freq_long.empty()) {
-      rope_long = make_rope_table(impl.rope_inv_freq_long, context, impl.rope_attention_factor);
-    }
-  }
-
-  std::shared_ptr<const Model> model;
-  KvCache cache;
-  RopeTable rope;
-  RopeTable rope_long;  // longrope's long factors
-  ForwardBuffers buffers;
-  std::vector<float> logits;
-  int64_t position = 0;
-};
 
 Session::Session(std::shared_ptr<const Model> model, int64_t context_length) {
   if (!model) throw Error(ErrorCode::invalid_argument, "Session needs a model");

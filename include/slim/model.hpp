@@ -73,6 +73,20 @@ class Session {
   // One token: prefill({token}).
   std::span<const float> decode(int32_t token);
 
+  // The logits of the newest token run (vocab_size values); empty before the first call.
+  std::span<const float> logits() const noexcept;
+
+  // Saves the position, the KV cache and the newest logits, so that restore_state() continues
+  // exactly where this session is (format: docs/api.md). The state names the model's shape and
+  // is checked against it on restore.
+  std::vector<uint8_t> save_state() const;
+  void save_state(const std::filesystem::path& file) const;
+  // Throws slim::Error(invalid_format) for damaged bytes, (invalid_argument) for the state of a
+  // model of another shape or one this session's context cannot hold; the session is unchanged
+  // then.
+  void restore_state(std::span<const uint8_t> state);
+  void restore_state(const std::filesystem::path& file);
+
   int64_t position() const noexcept;
   int64_t context_length() const noexcept;
   // Bytes of this session's KV cache (Model::kv_cache_bytes(context_length())).

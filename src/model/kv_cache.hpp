@@ -35,7 +35,12 @@ class KvCache {
   // The capacity(layer) consecutive slots of one head (slot s at s * head_dim).
   const float* k_slots(int64_t layer, int64_t head) const { return k_.data() + offset(layer, head, 0); }
   const float* v_slots(int64_t layer, int64_t head) const { return v_.data() + offset(layer, head, 0); }
+  float* k_slots(int64_t layer, int64_t head) { return k_.data() + offset(layer, head, 0); }
+  float* v_slots(int64_t layer, int64_t head) { return v_.data() + offset(layer, head, 0); }
   uint64_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+  int64_t layers() const { return static_cast<int64_t>(capacity_.size()); }
+  int64_t kv_heads() const { return kv_heads_; }
+  int64_t head_dim() const { return head_dim_; }
 
  private:
   size_t offset(int64_t layer, int64_t head, int64_t pos) const {
