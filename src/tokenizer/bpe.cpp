@@ -99,7 +99,26 @@ BpeModel::BpeModel(const json& config, TokenizerFile& file) {
 
   // Single-character tokens, and the set of character pairs that occur inside any token.
   bmp_ids_.assign(0x10000, -1);
-  std::vector<uint64_t> pairs;
+  size_t bigram_count = 0;
+  bigrams_.assign(1 << 16, kEmpty);
+  bigram_mask_ = bigrams_.size() - 1;
+  auto add_bigram = [&](uint64_t key) {
+    uint64_t slot = mix64(key) & bigram_mask_;
+    for (; bigrams_[slot] != kEmpty; slot = (slot + 1) & bigram_mask_) {
+      if (bigrams_[slot] == key) return;
+    }
+    bigrams_[slot] = key;
+    if (++bigram_count * 2 < bigrams_.size()) return;
+    std::vector<uint64_t> old(bigrams_.size() * 2, kEmpty);  // grow, keeping the load under 1/2
+    old.swap(bigrams_);
+    bigram_mask_ = bigrams_.size() - 1;
+    for (const uint64_t k : old) {
+      if (k == kEmpty) continue;
+      uint64_t s = mix64(k) & bigram_mask_;
+      while (bigrams_[s] != kEmpty) s = (s + 1) & bigram_mask_;
+      bigrams_[s] = k;
+    }
+  };
   for (int32_t id = 0; id < vocab_.size(); ++id) {
     const std::string_view t = vocab_.token(id);
     uint32_t previous = 0;
@@ -107,7 +126,7 @@ BpeModel::BpeModel(const json& config, TokenizerFile& file) {
     for (size_t i = 0; i < t.size();) {
       const Utf8Step step = utf8_step(t, i);
       const uint32_t c = symbol_char(step, static_cast<unsigned char>(t[i]));
-      if (count > 0) pairs.push_back(pair_key(previous, c));
+      if (count > 0) add_bigram(pair_key(previous, c));
       previous = c, ++count, i += step.length;
     }
     if (count == 1 && previous < 0x110000) {
@@ -118,32 +137,47 @@ BpeModel::BpeModel(const json& config, TokenizerFile& file) {
       }
     }
   }
-  std::sort(pairs.begin(), pairs.end());
-  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-  bigrams_.assign(next_pow2(pairs.size() * 2 + 1), kEmpty);
-  bigram_mask_ = bigrams_.size() - 1;
-  for (const uint64_t key : pairs) {
-    uint64_t slot = mix64(key) & bigram_mask_;
-    while (bigrams_[slot] != kEmpty) slot = (slot + 1) & bigram_mask_;
-    bigrams_[slot] = key;
-  }
 
   // Merges: rank = position in the list; a later duplicate wins, as in Hugging Face. Merges whose
-  // parts or result are not tokens can never apply to ids and are left out.
+  // parts or result are not tokens can never apply to ids and are left out. Lookups go in blocks
+  // whose table slots are prefetched first: this loop is most of the load time.
   const RawMerges& merges = file.merges;
-  pairs_.assign(next_pow2(merges.entries.size() * 2 + 1), PairSlot{kEmpty, 0, 0});
+  pairs_.assign(next_pow2(merges.entries.size() * 3 / 2 + 1), PairSlot{kEmpty, 0, 0});
   pair_mask_ = pairs_.size() - 1;
   const std::string_view arena = merges.arena;
-  for (size_t rank = 0; rank < merges.entries.size(); ++rank) {
-    const RawMerges::Entry& e = merges.entries[rank];
-    const int32_t left = vocab_.find(arena.substr(e.offset, e.left_length));
-    const int32_t right = vocab_.find(arena.substr(e.offset + e.left_length, e.right_length));
-    const int32_t merged = vocab_.find(arena.substr(e.offset, e.left_length + e.right_length));
-    if (left < 0 || right < 0 || merged < 0) continue;
-    const uint64_t key = pair_key(static_cast<uint32_t>(left), static_cast<uint32_t>(right));
-    uint64_t slot = mix64(key) & pair_mask_;
-    while (pairs_[slot].key != kEmpty && pairs_[slot].key != key) slot = (slot + 1) & pair_mask_;
-    pairs_[slot] = {key, static_cast<int32_t>(rank), merged};
+  constexpr size_t kBlock = 32;
+  uint64_t hashes[kBlock][3];
+  for (size_t block = 0; block < merges.entries.size(); block += kBlock) {
+    const size_t end = std::min(merges.entries.size(), block + kBlock);
+    for (size_t r = block; r < end; ++r) {
+      const RawMerges::Entry& e = merges.entries[r];
+      uint64_t* h = hashes[r - block];
+      h[0] = Vocab::hash(arena.substr(e.offset, e.left_length));
+      h[1] = Vocab::hash(arena.substr(e.offset + e.left_length, e.right_length));
+      h[2] = Vocab::hash(arena.substr(e.offset, e.left_length + e.right_length));
+      for (int k = 0; k < 3; ++k) vocab_.prefetch(h[k]);
+    }
+    uint64_t keys[kBlock];
+    int32_t results[kBlock];
+    for (size_t r = block; r < end; ++r) {
+      const RawMerges::Entry& e = merges.entries[r];
+      const uint64_t* h = hashes[r - block];
+      const int32_t left = vocab_.find(arena.substr(e.offset, e.left_length), h[0]);
+      const int32_t right = vocab_.find(arena.substr(e.offset + e.left_length, e.right_length), h[1]);
+      const int32_t merged = vocab_.find(arena.substr(e.offset, e.left_length + e.right_length), h[2]);
+      results[r - block] = merged;
+      keys[r - block] = left < 0 || right < 0 || merged < 0
+                            ? kEmpty
+                            : pair_key(static_cast<uint32_t>(left), static_cast<uint32_t>(right));
+      if (keys[r - block] != kEmpty) __builtin_prefetch(&pairs_[mix64(keys[r - block]) & pair_mask_]);
+    }
+    for (size_t r = block; r < end; ++r) {
+      const uint64_t key = keys[r - block];
+      if (key == kEmpty) continue;
+      uint64_t slot = mix64(key) & pair_mask_;
+      while (pairs_[slot].key != kEmpty && pairs_[slot].key != key) slot = (slot + 1) & pair_mask_;
+      pairs_[slot] = {key, static_cast<int32_t>(r), results[r - block]};
+    }
   }
   file.merges = RawMerges{};
 }

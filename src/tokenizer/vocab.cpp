@@ -17,26 +17,31 @@ void Vocab::add(std::string_view token, int32_t id) {
 
 void Vocab::build() {
   const uint64_t capacity = next_pow2(spans_.size() * 2 + 1);
-  table_.assign(capacity, -1);
+  table_.assign(capacity, Slot{});
   mask_ = capacity - 1;
   for (int32_t id = 0; id < size(); ++id) {
     if (spans_[id].length == kNone) continue;
     const std::string_view t = token(id);
-    uint64_t slot = hash_bytes(t) & mask_;
-    while (table_[slot] >= 0) {
-      if (token(table_[slot]) == t) break;  // duplicate string: the later id wins, as in HF
+    const uint64_t h = hash(t);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    uint64_t slot = h & mask_;
+    while (table_[slot].id >= 0) {
+      if (table_[slot].tag == tag && token(table_[slot].id) == t) break;  // duplicate: later id wins
       slot = (slot + 1) & mask_;
     }
-    table_[slot] = id;
+    table_[slot] = {id, tag};
   }
 }
 
-int32_t Vocab::find(std::string_view t) const {
+uint64_t Vocab::hash(std::string_view token) { return hash_bytes(token); }
+
+int32_t Vocab::find(std::string_view t) const { return find(t, hash(t)); }
+
+int32_t Vocab::find(std::string_view t, uint64_t h) const {
   if (table_.empty()) return -1;
-  uint64_t slot = hash_bytes(t) & mask_;
-  while (table_[slot] >= 0) {
-    if (token(table_[slot]) == t) return table_[slot];
-    slot = (slot + 1) & mask_;
+  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  for (uint64_t slot = h & mask_; table_[slot].id >= 0; slot = (slot + 1) & mask_) {
+    if (table_[slot].tag == tag && token(table_[slot].id) == t) return table_[slot].id;
   }
   return -1;
 }

@@ -16,6 +16,10 @@ class Vocab {
   void build();
 
   int32_t find(std::string_view token) const;  // -1 when absent
+  // The same split in two, so that bulk lookups can prefetch: hash, prefetch, then find.
+  static uint64_t hash(std::string_view token);
+  void prefetch(uint64_t hash) const { __builtin_prefetch(&table_[hash & mask_]); }
+  int32_t find(std::string_view token, uint64_t hash) const;
   std::string_view token(int32_t id) const;     // "" for an id no token uses; id must be < size()
   bool has_id(int32_t id) const { return id >= 0 && id < size() && spans_[id].length != kNone; }
   int32_t size() const { return static_cast<int32_t>(spans_.size()); }  // max id + 1
@@ -28,7 +32,11 @@ class Vocab {
   static constexpr uint32_t kNone = 0xFFFFFFFFu;
   std::string arena_;
   std::vector<Span> spans_;     // by id
-  std::vector<int32_t> table_;  // ids, -1 = empty slot
+  struct Slot {
+    int32_t id = -1;   // -1 = empty
+    uint32_t tag = 0;  // high bits of the hash: most mismatches never touch the string
+  };
+  std::vector<Slot> table_;
   uint64_t mask_ = 0;
 };
 
