@@ -1,5 +1,6 @@
-// Tokenizer speed: load time of tokenizer.json (+ tokenizer_config.json) and encode throughput on
-// the long prose case (~100 KB) of the fixtures, one thread.
+// Tokenizer speed: load time of tokenizer.json (+ tokenizer_config.json), encode throughput on
+// the long prose case (~100 KB) of the fixtures, one thread: BM_Encode with the tokenizer's word
+// cache warm (steady state), BM_EncodeCold for the first call after loading; decode throughput.
 // Run: build/benchmarks/bench_tokenizer   (finds ../shared through SLIM_SHARED_DIR, else beside
 // the source tree)
 #include <benchmark/benchmark.h>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -59,6 +61,23 @@ void BM_Encode(benchmark::State& state, const std::string& name) {
   state.counters["tokens"] = static_cast<double>(tokens);
 }
 
+// The first encode() after loading: every word goes through BPE (the word cache is empty).
+void BM_EncodeCold(benchmark::State& state, const std::string& name) {
+  const std::string text = long_case(name);
+  const auto dir = fixture_dir(name);
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::optional<slim::Tokenizer> t(slim::Tokenizer::load(dir));
+    state.ResumeTiming();
+    const auto ids = t->encode(text);
+    benchmark::DoNotOptimize(ids.data());
+    state.PauseTiming();
+    t.reset();
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+
 void BM_Decode(benchmark::State& state, const std::string& name) {
   const slim::Tokenizer t = slim::Tokenizer::load(fixture_dir(name));
   const auto ids = t.encode(long_case(name));
@@ -76,6 +95,7 @@ void BM_Decode(benchmark::State& state, const std::string& name) {
 #define SLIM_TOKENIZER_BENCH(name)                                                         \
   BENCHMARK_CAPTURE(BM_Load, name, #name)->Unit(benchmark::kMillisecond)->MinTime(1.0);   \
   BENCHMARK_CAPTURE(BM_Encode, name, #name)->Unit(benchmark::kMillisecond);                \
+  BENCHMARK_CAPTURE(BM_EncodeCold, name, #name)->Unit(benchmark::kMillisecond)->Iterations(5); \
   BENCHMARK_CAPTURE(BM_Decode, name, #name)->Unit(benchmark::kMillisecond);
 
 SLIM_TOKENIZER_BENCH(llama3)

@@ -209,6 +209,20 @@ bool BpeModel::may_join(uint64_t bigram) const {
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out,
                            WordCache& cache) const {
   if (word.empty()) return;
+  // The cache first: it is small and hot, the vocabulary is not.
+  const bool cacheable = word.size() <= kCacheMaxBytes;
+  uint64_t hash = 0;
+  if (cacheable) {
+    hash = hash_bytes(word);
+    if (cache.find(word, hash, out)) return;
+  }
+  const size_t first = out.size();
+  encode_uncached(word, out, cache);
+  if (cacheable) cache.insert(word, hash, std::span(out).subspan(first));
+}
+
+void BpeModel::encode_uncached(std::string_view word, std::vector<int32_t>& out,
+                               WordCache& cache) const {
   if (ignore_merges_) {
     if (const int32_t id = vocab_.find(word); id >= 0) {
       out.push_back(id);
@@ -227,7 +241,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out,
     i += step.length;
   }
   if (symbols.size() < kChunkFrom) {
-    encode_chunk(word, symbols, out, cache);
+    merge_and_emit(word, symbols, out);
     return;
   }
   size_t start = 0;
@@ -254,15 +268,20 @@ void BpeModel::encode_chunk(std::string_view word, std::span<Symbol> chunk,
     hash = hash_bytes(text);
     if (cache.find(text, hash, out)) return;
   }
+  const size_t first = out.size();
   std::vector<Symbol> symbols(chunk.begin(), chunk.end());
+  merge_and_emit(word, symbols, out);
+  if (cacheable) cache.insert(text, hash, std::span(out).subspan(first));
+}
+
+void BpeModel::merge_and_emit(std::string_view word, std::vector<Symbol>& symbols,
+                              std::vector<int32_t>& out) const {
   if (symbols.size() <= kLinearMergeMax) {
     merge_linear(symbols);
   } else {
     merge_heap(symbols);
   }
-  const size_t first = out.size();
   emit(word, symbols, out);
-  if (cacheable) cache.insert(text, hash, std::span(out).subspan(first));
 }
 
 // Repeatedly merges the lowest-ranked adjacent pair (the leftmost among equals).

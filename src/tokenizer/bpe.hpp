@@ -5,7 +5,7 @@
 // by scanning an array, long ones through a heap. A long word (SentencePiece models run BPE on a
 // whole section) is first cut between two characters that no vocabulary token contains next to
 // each other: no merge can cross such a cut, so the pieces merge independently and repeat often
-// enough to hit the per-call cache.
+// enough to hit the word cache.
 #pragma once
 
 #include <cstdint>
@@ -23,18 +23,19 @@
 
 namespace slim::tok {
 
-// Words already encoded during one encode() call. Bounded: cleared when full.
+// Words already encoded, kept by the Tokenizer between encode() calls. Bounded: cleared when full.
 class WordCache {
  public:
   bool find(std::string_view word, uint64_t hash, std::vector<int32_t>& out) const;
   void insert(std::string_view word, uint64_t hash, std::span<const int32_t> ids);
+  size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {
     uint64_t hash;
     uint32_t key_offset, key_length, ids_offset, ids_length;
   };
-  static constexpr size_t kMaxEntries = 1 << 15;
+  static constexpr size_t kMaxEntries = 1 << 16;
   std::string keys_;
   std::vector<int32_t> ids_;
   std::vector<Entry> entries_;
@@ -64,6 +65,9 @@ class BpeModel {
   int32_t char_id(char32_t cp) const;
   const PairSlot* find_pair(int32_t left, int32_t right) const;
   bool may_join(uint64_t bigram) const;
+  void encode_uncached(std::string_view word, std::vector<int32_t>& out, WordCache& cache) const;
+  void merge_and_emit(std::string_view word, std::vector<Symbol>& symbols,
+                      std::vector<int32_t>& out) const;
   void encode_chunk(std::string_view word, std::span<Symbol> symbols, std::vector<int32_t>& out,
                     WordCache& cache) const;
   void merge_linear(std::vector<Symbol>& symbols) const;

@@ -166,6 +166,16 @@ std::string_view Tokenizer::Impl::token(int32_t id) const {
   return id < model->vocab().size() ? model->vocab().token(id) : std::string_view();
 }
 
+tok::WordCache Tokenizer::Impl::take_cache() const {
+  std::lock_guard lock(cache_mutex);
+  return std::exchange(shared_cache, tok::WordCache{});
+}
+
+void Tokenizer::Impl::return_cache(tok::WordCache cache) const {
+  std::lock_guard lock(cache_mutex);
+  if (cache.size() >= shared_cache.size()) shared_cache = std::move(cache);
+}
+
 void Tokenizer::Impl::check_id(int32_t id) const {
   if (id < 0 || id >= vocab_size) {
     throw Error(ErrorCode::invalid_argument, "token id " + std::to_string(id) +
@@ -219,7 +229,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
 std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {
   const Impl& m = *impl_;
   std::vector<int32_t> ids;
-  tok::WordCache cache;
+  tok::WordCache cache = m.take_cache();
   std::vector<tok::AddedTokenMatcher::Section> sections, subsections;
   if (m.raw_matcher.empty()) {
     sections.push_back({text, nullptr});
@@ -253,6 +263,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOption
       for (const std::string& word : words) m.model->encode_word(word, ids, cache);
     }
   }
+  m.return_cache(std::move(cache));
   if (options.add_special_tokens) {
     if (m.post_processor && m.post_processor->has_template()) {
       m.post_processor->add_special_tokens(ids);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -36,6 +37,13 @@ struct Tokenizer::Impl {
   std::optional<int32_t> bos, eos;
   bool add_bos = false, add_eos = false;  // tokenizer_config, used when no template is given
   bool clean_up_spaces = false;
+
+  // A word cache kept between calls: encode() takes it and gives it back, so concurrent calls
+  // never share one (a call that finds it taken starts an empty one).
+  mutable std::mutex cache_mutex;
+  mutable tok::WordCache shared_cache;
+  tok::WordCache take_cache() const;
+  void return_cache(tok::WordCache cache) const;
 
   std::string_view token(int32_t id) const;  // id in range
   void check_id(int32_t id) const;
