@@ -102,7 +102,14 @@ BpeModel::BpeModel(const json& config, TokenizerFile& file) {
   size_t bigram_count = 0;
   bigrams_.assign(1 << 16, kEmpty);
   bigram_mask_ = bigrams_.size() - 1;
+  small_bigrams_.assign((kSmallChars * kSmallChars + 63) / 64, 0);
   auto add_bigram = [&](uint64_t key) {
+    const uint32_t a = small_index(static_cast<uint32_t>(key >> 32));
+    const uint32_t b = small_index(static_cast<uint32_t>(key));
+    if (a < kSmallChars && b < kSmallChars) {
+      const uint32_t bit = a * kSmallChars + b;
+      small_bigrams_[bit >> 6] |= uint64_t{1} << (bit & 63);
+    }
     uint64_t slot = mix64(key) & bigram_mask_;
     for (; bigrams_[slot] != kEmpty; slot = (slot + 1) & bigram_mask_) {
       if (bigrams_[slot] == key) return;
@@ -182,12 +189,6 @@ BpeModel::BpeModel(const json& config, TokenizerFile& file) {
   file.merges = RawMerges{};
 }
 
-int32_t BpeModel::char_id(char32_t cp) const {
-  if (cp < 0x10000) return bmp_ids_[cp];
-  const auto it = astral_ids_.find(cp);
-  return it == astral_ids_.end() ? -1 : it->second;
-}
-
 const BpeModel::PairSlot* BpeModel::find_pair(int32_t left, int32_t right) const {
   if (left < 0 || right < 0) return nullptr;
   const uint64_t key = pair_key(static_cast<uint32_t>(left), static_cast<uint32_t>(right));
@@ -198,6 +199,12 @@ const BpeModel::PairSlot* BpeModel::find_pair(int32_t left, int32_t right) const
 }
 
 bool BpeModel::may_join(uint64_t bigram) const {
+  const uint32_t a = small_index(static_cast<uint32_t>(bigram >> 32));
+  const uint32_t b = small_index(static_cast<uint32_t>(bigram));
+  if (a < kSmallChars && b < kSmallChars) {
+    const uint32_t bit = a * kSmallChars + b;
+    return (small_bigrams_[bit >> 6] >> (bit & 63)) & 1;
+  }
   for (uint64_t slot = mix64(bigram) & bigram_mask_;; slot = (slot + 1) & bigram_mask_) {
     if (bigrams_[slot] == bigram) return true;
     if (bigrams_[slot] == kEmpty) return false;
@@ -234,10 +241,17 @@ void BpeModel::encode_uncached(std::string_view word, std::vector<int32_t>& out,
   symbols.reserve(word.size());
   chars.reserve(word.size());
   for (size_t i = 0; i < word.size();) {
+    const unsigned char byte = static_cast<unsigned char>(word[i]);
+    if (byte < 0x80) {  // ASCII fast path
+      symbols.push_back({bmp_ids_[byte], static_cast<uint32_t>(i), 1});
+      chars.push_back(byte);
+      ++i;
+      continue;
+    }
     const Utf8Step step = utf8_step(word, i);
     symbols.push_back({step.valid ? char_id(step.cp) : -1, static_cast<uint32_t>(i),
                        static_cast<uint32_t>(step.length)});
-    chars.push_back(symbol_char(step, static_cast<unsigned char>(word[i])));
+    chars.push_back(symbol_char(step, byte));
     i += step.length;
   }
   if (symbols.size() < kChunkFrom) {
@@ -288,6 +302,13 @@ void BpeModel::merge_and_emit(std::string_view word, std::vector<Symbol>& symbol
 void BpeModel::merge_linear(std::vector<Symbol>& symbols) const {
   if (symbols.size() < 2) return;
   std::vector<const PairSlot*> pairs(symbols.size() - 1);
+  // The first lookups are independent: prefetch them all (the table is large, they miss).
+  for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+    if (symbols[i].id >= 0 && symbols[i + 1].id >= 0) {
+      const uint64_t key = pair_key(static_cast<uint32_t>(symbols[i].id), static_cast<uint32_t>(symbols[i + 1].id));
+      __builtin_prefetch(&pairs_[mix64(key) & pair_mask_]);
+    }
+  }
   for (size_t i = 0; i + 1 < symbols.size(); ++i) pairs[i] = find_pair(symbols[i].id, symbols[i + 1].id);
   while (true) {
     size_t best = pairs.size();

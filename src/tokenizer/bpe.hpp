@@ -62,7 +62,11 @@ class BpeModel {
     int32_t merged;
   };
 
-  int32_t char_id(char32_t cp) const;
+  int32_t char_id(char32_t cp) const {
+    if (cp < 0x10000) return bmp_ids_[cp];
+    const auto it = astral_ids_.find(cp);
+    return it == astral_ids_.end() ? -1 : it->second;
+  }
   const PairSlot* find_pair(int32_t left, int32_t right) const;
   bool may_join(uint64_t bigram) const;
   void encode_uncached(std::string_view word, std::vector<int32_t>& out, WordCache& cache) const;
@@ -80,6 +84,11 @@ class BpeModel {
   uint64_t pair_mask_ = 0;
   std::vector<uint64_t> bigrams_;  // set of adjacent code-point pairs inside vocabulary tokens
   uint64_t bigram_mask_ = 0;
+  // The same set as a bitmap for pairs of common characters (Latin, and SentencePiece's U+2581),
+  // which are most of the lookups.
+  static constexpr uint32_t kSmallChars = 0x181;
+  static uint32_t small_index(uint32_t c) { return c < 0x180 ? c : c == 0x2581 ? 0x180 : kSmallChars; }
+  std::vector<uint64_t> small_bigrams_;
   std::vector<int32_t> bmp_ids_;   // id of each single-character token below U+10000, or -1
   std::unordered_map<char32_t, int32_t> astral_ids_;
   int32_t byte_ids_[256];

@@ -44,8 +44,29 @@ int byte_level_byte(char32_t cp) {
 }
 
 void append_byte_level(std::string& out, std::string_view bytes) {
-  const auto& chars = byte_level_chars();
-  for (const char c : bytes) out += chars[static_cast<unsigned char>(c)];
+  struct Encoded {
+    unsigned char length;
+    char text[2];  // every character of the alphabet is below U+0800: at most 2 UTF-8 bytes
+  };
+  static const std::array<Encoded, 256> table = [] {
+    std::array<Encoded, 256> t{};
+    for (int b = 0; b < 256; ++b) {
+      const std::string& c = byte_level_chars()[b];
+      t[b].length = static_cast<unsigned char>(c.size());
+      for (size_t k = 0; k < c.size(); ++k) t[b].text[k] = c[k];
+    }
+    return t;
+  }();
+  const size_t start = out.size();
+  out.resize(start + 2 * bytes.size());
+  char* p = out.data() + start;
+  for (const char c : bytes) {
+    const Encoded& e = table[static_cast<unsigned char>(c)];
+    p[0] = e.text[0];
+    p[1] = e.text[1];
+    p += e.length;
+  }
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 }  // namespace slim::tok

@@ -3,7 +3,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include <cctype>
 #include <memory>
 
 #include "slim/error.hpp"
@@ -52,22 +51,21 @@ Regex::Regex(std::string_view pattern, std::string_view what) : what_(what) {
 }
 
 Regex Regex::literal(std::string_view literal, std::string_view what) {
-  std::string quoted;
-  for (const char c : literal) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    // PCRE2 takes any backslash-escaped ASCII non-alphanumeric character literally.
-    if (u < 0x80 && !std::isalnum(u)) quoted += '\\';
-    quoted += c;
-  }
-  return Regex(quoted, what);
+  if (literal.empty()) return Regex("(?!)", what);  // an empty pattern never matches anything
+  Regex r;
+  r.literal_ = literal;
+  r.what_ = what;
+  return r;
 }
 
-Regex::Regex(Regex&& other) noexcept : code_(other.code_), what_(std::move(other.what_)) {
+Regex::Regex(Regex&& other) noexcept
+    : code_(other.code_), literal_(std::move(other.literal_)), what_(std::move(other.what_)) {
   other.code_ = nullptr;
 }
 
 Regex& Regex::operator=(Regex&& other) noexcept {
   std::swap(code_, other.code_);
+  std::swap(literal_, other.literal_);
   std::swap(what_, other.what_);
   return *this;
 }
@@ -75,6 +73,13 @@ Regex& Regex::operator=(Regex&& other) noexcept {
 Regex::~Regex() { delete code_; }
 
 void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
+  if (!code_) {
+    for (size_t pos = text.find(literal_); pos != std::string_view::npos;
+         pos = text.find(literal_, pos + literal_.size())) {
+      out.emplace_back(pos, pos + literal_.size());
+    }
+    return;
+  }
   std::unique_ptr<pcre2_match_data, MatchDataDeleter> match(
       pcre2_match_data_create_from_pattern(code_->code, nullptr));
   if (!match) throw Error(ErrorCode::limit_exceeded, what_ + ": out of memory");

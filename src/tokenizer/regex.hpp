@@ -15,7 +15,7 @@ class Regex {
  public:
   // `what` names the pattern's owner in error messages, e.g. "pre_tokenizer Split".
   Regex(std::string_view pattern, std::string_view what);
-  // Matches `literal` exactly.
+  // Matches `literal` exactly (searched as a plain string, without PCRE2).
   static Regex literal(std::string_view literal, std::string_view what);
   Regex(Regex&&) noexcept;
   Regex& operator=(Regex&&) noexcept;
@@ -26,7 +26,9 @@ class Regex {
 
  private:
   struct Code;
-  Code* code_ = nullptr;
+  Regex() = default;
+  Code* code_ = nullptr;  // null for a literal
+  std::string literal_;
   std::string what_;
 };
 
