@@ -2,6 +2,8 @@
 // token flags, special ids, and the streaming decoder on random id sequences.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -210,4 +212,47 @@ TEST_CASE("tokenizer: streaming holds back clean-up patterns and partial charact
   CHECK(stream_all(t, ids, false, valid) == t.decode(ids));
   CHECK(valid);
   CHECK(t.decode(ids) == "Hello, world. It's 😀 don't!");
+}
+
+TEST_CASE("tokenizer: streaming decoder with Metaspace, Strip stop and Replace after Fuse") {
+  // stories260K's vocabulary with other decoders, on random ids (byte tokens included).
+  const auto dir = slim::test::shared_dir() / "models" / "stories260K";
+  nlohmann::json doc = slim::test::read_json(dir / "tokenizer.json");
+  const std::vector<nlohmann::json> decoders = {
+      {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "always"}},
+      {{"type", "Sequence"},
+       {"decoders",
+        {{{"type", "ByteFallback"}},
+         {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"add_prefix_space", true}}}}},
+      {{"type", "Sequence"},
+       {"decoders",
+        {{{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}},
+         {{"type", "ByteFallback"}},
+         {{"type", "Fuse"}},
+         {{"type", "Strip"}, {"content", " "}, {"start", 2}, {"stop", 1}}}}},
+      {{"type", "Sequence"},
+       {"decoders",
+        {{{"type", "ByteFallback"}},
+         {{"type", "Fuse"}},
+         {{"type", "Replace"}, {"pattern", {{"String", "\u2581\u2581"}}}, {"content", "_"}}}}},
+  };
+  std::mt19937 rng(99);
+  for (size_t d = 0; d < decoders.size(); ++d) {
+    doc["decoder"] = decoders[d];
+    const Tokenizer t = Tokenizer::from_json(doc.dump());
+    const int32_t space = *t.token_to_id("\u2581");
+    const int32_t once = *t.token_to_id("\u2581O");
+    const std::vector<int32_t> spaces = {once, space, space, once, space};
+    bool valid_spaces = false;
+    CHECK(stream_all(t, spaces, false, valid_spaces) == t.decode(spaces));
+    std::uniform_int_distribution<int32_t> any(0, t.vocab_size() - 1);
+    for (int round = 0; round < 300; ++round) {
+      std::vector<int32_t> ids(static_cast<size_t>(round % 17));
+      for (auto& id : ids) id = any(rng);
+      bool valid = false;
+      INFO("decoder " << d << " round " << round);
+      CHECK(stream_all(t, ids, false, valid) == t.decode(ids));
+      CHECK(valid);
+    }
+  }
 }

@@ -194,7 +194,10 @@ class Sequence : public Decoder {
   explicit Sequence(std::vector<std::unique_ptr<Decoder>> steps) : steps_(std::move(steps)) {
     bool fused = false;
     for (const auto& step : steps_) {
-      if (!step->splittable() || (fused && dynamic_cast<const Replace*>(step.get()))) splittable_ = false;
+      if (!step->splittable()) splittable_ = false;
+      if (!step->prefix_stable() || (fused && dynamic_cast<const Replace*>(step.get()))) {
+        splittable_ = stable_ = false;
+      }
       if (dynamic_cast<const Fuse*>(step.get())) fused = true;
     }
   }
@@ -202,10 +205,12 @@ class Sequence : public Decoder {
     for (const auto& step : steps_) step->decode(tokens, flags);
   }
   bool splittable() const override { return splittable_; }
+  bool prefix_stable() const override { return stable_; }
 
  private:
   std::vector<std::unique_ptr<Decoder>> steps_;
   bool splittable_ = true;
+  bool stable_ = true;
 };
 
 }  // namespace

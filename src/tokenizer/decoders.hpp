@@ -28,6 +28,9 @@ class Decoder {
   // Whether decoding a text in two parts, cut where nothing is held back, gives the same text:
   // false for a Replace after Fuse (it may match across the cut) and Strip with stop > 0.
   virtual bool splittable() const { return true; }
+  // Whether the text decoded from a prefix of the ids (final = false) is always a prefix of the
+  // text of the whole: false for a Replace after Fuse, whose match may change with later tokens.
+  virtual bool prefix_stable() const { return true; }
 };
 
 // nullptr for a null config. `added_tokens`: contents of the added tokens, which the ByteLevel

@@ -1,7 +1,8 @@
 // Tokenizer::StreamDecoder: decodes a window of the ids pushed since the last point where the
 // decoded text was complete (no partial character held back) and shows what the window adds.
 // Decoding the window as a continuation (see tok::DecodeFlags) gives the same text the whole
-// sequence would, so the pieces join to exactly decode(all ids).
+// sequence would, so the pieces join to exactly decode(all ids). (A decoder whose Replace follows
+// Fuse could rewrite text already shown, so with one everything comes at finish().)
 #include "slim/tokenizer.hpp"
 #include "tokenizer/cleanup.hpp"
 #include "tokenizer/tokenizer_impl.hpp"
@@ -38,6 +39,7 @@ std::string Tokenizer::StreamDecoder::push(int32_t id) {
   s.impl->check_id(id);
   if (s.skip_special && s.impl->special[id]) return {};
   s.window.push_back(id);
+  if (s.impl->decoder && !s.impl->decoder->prefix_stable()) return {};  // all at finish()
   const std::string text = s.decode_window(false);
   std::string piece = text.substr(std::min(s.shown, text.size()));
   s.shown = text.size();
