@@ -256,3 +256,13 @@ TEST_CASE("tokenizer: streaming decoder with Metaspace, Strip stop and Replace a
     }
   }
 }
+
+TEST_CASE("tokenizer: long runs of one character class") {
+  const Tokenizer& t = fixture("llama3");
+  for (const std::string unit : {" ", "a", "7", "\n", "\xc3\xa9", "!?"}) {
+    std::string text;
+    while (text.size() < 200000) text += unit;
+    const auto ids = t.encode(text, no_special());
+    CHECK(t.decode(ids) == text);
+  }
+}

@@ -12,6 +12,7 @@ namespace slim::tok {
 
 struct Regex::Code {
   pcre2_code* code = nullptr;
+  bool jit = false;  // JIT-compiled: matched through pcre2_jit_match, which skips per-call checks
   ~Code() { pcre2_code_free(code); }
 };
 
@@ -47,7 +48,7 @@ Regex::Regex(std::string_view pattern, std::string_view what) : what_(what) {
                                             pcre2_message(error));
   }
   code_ = new Code{code};
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter when unavailable
+  code_->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;  // else the interpreter runs it
 }
 
 Regex Regex::literal(std::string_view literal, std::string_view what) {
@@ -90,7 +91,9 @@ void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
   const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t start = 0;
   while (start <= text.size()) {
-    int rc = pcre2_match(code_->code, subject, text.size(), start, 0, match.get(), context.get());
+    const int rc =
+        code_->jit ? pcre2_jit_match(code_->code, subject, text.size(), start, 0, match.get(), context.get())
+                   : pcre2_match(code_->code, subject, text.size(), start, 0, match.get(), context.get());
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !stack) {
       stack.reset(pcre2_jit_stack_create(64 * 1024, 64 * 1024 * 1024, nullptr));
       context.reset(pcre2_match_context_create(nullptr));
