@@ -266,3 +266,51 @@ TEST_CASE("tokenizer: long runs of one character class") {
     CHECK(t.decode(ids) == text);
   }
 }
+
+TEST_CASE("tokenizer: malformed tokenizer.json gives slim::Error, never a crash") {
+  const auto dir = slim::test::shared_dir() / "models" / "stories260K";
+  const std::string text = slim::test::read_file(dir / "tokenizer.json");
+  auto only_slim_errors = [](const std::string& json, const std::string& config = {}) {
+    try {
+      const Tokenizer t = Tokenizer::from_json(json, config);
+      (void)t.encode("Hello <s> world\xff");
+      return true;
+    } catch (const Error&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  };
+  for (size_t cut = 0; cut < text.size(); cut += 211) {
+    INFO("truncated at " << cut);
+    CHECK(only_slim_errors(text.substr(0, cut)));
+  }
+  // Wrong types in the places the loader reads.
+  const std::vector<std::pair<std::string, std::string>> swaps = {
+      {"\"type\": \"BPE\"", "\"type\": 5"},
+      {"\"vocab\": {", "\"vocab\": 3, \"x\": {"},
+      {"\"merges\": [", "\"merges\": [7, "},
+      {"\"merges\": [", "\"merges\": [[\"a\"], "},
+      {"\"id\": 0", "\"id\": \"zero\""},
+      {"\"content\": \"<unk>\"", "\"content\": null"},
+      {"\"decoders\": [", "\"decoders\": [4, "},
+      {"\"normalizers\": [", "\"normalizers\": {}, \"y\": ["},
+      {"\"single\": [", "\"single\": [{\"SpecialToken\": {\"id\": \"<nope>\"}}, "},
+      {"\"unk_token\": \"<unk>\"", "\"unk_token\": []"},
+      {"\"<0x00>\": 3", "\"<0x00>\": -3"},
+      {"\"<0x00>\": 3", "\"<0x00>\": 99999999999"},
+  };
+  for (const auto& [from, to] : swaps) {
+    const size_t at = text.find(from);
+    INFO(from << " -> " << to);
+    REQUIRE(at != std::string::npos);
+    std::string mutated = text;
+    mutated.replace(at, from.size(), to);
+    CHECK(only_slim_errors(mutated));
+  }
+  for (const std::string config : {"{", "[]", R"({"bos_token": 5})", R"({"add_bos_token": "yes"})",
+                                   R"({"eos_token": {"content": 3}})", R"({"additional_special_tokens": 1})"}) {
+    INFO("config " << config);
+    CHECK(only_slim_errors(text, config));
+  }
+}
