@@ -8,7 +8,7 @@ build=${1:-$root/build}
 shift || true
 
 packages=(g++ cmake ninja-build pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev
-          nlohmann-json3-dev libpcre2-dev libcli11-dev)
+          nlohmann-json3-dev libpcre2-dev libicu-dev libcli11-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
