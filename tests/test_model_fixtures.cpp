@@ -6,6 +6,7 @@
 
 #include "fixture_check.hpp"
 #include "slim/slim.hpp"
+#include "slim/tokenizer.hpp"
 #include "test_support.hpp"
 
 using nlohmann::json;
@@ -42,6 +43,15 @@ TEST_CASE("stories260K greedy continuation matches transformers", "[model]") {
     logits = gen.decode(out.back());
   }
   CHECK(out == ids(expected["greedy"]["new_tokens"]));
+
+  // The text, through the model's own tokenizer: its prompt and its continuation.
+  auto tokenizer = slim::Tokenizer::load(dir);
+  std::vector<int32_t> all_ids = ids(expected["greedy"]["prompt_ids"]);
+  all_ids.insert(all_ids.end(), out.begin(), out.end());
+  const std::string text = tokenizer.decode(all_ids, /*skip_special_tokens=*/true);
+  INFO(text);
+  CHECK(text.rfind("Once upon a time, there was a little girl named Lily", 0) == 0);
+  CHECK(tokenizer.encode("Once upon a time") == ids(expected["greedy"]["prompt_ids"]));
 }
 
 TEST_CASE("sessions reject bad tokens and overflow without changing state", "[model]") {
