@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -12,9 +13,17 @@
 
 namespace slim {
 
+class ChatTemplate;
+class Tokenizer;
+
+enum class LogLevel { debug, info, warning };
+// Receives the library's messages. slim never writes to stdout or stderr itself.
+using LogCallback = std::function<void(LogLevel level, const std::string& message)>;
+
 struct LoadOptions {
   int threads = 0;        // threads for each forward pass; 0 = the machine's hardware threads
   bool use_mmap = true;   // map weights files instead of reading them into memory
+  LogCallback log = {};   // this model's messages (what was loaded, how, how fast); none if empty
 };
 
 struct ModelInfo {
@@ -43,6 +52,16 @@ class Model {
 
   const ModelInfo& info() const noexcept;
   int threads() const noexcept;
+  const std::filesystem::path& path() const noexcept;
+
+  // Whether the folder has a tokenizer.json.
+  bool has_tokenizer() const;
+  // The folder's tokenizer (tokenizer.json + tokenizer_config.json), loaded on first use, once,
+  // thread-safely. Throws slim::Error when the folder has none or it is malformed.
+  const Tokenizer& tokenizer() const;
+  // The folder's chat template (tokenizer_config.json's chat_template, or the family's built-in
+  // one; see ChatTemplate::load), loaded on first use like tokenizer().
+  const ChatTemplate& chat_template() const;
   // Bytes of the KV cache a Session(model, context_length) allocates, known before allocating it
   // (context_length 0 = the Session default). Sliding-window layers hold at most sliding_window
   // positions whatever the context; global layers hold all of them. Throws like Session would for

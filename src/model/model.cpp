@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
+#include "kernels/kernels.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
@@ -33,8 +35,10 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const
     throw Error(ErrorCode::io, dir.string() + ": not a model folder (no such directory)");
   }
   if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
+  const auto start = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
+  impl->log = options.log;
   impl->config = load_config(dir);
   impl->files = io::WeightFiles::open(dir, options.use_mmap);
   impl->weights = load_weights(impl->config, impl->files);
@@ -59,11 +63,19 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const
   info.eos_ids = c.eos_token_ids;
   info.weight_bytes = weight_bytes_per_token(c, impl->weights);
   info.sliding_window = c.traits.sliding == SlidingPattern::none ? 0 : c.traits.sliding_window;
+  if (impl->log) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    impl->log(LogLevel::info, "loaded " + dir.string() + ": " + c.architecture + ", " + std::to_string(c.num_layers) +
+                                  " layers, " + std::to_string(info.weight_bytes >> 20) + " MiB of weights a token, " +
+                                  kernels::active_isa() + " kernels, " + std::to_string(impl->threads) + " threads, " +
+                                  std::to_string(static_cast<int>(ms)) + " ms");
+  }
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
 const ModelInfo& Model::info() const noexcept { return impl_->info; }
 int Model::threads() const noexcept { return impl_->threads; }
+const std::filesystem::path& Model::path() const noexcept { return impl_->dir; }
 
 uint64_t Model::kv_cache_bytes(int64_t context_length) const {
   const int64_t context = resolve_context_length(*this, context_length);

@@ -2,12 +2,16 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "io/safetensors.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
+#include "slim/chat_template.hpp"
 #include "slim/model.hpp"
+#include "slim/tokenizer.hpp"
 
 namespace slim {
 
@@ -21,6 +25,12 @@ struct Model::Impl {
   std::vector<float> rope_inv_freq_long;  // longrope's long factors (empty otherwise)
   float rope_attention_factor = 1.0f;
   int threads = 1;
+  LogCallback log;
+
+  // Text side, loaded on first use (model_text.cpp); call_once makes that safe from any thread.
+  mutable std::once_flag tokenizer_once, chat_template_once;
+  mutable std::optional<Tokenizer> tokenizer;
+  mutable std::optional<ChatTemplate> chat_template;
 };
 
 // The context length a Session(model, context_length) gets: 0 = min(max_context, 4096). Throws
