@@ -41,7 +41,7 @@ Isa choose() noexcept {
 }
 
 // Below this many multiply-adds a thread team costs more than it saves.
-constexpr int64_t kMinWorkPerThread = 1 << 15;
+constexpr int64_t kMinWorkPerThread = 1 << 18;
 
 void run(MatmulRowsFn fn, const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
   if (w.rows <= 0 || n <= 0) return;

@@ -59,7 +59,7 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
   const bool local = c.is_local_layer(layer);
   const int64_t context = cache.context();
   const int64_t work = n * heads * (pos + n) * hd;
-  const int team = work > (1 << 16) ? threads : 1;
+  const int team = work > (1 << 18) ? threads : 1;  // a thread team costs more than small work
 #pragma omp parallel for collapse(2) schedule(static) num_threads(team)
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t h = 0; h < heads; ++h) {
