@@ -1,0 +1,82 @@
+// slim-actions: action items from a live transcript. Each chunk of lines is run into the session as
+// it arrives (so the final question costs only its own tokens); at the end the model lists the
+// action items.
+//   slim-actions --model DIR [--file TRANSCRIPT] [--chunk-lines N] [--max-tokens N] [sampling flags]
+// Reads stdin when no --file is given. Per-chunk latency on stderr, the action items on stdout.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli.hpp"
+#include "slim/slim.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app("Extract action items from a transcript with slim", "slim-actions");
+  slim::cli::ModelArgs model_args;
+  slim::GenerateOptions options{.max_tokens = 256};
+  std::string file;
+  int chunk_lines = 1;
+  slim::cli::add_model_options(app, model_args);
+  app.add_option("--file", file, "the transcript (default: stdin)");
+  app.add_option("--chunk-lines", chunk_lines, "lines a chunk")->check(CLI::PositiveNumber);
+  app.add_option("--max-tokens", options.max_tokens, "most tokens of the answer")->check(CLI::NonNegativeNumber);
+  slim::cli::add_sampling_options(app, options.sampler);
+
+  return slim::cli::run(app, argc, argv, [&]() -> int {
+    std::ifstream in_file;
+    if (!file.empty()) {
+      in_file.open(file);
+      if (!in_file) throw slim::Error(slim::ErrorCode::io, file + ": cannot open");
+    }
+    std::istream& in = file.empty() ? std::cin : in_file;
+    auto model = slim::cli::load_model(model_args);
+    const slim::Tokenizer& tokenizer = model->tokenizer();
+    slim::Session session(model, model_args.context);
+
+    // The chat template around one user message, split where the message goes, so the transcript
+    // can stream into the middle of it.
+    const std::string marker = "\x1f";
+    const std::string whole = model->chat_template().apply({{{"user", marker}}}, /*add_generation_prompt=*/true);
+    const size_t at = whole.find(marker);
+    if (at == std::string::npos) throw slim::Error(slim::ErrorCode::template_error, "the chat template drops the message");
+    const std::string head = whole.substr(0, at) + "Here is a meeting transcript.\n\n";
+    const std::string tail = "\nList the action items of this meeting: who does what, by when." + whole.substr(at + marker.size());
+
+    auto run = [&](const std::string& text, bool first) {
+      const auto ids = tokenizer.encode(text, {.add_special_tokens = false});
+      if (ids.empty()) return;
+      if (session.position() + static_cast<int64_t>(ids.size()) >= session.context_length()) {
+        throw slim::Error(slim::ErrorCode::context_overflow, "the transcript exceeds the context of " +
+                                                                 std::to_string(session.context_length()) + " tokens (see --context)");
+      }
+      (void)first;
+      session.prefill(ids);
+    };
+    run(head, true);
+    std::string line, chunk;
+    int lines = 0, chunks = 0;
+    double total = 0;
+    auto flush = [&] {
+      if (chunk.empty()) return;
+      const auto t = std::chrono::steady_clock::now();
+      const int64_t before = session.position();
+      run(chunk, false);
+      const double s = slim::cli::seconds_since(t);
+      total += s;
+      std::fprintf(stderr, "chunk %d: %lld tokens in %.1f ms\n", ++chunks, static_cast<long long>(session.position() - before),
+                   s * 1000);
+      chunk.clear();
+    };
+    while (std::getline(in, line)) {
+      chunk += line + "\n";
+      if (++lines % chunk_lines == 0) flush();
+    }
+    flush();
+    const auto ids = tokenizer.encode(tail, {.add_special_tokens = false});
+    auto r = slim::generate(session, std::span<const int32_t>(ids), options, slim::cli::print_text);
+    std::fputs("\n", stdout);
+    std::fprintf(stderr, "%d chunks in %.1f ms (%.1f ms a chunk); question: %.1f ms to first token, %zu tokens\n", chunks,
+                 total * 1000, chunks ? total * 1000 / chunks : 0.0, r.first_token_seconds * 1000, r.tokens.size());
+    return 0;
+  });
+}
