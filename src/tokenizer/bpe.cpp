@@ -7,6 +7,7 @@
 
 #include "tokenizer/hash.hpp"
 #include "tokenizer/json_util.hpp"
+#include "tokenizer/tokenizer_json.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace slim::tok {

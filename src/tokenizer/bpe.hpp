@@ -18,10 +18,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "tokenizer/tokenizer_json.hpp"
 #include "tokenizer/vocab.hpp"
 
 namespace slim::tok {
+
+struct TokenizerFile;
 
 // Words already encoded, kept by the Tokenizer between encode() calls. Bounded: cleared when full.
 class WordCache {
