@@ -5,27 +5,17 @@
 // Reads all of stdin and prints its ids as a JSON array, e.g. [1, 415, 2]. With --jsonl every
 // input line is a JSON string and every output line is {"ids": [...]}. --no-special encodes
 // without the special-token template (add_special_tokens=false).
-#include <cstdio>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "slim/error.hpp"
+#include "cli.hpp"
 #include "slim/tokenizer.hpp"
 
 namespace {
-
-constexpr const char* kUsage =
-    "usage: slim-tokenize --model DIR [--no-special] [--jsonl]\n"
-    "  Reads text on stdin and prints its token ids as a JSON array.\n"
-    "  --model DIR    folder with tokenizer.json (and tokenizer_config.json)\n"
-    "  --no-special   do not add the special tokens of the template (BOS, ...)\n"
-    "  --jsonl        each input line is a JSON string; each output line is {\"ids\": [...]}\n";
 
 std::string ids_json(const std::vector<int32_t>& ids) {
   std::string out = "[";
@@ -36,37 +26,19 @@ std::string ids_json(const std::vector<int32_t>& ids) {
   return out + "]";
 }
 
-int fail(const std::string& message) {
-  std::cerr << "slim-tokenize: " << message << "\n";
-  return 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app("Reads text on stdin and prints its token ids as a JSON array", "slim-tokenize");
   std::string model;
-  bool jsonl = false;
-  slim::EncodeOptions options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else if (arg == "--model") {
-      if (i + 1 >= argc) return fail("--model needs a folder (see --help)");
-      model = argv[++i];
-    } else if (arg == "--no-special") {
-      options.add_special_tokens = false;
-    } else if (arg == "--jsonl") {
-      jsonl = true;
-    } else {
-      return fail("unknown argument '" + std::string(arg) + "' (see --help)");
-    }
-  }
-  if (model.empty()) return fail("--model DIR is required (see --help)");
+  bool jsonl = false, no_special = false;
+  app.add_option("--model", model, "folder with tokenizer.json (and tokenizer_config.json)")->required();
+  app.add_flag("--no-special", no_special, "do not add the special tokens of the template (BOS, ...)");
+  app.add_flag("--jsonl", jsonl, "each input line is a JSON string; each output line is {\"ids\": [...]}");
 
-  try {
+  return slim::cli::run(app, argc, argv, [&]() -> int {
     const slim::Tokenizer tokenizer = slim::Tokenizer::load(model);
+    const slim::EncodeOptions options{.add_special_tokens = !no_special};
     if (!jsonl) {
       const std::string text(std::istreambuf_iterator<char>(std::cin), {});
       std::cout << ids_json(tokenizer.encode(text, options)) << "\n";
@@ -76,18 +48,12 @@ int main(int argc, char** argv) {
     for (size_t number = 1; std::getline(std::cin, line); ++number) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
-      nlohmann::json value;
-      try {
-        value = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception& e) {
-        return fail("stdin line " + std::to_string(number) + ": not JSON: " + e.what());
+      const nlohmann::json value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!value.is_string()) {
+        throw slim::Error(slim::ErrorCode::invalid_argument, "stdin line " + std::to_string(number) + ": not a JSON string");
       }
-      if (!value.is_string()) return fail("stdin line " + std::to_string(number) + ": not a JSON string");
-      std::cout << "{\"ids\": " << ids_json(tokenizer.encode(value.get<std::string>(), options))
-                << "}\n";
+      std::cout << "{\"ids\": " << ids_json(tokenizer.encode(value.get<std::string>(), options)) << "}\n";
     }
-  } catch (const slim::Error& e) {
-    return fail(e.what());
-  }
-  return 0;
+    return 0;
+  });
 }

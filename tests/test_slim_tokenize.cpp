@@ -14,44 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "program_runner.hpp"
 #include "test_support.hpp"
 
-namespace {
-
 namespace fs = std::filesystem;
+using slim::test::quoted;
+using slim::test::Run;
+using slim::test::run;
 
-// The program sits in the build tree's examples/ folder, beside this test's tests/ folder.
-fs::path program() {
-  const fs::path self = fs::read_symlink("/proc/self/exe");
-  const fs::path path = self.parent_path().parent_path() / "examples" / "slim-tokenize";
-  if (!fs::exists(path)) throw std::runtime_error("slim-tokenize not built at " + path.string());
-  return path;
-}
-
-struct Run {
-  int status;
-  std::string out;
-};
-
-// Runs a shell command line, returning its exit status and stdout.
-Run run(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string quoted(const fs::path& p) {
-  std::string out(1, '\'');
-  out += p.string();
-  out += '\'';
-  return out;
-}
-
+namespace {
+fs::path program() { return slim::test::program("slim-tokenize"); }
 }  // namespace
 
 TEST_CASE("slim-tokenize --jsonl gives the fixture's ids") {

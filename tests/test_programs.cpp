@@ -1,0 +1,98 @@
+// The example programs end to end on the real stories260K model and a fixture: exit status, output
+// and the contracts other tools read (slim-generate's --logits-out JSON).
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "program_runner.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using slim::test::program;
+using slim::test::quoted;
+using slim::test::run;
+
+namespace {
+
+fs::path stories() { return slim::test::shared_dir() / "models" / "stories260K"; }
+
+fs::path temp_file(const std::string& name, const std::string& content) {
+  const fs::path p = fs::temp_directory_path() / ("slim_programs_" + std::to_string(getpid()) + "_" + name);
+  std::ofstream(p) << content;
+  return p;
+}
+
+std::string with_model(const std::string& name, const fs::path& model) {
+  return quoted(program(name)) + " --model " + quoted(model) + " --threads 1";
+}
+
+}  // namespace
+
+TEST_CASE("slim-generate writes the reference story", "[programs]") {
+  auto r = run(with_model("slim-generate", stories()) + " --prompt 'Once upon a time' --max-tokens 12 2>/dev/null");
+  CHECK(r.status == 0);
+  CHECK(r.out.rfind(", there was a little girl named Lily", 0) == 0);
+}
+
+TEST_CASE("slim-generate --ids --logits-out gives transformers' logits", "[programs]") {
+  const fs::path dir = slim::test::shared_dir() / "fixtures" / "models" / "qwen2";
+  const auto expected = slim::test::read_json(dir / "expected.json");
+  std::string ids;
+  for (const auto& id : expected["input_ids"]) {
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(id.get<int>());
+  }
+  const fs::path out = temp_file("logits.json", "");
+  auto r = run(with_model("slim-generate", dir) + " --ids " + ids + " --max-tokens 16 --ignore-eos --logits-out " +
+               quoted(out) + " 2>/dev/null");
+  REQUIRE(r.status == 0);
+  const auto got = slim::test::read_json(out);
+  fs::remove(out);
+  CHECK(got["input_ids"] == expected["input_ids"]);
+  CHECK(got["new_tokens"] == expected["greedy"]["new_tokens"]);
+  REQUIRE(got["logits"].size() == expected["logits"].size());
+  double worst = 0;
+  for (size_t p = 0; p < got["logits"].size(); ++p)
+    for (size_t v = 0; v < got["logits"][p].size(); ++v)
+      worst = std::max(worst, std::abs(got["logits"][p][v].get<double>() - expected["logits"][p][v].get<double>()));
+  CHECK(worst < 1e-4);
+}
+
+TEST_CASE("slim-chat holds a conversation from a pipe", "[programs]") {
+  auto r = run("printf 'Tell me a story\\n/reset\\nHello\\n/quit\\nignored\\n' | " + with_model("slim-chat", stories()) +
+               " --max-tokens 8 2>/dev/null");
+  CHECK(r.status == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 2);  // two replies, one line each
+}
+
+TEST_CASE("slim-complete, slim-summarize and slim-actions run", "[programs]") {
+  const fs::path prefix = temp_file("prefix.txt", "Once upon a time");
+  const fs::path text = temp_file("text.txt", "Lily went to the park.\nShe saw a dog.\nThe dog was happy.\n");
+  auto complete = run(with_model("slim-complete", stories()) + " --file " + quoted(prefix) + " --max-tokens 8 2>&1");
+  CHECK(complete.status == 0);
+  CHECK(complete.out.find("time to first token") != std::string::npos);
+  auto summary = run(with_model("slim-summarize", stories()) + " --file " + quoted(text) + " --max-tokens 8 2>&1");
+  CHECK(summary.status == 0);
+  CHECK(summary.out.find("tokens/s") != std::string::npos);
+  auto actions = run(with_model("slim-actions", stories()) + " --file " + quoted(text) + " --max-tokens 8 2>&1");
+  CHECK(actions.status == 0);
+  CHECK(actions.out.find("chunk 3:") != std::string::npos);
+  fs::remove(prefix);
+  fs::remove(text);
+}
+
+TEST_CASE("programs fail with one line and a non-zero status", "[programs]") {
+  for (const char* name : {"slim-generate", "slim-chat", "slim-complete", "slim-summarize", "slim-actions"}) {
+    INFO(name);
+    CHECK(run(quoted(program(name)) + " --help >/dev/null").status == 0);
+    auto missing = run(quoted(program(name)) + " --model /nonexistent --prompt x --file /nonexistent 2>&1 </dev/null");
+    CHECK(missing.status != 0);
+    CHECK(std::count(missing.out.begin(), missing.out.end(), '\n') == 1);
+    CHECK(run(quoted(program(name)) + " --bogus 2>/dev/null </dev/null").status != 0);
+  }
+  auto overflow = run(with_model("slim-generate", stories()) + " --prompt 'Once upon a time' --context 3 2>&1");
+  CHECK(overflow.status != 0);
+  CHECK(overflow.out.find("context") != std::string::npos);
+}
