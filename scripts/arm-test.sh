@@ -8,7 +8,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-arm}
 
-packages=(g++-aarch64-linux-gnu qemu-user-static)
+# The library's compiled dependencies (ICU, PCRE2) come as Debian's arm64 packages (multiarch).
+dpkg --print-foreign-architectures | grep -qx arm64 || { [ "$(id -u)" -eq 0 ] && dpkg --add-architecture arm64 || sudo dpkg --add-architecture arm64; }
+packages=(g++-aarch64-linux-gnu qemu-user-static libicu-dev:arm64 libpcre2-dev:arm64 libgomp1:arm64)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,7 +29,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLIM_WERROR=O
 tests=(test_kernels test_quant)
 cmake --build "$build" -j"$(nproc)" --target "${tests[@]}"
 
-export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
+export QEMU_LD_PREFIX=/  # Debian's arm64 runtime (multiarch); see cmake/aarch64-linux-gnu.cmake
 run() {  # run NAME [VAR=VALUE...]: every test program with that environment
   local name=$1
   shift
