@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chat/text.hpp"
+#include "tokenizer/utf8.hpp"
 #include "slim/error.hpp"
 
 namespace slim::chat {
@@ -13,24 +14,6 @@ bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
 bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-void append_utf8(std::string& out, unsigned long cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class Lexer {
  public:
@@ -227,7 +210,7 @@ class Lexer {
             cp = cp * 16 + static_cast<unsigned long>(d);
           }
           if (cp > 0x10FFFF) fail(i - 2, "invalid code point in string literal escape");
-          append_utf8(value, cp);
+          tok::append_utf8(value, static_cast<char32_t>(cp));
           i += digits;
           break;
         }
