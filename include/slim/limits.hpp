@@ -16,6 +16,8 @@ struct ChatTemplateLimits {
   std::size_t max_output_bytes = std::size_t{16} << 20;  // rendered text, and any one string value
   std::size_t max_loop_iterations = 1'000'000;           // {% for %} iterations over the whole render
   std::size_t max_call_depth = 64;                       // nested macro calls (recursion)
+  // Macro calls over the whole render: two calls a level make 2^depth calls with no loop at all.
+  std::size_t max_macro_calls = 100'000;
   // Bytes of all the strings and lists one render builds or scans (string operations, list
   // copies); bounds the time a template can take, e.g. growing a string one piece at a time.
   std::size_t max_total_bytes = std::size_t{256} << 20;

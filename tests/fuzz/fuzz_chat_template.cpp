@@ -24,6 +24,7 @@ slim::ChatTemplateLimits small_limits() {
   limits.max_output_bytes = 1 << 16;
   limits.max_loop_iterations = 10'000;
   limits.max_call_depth = 16;
+  limits.max_macro_calls = 1000;
   limits.max_total_bytes = 1 << 20;
   return limits;
 }
