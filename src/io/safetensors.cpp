@@ -100,12 +100,12 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file, c
   const auto bytes = f.file_->bytes();
   if (bytes.size() < 8) bad(path, "file of " + std::to_string(bytes.size()) + " bytes is too short for a header");
   const uint64_t header_len = read_u64_le(bytes.data());
-  check_limit(path.string() + ": header length", header_len, "max_safetensors_header_bytes",
-              limits.max_safetensors_header_bytes);
   if (header_len > bytes.size() - 8) {
     bad(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
                   std::to_string(bytes.size()) + " bytes)");
   }
+  check_limit(path.string() + ": header length", header_len, "max_safetensors_header_bytes",
+              limits.max_safetensors_header_bytes);
   const char* header = reinterpret_cast<const char*>(bytes.data() + 8);
   f.data_area_ = bytes.subspan(8 + header_len);
 
