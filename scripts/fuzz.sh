@@ -35,6 +35,18 @@ seed() {
 }
 seed safetensors "$shared"/fixtures/models/{llama,qwen2-bf16}/model.safetensors
 seed config "$shared"/configs/*.json "$shared"/fixtures/models/*/config.json
+# The small tokenizer.json files (the 9-33 MB ones would make every run slow).
+seed tokenizer_json "$shared"/fixtures/tokenizers/{stories260K,mistral}/tokenizer.json
+seed tokenizer_encode  # texts committed in tests/fuzz/regressions/tokenizer_encode
+seed chat_template
+# The chat templates of ../shared's fixtures, as template sources: the "chat_template" string of
+# each fixture file, JSON-unescaped by perl (Essential on Debian; no JSON module needed).
+for f in "$shared"/fixtures/chat/*.json; do
+  perl -0777 -ne 'if (/"chat_template"\s*:\s*"((?:[^"\\]|\\.)*)"/s) { my $s = $1;
+    my %e = (n => "\n", t => "\t", r => "\r", b => "\b", f => "\f", "/" => "/", "\\" => "\\", "\"" => "\"");
+    $s =~ s/\\u([0-9a-fA-F]{4})|\\(.)/defined $1 ? do { my $c = chr(hex $1); utf8::encode($c); $c } : $e{$2}/ge;
+    print $s }' "$f" >"$build/corpus/chat_template/$(basename "$f" .json).jinja"
+done
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -45,8 +57,10 @@ status=0
 for name in "${targets[@]}"; do
   echo "== fuzz_$name for ${seconds}s"
   mkdir -p "$build/corpus/$name"
+  max_len=1048576
+  [ "$name" = tokenizer_json ] && max_len=2097152  # the mistral seed is 1.8 MB
   if ! "$build/tests/fuzz/fuzz_$name" "$build/corpus/$name" -max_total_time="$seconds" -timeout=10 \
-      -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 -artifact_prefix="$build/findings/$name-" \
+      -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$build/findings/$name-" \
       2>"$build/findings/$name.log"; then
     echo "fuzz_$name FAILED; see $build/findings/$name.log"; tail -40 "$build/findings/$name.log"; status=1
   fi

@@ -9,6 +9,7 @@ namespace slim {
 Session::Session(std::shared_ptr<const Model> model, int64_t context_length) {
   if (!model) throw Error(ErrorCode::invalid_argument, "Session needs a model");
   const int64_t context = resolve_context_length(*model, context_length);
+  check_kv_cache_memory(*model, context, model->kv_cache_bytes(context));
   state_ = std::make_unique<State>(std::move(model), context);
 }
 

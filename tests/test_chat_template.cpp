@@ -363,3 +363,29 @@ TEST_CASE("runtime errors and limits raise slim::Error", "[chat][errors][limits]
     CHECK(error_of([&] { (void)t.apply_json("{}", true); }).first == ErrorCode::invalid_argument);
   }
 }
+
+// Templates that would run forever or without bound in Jinja stop with limit_exceeded (issue 7):
+// every way to repeat work is metered, not only {% for %}.
+TEST_CASE("runaway templates stop with limit_exceeded", "[chat][limits]") {
+  const auto runaway = [](std::string_view source) {
+    const auto [code, message] = error_of([&] { (void)render(source); });
+    INFO(source << " -> " << message);
+    CHECK(code == ErrorCode::limit_exceeded);
+    return message;
+  };
+  SECTION("a loop of 10**9 iterations") {
+    CHECK(runaway("{% for i in range(10**9) %}{% endfor %}").find("max_loop_iterations") != std::string::npos);
+    runaway("{{ range(10**9) | list | length }}");
+    runaway("{{ range(10**9) | join(',') }}");
+  }
+  SECTION("exponential recursion without output or loops") {
+    CHECK(runaway("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}")
+              .find("max_macro_calls") != std::string::npos);
+    runaway("{% macro a(n) %}{{ b(n) }}{% endmacro %}{% macro b(n) %}{{ a(n) }}{% endmacro %}{{ a(0) }}");
+  }
+  SECTION("string and list repetition") {
+    runaway("{{ 'x' * 10**12 }}");
+    runaway("{{ ([0] * 10**9) | length }}");
+    runaway("{{ ('ab' * 4000000) | replace('', '--') | length }}");  // 8 MB in, 24 MB out
+  }
+}

@@ -10,22 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "slim/limits.hpp"
+
 namespace slim {
 
 struct ChatMessage {
   std::string role;
   std::string content;
-};
-
-// Resource bounds for one render, so that a hostile or buggy template cannot run away. Exceeding one
-// throws slim::Error(ErrorCode::limit_exceeded, ...). Raise them with ChatTemplate::set_limits.
-struct ChatTemplateLimits {
-  std::size_t max_output_bytes = std::size_t{16} << 20;  // rendered text, and any one string value
-  std::size_t max_loop_iterations = 1'000'000;           // {% for %} iterations over the whole render
-  std::size_t max_call_depth = 64;                       // nested macro calls (recursion)
-  // Bytes of all the strings and lists one render builds or scans (string operations, list
-  // copies); bounds the time a template can take, e.g. growing a string one piece at a time.
-  std::size_t max_total_bytes = std::size_t{256} << 20;
 };
 
 class ChatTemplate {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "slim/limits.hpp"
+
 namespace slim {
 
 class ChatTemplate;
@@ -24,6 +26,7 @@ struct LoadOptions {
   int threads = 0;        // threads for each forward pass; 0 = the machine's hardware threads
   bool use_mmap = true;   // map weights files instead of reading them into memory
   LogCallback log = {};   // this model's messages (what was loaded, how, how fast); none if empty
+  Limits limits = {};     // bounds on the files, tokenizer, chat template and sessions (limits.hpp)
 };
 
 struct ModelInfo {

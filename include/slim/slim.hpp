@@ -5,6 +5,7 @@
 #include "slim/dtype.hpp"
 #include "slim/error.hpp"
 #include "slim/generate.hpp"
+#include "slim/limits.hpp"
 #include "slim/model.hpp"
 #include "slim/sampler.hpp"
 #include "slim/tensor.hpp"

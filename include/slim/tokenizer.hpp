@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "slim/limits.hpp"
+
 namespace slim {
 
 struct EncodeOptions {
@@ -29,10 +31,12 @@ class Tokenizer {
  public:
   // Reads DIR/tokenizer.json and, when present, DIR/tokenizer_config.json (add_bos_token /
   // add_eos_token, bos/eos token strings, clean_up_tokenization_spaces). Throws slim::Error naming
-  // the file and the field or component at fault.
-  static Tokenizer load(const std::filesystem::path& model_dir);
+  // the file and the field or component at fault; slim::Error(limit_exceeded) when a file exceeds
+  // one of `limits` (max_tokenizer_json_bytes, max_json_bytes, max_vocab_size, max_merges,
+  // max_added_tokens).
+  static Tokenizer load(const std::filesystem::path& model_dir, const Limits& limits = {});
   static Tokenizer from_json(std::string_view tokenizer_json,
-                             std::string_view tokenizer_config_json = {});
+                             std::string_view tokenizer_config_json = {}, const Limits& limits = {});
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

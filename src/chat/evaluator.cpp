@@ -216,6 +216,11 @@ void Evaluator::define_macro(const Node& node, Scope& scope) {
       ev.fail("macro '" + macro->text + "' takes " + std::to_string(macro->params.size()) + " arguments, got " +
               std::to_string(args.positional.size()));
     }
+    if (++ev.macro_calls_ > ev.limits_.max_macro_calls) {
+      throw Error(ErrorCode::limit_exceeded, "chat template at line " + std::to_string(ev.line_) +
+                                                 ": more than max_macro_calls (" +
+                                                 std::to_string(ev.limits_.max_macro_calls) + ") macro calls");
+    }
     if (++ev.call_depth_ > ev.limits_.max_call_depth) {
       --ev.call_depth_;
       throw Error(ErrorCode::limit_exceeded, "chat template at line " + std::to_string(ev.line_) +

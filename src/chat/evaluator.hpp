@@ -81,6 +81,7 @@ class Evaluator {
   std::size_t iterations_ = 0;
   std::size_t total_bytes_ = 0;
   std::size_t call_depth_ = 0;
+  std::size_t macro_calls_ = 0;
   int line_ = 0;
 };
 

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "limits_check.hpp"
 #include "slim/error.hpp"
 
 namespace slim::io {
@@ -31,7 +32,7 @@ std::optional<DType> to_dtype(const std::string& s) {
 }
 
 TensorEntry parse_entry(const std::filesystem::path& path, const std::string& name, const json& v,
-                        uint64_t data_size) {
+                        uint64_t data_size, const Limits& limits) {
   const std::string where = "tensor '" + name + "'";
   if (!v.is_object()) bad(path, where + " is not an object");
   TensorEntry e;
@@ -52,6 +53,8 @@ TensorEntry parse_entry(const std::filesystem::path& path, const std::string& na
     uint64_t n = d.get<uint64_t>();
     if (n != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / n) bad(path, where + " is impossibly large");
     numel *= n;
+    check_limit(path.string() + ": " + where + ": element count", numel, "max_tensor_elements",
+                limits.max_tensor_elements);
     e.shape.push_back(static_cast<int64_t>(std::min<uint64_t>(n, std::numeric_limits<int64_t>::max())));
   }
 
@@ -86,25 +89,23 @@ std::optional<size_t> safetensors_dtype_size(const std::string& dtype) {
   return it->second;
 }
 
-SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, bool use_mmap) {
-  return parse(MappedFile::open(path, use_mmap));
+SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, bool use_mmap, const Limits& limits) {
+  return parse(MappedFile::open(path, use_mmap), limits);
 }
 
-SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file) {
+SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file, const Limits& limits) {
   SafetensorsFile f;
   f.file_ = std::move(file);
   const auto& path = f.file_->path();
   const auto bytes = f.file_->bytes();
   if (bytes.size() < 8) bad(path, "file of " + std::to_string(bytes.size()) + " bytes is too short for a header");
   const uint64_t header_len = read_u64_le(bytes.data());
-  if (header_len > kMaxSafetensorsHeader) {
-    bad(path, "header length " + std::to_string(header_len) + " exceeds the limit of " +
-                  std::to_string(kMaxSafetensorsHeader) + " bytes");
-  }
   if (header_len > bytes.size() - 8) {
     bad(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
                   std::to_string(bytes.size()) + " bytes)");
   }
+  check_limit(path.string() + ": header length", header_len, "max_safetensors_header_bytes",
+              limits.max_safetensors_header_bytes);
   const char* header = reinterpret_cast<const char*>(bytes.data() + 8);
   f.data_area_ = bytes.subspan(8 + header_len);
 
@@ -121,7 +122,8 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file) {
       }
       continue;
     }
-    f.entries_.push_back(parse_entry(path, it.key(), *it, f.data_area_.size()));
+    check_limit(path.string() + ": tensor count", f.entries_.size() + 1, "max_tensor_count", limits.max_tensor_count);
+    f.entries_.push_back(parse_entry(path, it.key(), *it, f.data_area_.size(), limits));
   }
 
   // No two tensors may share bytes.
@@ -167,16 +169,14 @@ Tensor SafetensorsFile::tensor(const TensorEntry& entry) const {
   return copy;
 }
 
-WeightFiles WeightFiles::open(const std::filesystem::path& model_dir, bool use_mmap) {
+WeightFiles WeightFiles::open(const std::filesystem::path& model_dir, bool use_mmap, const Limits& limits) {
   WeightFiles w;
   w.dir_ = model_dir;
   std::vector<std::string> shards;
   const auto index_path = model_dir / "model.safetensors.index.json";
   if (std::filesystem::exists(index_path)) {
-    auto index_file = MappedFile::open(index_path);
-    const auto b = index_file->bytes();
-    json index = json::parse(reinterpret_cast<const char*>(b.data()), reinterpret_cast<const char*>(b.data() + b.size()),
-                             nullptr, false);
+    const std::string text = read_file_limited(index_path, limits.max_json_bytes, "max_json_bytes");
+    json index = json::parse(text, nullptr, false);
     if (index.is_discarded() || !index.is_object()) bad(index_path, "is not a JSON object");
     auto map = index.find("weight_map");
     if (map == index.end() || !map->is_object()) bad(index_path, "has no object 'weight_map'");
@@ -200,7 +200,7 @@ WeightFiles WeightFiles::open(const std::filesystem::path& model_dir, bool use_m
     if (!std::filesystem::exists(path)) {
       throw Error(ErrorCode::io, model_dir.string() + ": shard '" + shard + "' listed in the index is missing");
     }
-    w.files_.push_back(SafetensorsFile::open(path, use_mmap));
+    w.files_.push_back(SafetensorsFile::open(path, use_mmap, limits));
   }
   for (size_t i = 0; i < w.files_.size(); ++i) {
     const auto& entries = w.files_[i].entries();

@@ -14,12 +14,10 @@
 #include <vector>
 
 #include "io/mapped_file.hpp"
+#include "slim/limits.hpp"
 #include "slim/tensor.hpp"
 
 namespace slim::io {
-
-// The header may not exceed this many bytes (the reference implementation's limit too).
-inline constexpr uint64_t kMaxSafetensorsHeader = 100'000'000;
 
 struct TensorEntry {
   std::string name;
@@ -31,9 +29,11 @@ struct TensorEntry {
 
 class SafetensorsFile {
  public:
-  static SafetensorsFile open(const std::filesystem::path& path, bool use_mmap = true);
+  // The header is held to limits.max_safetensors_header_bytes, max_tensor_count and
+  // max_tensor_elements (slim::Error(limit_exceeded)).
+  static SafetensorsFile open(const std::filesystem::path& path, bool use_mmap = true, const Limits& limits = {});
   // Parses a file already in memory.
-  static SafetensorsFile parse(std::shared_ptr<const MappedFile> file);
+  static SafetensorsFile parse(std::shared_ptr<const MappedFile> file, const Limits& limits = {});
 
   const std::filesystem::path& path() const noexcept { return file_->path(); }
   const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
@@ -56,7 +56,7 @@ class SafetensorsFile {
 // model.safetensors.index.json. Tensors are looked up by name across shards.
 class WeightFiles {
  public:
-  static WeightFiles open(const std::filesystem::path& model_dir, bool use_mmap = true);
+  static WeightFiles open(const std::filesystem::path& model_dir, bool use_mmap = true, const Limits& limits = {});
 
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   // Throws slim::Error(missing_tensor) naming the tensor and the folder when absent.

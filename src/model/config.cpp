@@ -1,11 +1,10 @@
 #include "model/config.hpp"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "limits_check.hpp"
 #include "slim/error.hpp"
 
 namespace slim {
@@ -343,13 +342,9 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
   return c;
 }
 
-ModelConfig load_config(const std::filesystem::path& model_dir) {
+ModelConfig load_config(const std::filesystem::path& model_dir, const Limits& limits) {
   const auto path = model_dir / "config.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::io, path.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path.string());
+  return parse_config(read_file_limited(path, limits.max_json_bytes, "max_json_bytes"), path.string());
 }
 
 }  // namespace slim

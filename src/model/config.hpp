@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "slim/limits.hpp"
+
 namespace slim {
 
 enum class Arch {
@@ -108,6 +110,6 @@ std::vector<std::string_view> supported_architectures();
 // Parses config.json text; `source` names the file in error messages. Throws slim::Error
 // (invalid_config / unsupported) naming the field at fault.
 ModelConfig parse_config(std::string_view json_text, const std::string& source);
-ModelConfig load_config(const std::filesystem::path& model_dir);
+ModelConfig load_config(const std::filesystem::path& model_dir, const Limits& limits = {});
 
 }  // namespace slim

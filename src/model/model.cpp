@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "kernels/kernels.hpp"
+#include "limits_check.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
@@ -39,8 +40,9 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->log = options.log;
-  impl->config = load_config(dir);
-  impl->files = io::WeightFiles::open(dir, options.use_mmap);
+  impl->limits = options.limits;
+  impl->config = load_config(dir, options.limits);
+  impl->files = io::WeightFiles::open(dir, options.use_mmap, options.limits);
   impl->weights = load_weights(impl->config, impl->files);
   impl->rope_inv_freq = rope_inv_freq(impl->config);
   if (impl->config.rope_scaling.type == RopeScaling::Type::longrope) {
@@ -80,6 +82,27 @@ const std::filesystem::path& Model::path() const noexcept { return impl_->dir; }
 uint64_t Model::kv_cache_bytes(int64_t context_length) const {
   const int64_t context = resolve_context_length(*this, context_length);
   return slim::kv_cache_bytes(impl_->config, context);
+}
+
+}  // namespace slim
+
+namespace slim {
+
+void check_kv_cache_memory(const Model& model, int64_t context_length, uint64_t bytes) {
+  const uint64_t max = model.impl().limits.max_kv_cache_bytes;
+  const std::string what = "KV cache of " + std::to_string(context_length) + " positions x " +
+                           std::to_string(model.info().num_layers) + " layers, in bytes,";
+  if (max != 0) {
+    check_limit(what, bytes, "max_kv_cache_bytes", max);
+    return;
+  }
+  const uint64_t available = available_memory_bytes();
+  if (bytes > available) {
+    throw Error(ErrorCode::limit_exceeded,
+                what + " (" + std::to_string(bytes) + ") exceeds the memory available now (" +
+                    std::to_string(available) +
+                    " bytes); use a shorter context length, or set Limits::max_kv_cache_bytes in LoadOptions::limits");
+  }
 }
 
 }  // namespace slim

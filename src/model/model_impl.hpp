@@ -26,6 +26,7 @@ struct Model::Impl {
   float rope_attention_factor = 1.0f;
   int threads = 1;
   LogCallback log;
+  Limits limits;  // LoadOptions::limits: the tokenizer, chat template and sessions are held to them
 
   // Text side, loaded on first use (model_text.cpp); call_once makes that safe from any thread.
   mutable std::once_flag tokenizer_once, chat_template_once;
@@ -36,5 +37,9 @@ struct Model::Impl {
 // The context length a Session(model, context_length) gets: 0 = min(max_context, 4096). Throws
 // slim::Error(invalid_argument) for a negative length or one beyond max_position_embeddings.
 int64_t resolve_context_length(const Model& model, int64_t context_length);
+
+// Throws slim::Error(limit_exceeded) when a KV cache of `bytes` is more than the model's
+// Limits::max_kv_cache_bytes allows (by default: more than the memory available now).
+void check_kv_cache_memory(const Model& model, int64_t context_length, uint64_t bytes);
 
 }  // namespace slim

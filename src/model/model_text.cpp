@@ -6,12 +6,15 @@ namespace slim {
 bool Model::has_tokenizer() const { return std::filesystem::exists(impl_->dir / "tokenizer.json"); }
 
 const Tokenizer& Model::tokenizer() const {
-  std::call_once(impl_->tokenizer_once, [&] { impl_->tokenizer.emplace(Tokenizer::load(impl_->dir)); });
+  std::call_once(impl_->tokenizer_once, [&] { impl_->tokenizer.emplace(Tokenizer::load(impl_->dir, impl_->limits)); });
   return *impl_->tokenizer;
 }
 
 const ChatTemplate& Model::chat_template() const {
-  std::call_once(impl_->chat_template_once, [&] { impl_->chat_template.emplace(ChatTemplate::load(impl_->dir)); });
+  std::call_once(impl_->chat_template_once, [&] {
+    impl_->chat_template.emplace(ChatTemplate::load(impl_->dir));
+    impl_->chat_template->set_limits(impl_->limits.chat_template);
+  });
   return *impl_->chat_template;
 }
 

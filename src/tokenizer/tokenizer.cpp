@@ -2,9 +2,7 @@
 // pipeline follows Hugging Face tokenizers (and tokenizers.js, which made the test fixtures):
 // added tokens -> normalizer -> pre-tokenizer -> BPE -> post-processor; ids -> tokens -> decoder
 // -> clean-up.
-#include <fstream>
-#include <sstream>
-
+#include "limits_check.hpp"
 #include "slim/error.hpp"
 #include "slim/tokenizer.hpp"
 #include "tokenizer/cleanup.hpp"
@@ -16,15 +14,6 @@ namespace slim {
 namespace {
 
 using tok::json;
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::io, path.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(ErrorCode::io, path.string() + ": read failed");
-  return ss.str();
-}
 
 // tokenizer_config.json writes special tokens as "text" or {"content": "text", ...}.
 std::optional<std::string> config_token(const json& config, const char* key) {
@@ -38,16 +27,19 @@ std::optional<std::string> config_token(const json& config, const char* key) {
                                              "' must be a string or {\"content\": ...}");
 }
 
-void load_added_tokens(const json& doc, Tokenizer::Impl& impl) {
+void load_added_tokens(const json& doc, Tokenizer::Impl& impl, const Limits& limits) {
   const json* list = tok::member(doc, "added_tokens");
   if (!list) return;
   if (!list->is_array()) tok::bad_field("tokenizer", "added_tokens", "must be an array");
+  check_limit("tokenizer.json: added_tokens count", list->size(), "max_added_tokens", limits.max_added_tokens);
   const std::string what = "added_tokens entry";
   for (const json& entry : *list) {
     auto t = std::make_unique<tok::AddedToken>();
     t->content = tok::string_field(entry, "content", what);
     const int64_t id = tok::int_field(entry, "id", what, -1);
-    if (id < 0 || id >= (1 << 28)) tok::bad_field(what, "id", "is missing or out of range");
+    if (id < 0) tok::bad_field(what, "id", "is missing or negative");
+    check_limit("tokenizer.json: added token id + 1", static_cast<uint64_t>(id) + 1, "max_vocab_size",
+                limits.max_vocab_size);
     t->id = static_cast<int32_t>(id);
     t->special = tok::bool_field(entry, "special", what, false);
     t->single_word = tok::bool_field(entry, "single_word", what, false);
@@ -61,9 +53,11 @@ void load_added_tokens(const json& doc, Tokenizer::Impl& impl) {
 }
 
 std::unique_ptr<Tokenizer::Impl> build(std::string_view tokenizer_json,
-                                       std::string_view config_text) {
+                                       std::string_view config_text, const Limits& limits) {
+  check_limit("tokenizer.json: size", tokenizer_json.size(), "max_tokenizer_json_bytes", limits.max_tokenizer_json_bytes);
+  check_limit("tokenizer_config.json: size", config_text.size(), "max_json_bytes", limits.max_json_bytes);
   auto impl = std::make_unique<Tokenizer::Impl>();
-  tok::TokenizerFile file = tok::parse_tokenizer_json(tokenizer_json);
+  tok::TokenizerFile file = tok::parse_tokenizer_json(tokenizer_json, limits);
   const json& doc = file.doc;
   if (!doc.is_object()) throw Error(ErrorCode::invalid_format, "tokenizer.json: not a JSON object");
 
@@ -73,7 +67,7 @@ std::unique_ptr<Tokenizer::Impl> build(std::string_view tokenizer_json,
   if (model_type != "BPE") tok::unsupported_component("model", model_type);
   impl->model = std::make_unique<tok::BpeModel>(*model, file);
 
-  load_added_tokens(doc, *impl);
+  load_added_tokens(doc, *impl, limits);
   static const json null_json;
   auto part = [&](const char* key) -> const json& {
     const json* p = tok::member(doc, key);
@@ -207,23 +201,26 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
-Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
+Tokenizer Tokenizer::load(const std::filesystem::path& model_dir, const Limits& limits) {
   const std::filesystem::path json_path = model_dir / "tokenizer.json";
   const std::filesystem::path config_path = model_dir / "tokenizer_config.json";
   if (!std::filesystem::is_regular_file(json_path)) {
     throw Error(ErrorCode::io, json_path.string() + ": no such file");
   }
-  const std::string text = read_file(json_path);
-  const std::string config = std::filesystem::is_regular_file(config_path) ? read_file(config_path) : "";
+  const std::string text = read_file_limited(json_path, limits.max_tokenizer_json_bytes, "max_tokenizer_json_bytes");
+  const std::string config = std::filesystem::is_regular_file(config_path)
+                                 ? read_file_limited(config_path, limits.max_json_bytes, "max_json_bytes")
+                                 : "";
   try {
-    return from_json(text, config);
+    return from_json(text, config, limits);
   } catch (const Error& e) {
     throw Error(e.code(), model_dir.string() + "/" + e.what());
   }
 }
 
-Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json) {
-  return Tokenizer(build(tokenizer_json, tokenizer_config_json));
+Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
+                               const Limits& limits) {
+  return Tokenizer(build(tokenizer_json, tokenizer_config_json, limits));
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {

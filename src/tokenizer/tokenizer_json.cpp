@@ -1,5 +1,6 @@
 #include "tokenizer/tokenizer_json.hpp"
 
+#include "limits_check.hpp"
 #include "slim/error.hpp"
 
 namespace slim::tok {
@@ -11,7 +12,7 @@ using json = nlohmann::json;
 // model.merges, whose contents are stored in TokenizerFile's compact members instead.
 class Handler : public nlohmann::json_sax<json> {
  public:
-  explicit Handler(TokenizerFile& out) : out_(out) {}
+  Handler(TokenizerFile& out, const Limits& limits) : out_(out), limits_(limits) {}
 
   bool null() override { return value(nullptr); }
   bool boolean(bool v) override { return value(v); }
@@ -130,6 +131,8 @@ class Handler : public nlohmann::json_sax<json> {
 
   bool vocab_id(int64_t id) {
     if (id < 0 || id > 0x7FFFFFFF) fail("model.vocab id out of range for '" + token_ + "'");
+    check_limit("tokenizer.json: model.vocab id + 1", static_cast<uint64_t>(id) + 1, "max_vocab_size",
+                limits_.max_vocab_size);
     out_.model_vocab.add(token_, static_cast<int32_t>(id));
     return true;
   }
@@ -152,6 +155,7 @@ class Handler : public nlohmann::json_sax<json> {
 
   void add_merge(std::string_view a, std::string_view b) {
     RawMerges& m = out_.merges;
+    check_limit("tokenizer.json: model.merges count", m.entries.size() + 1, "max_merges", limits_.max_merges);
     m.entries.push_back({static_cast<uint32_t>(m.arena.size()), static_cast<uint32_t>(a.size()),
                          static_cast<uint32_t>(b.size())});
     m.arena.append(a);
@@ -159,6 +163,7 @@ class Handler : public nlohmann::json_sax<json> {
   }
 
   TokenizerFile& out_;
+  const Limits& limits_;
   std::vector<json*> stack_;
   json* key_target_ = nullptr;
   json* last_ = nullptr;
@@ -172,9 +177,9 @@ class Handler : public nlohmann::json_sax<json> {
 
 }  // namespace
 
-TokenizerFile parse_tokenizer_json(std::string_view text) {
+TokenizerFile parse_tokenizer_json(std::string_view text, const Limits& limits) {
   TokenizerFile out;
-  Handler handler(out);
+  Handler handler(out, limits);
   json::sax_parse(text.begin(), text.end(), &handler);
   if (out.merges.arena.size() > 0xFFFFFFFFu) {
     throw Error(ErrorCode::limit_exceeded, "tokenizer.json: model.merges too large");

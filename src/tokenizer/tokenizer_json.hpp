@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slim/limits.hpp"
 #include "tokenizer/vocab.hpp"
 
 namespace slim::tok {
@@ -32,7 +33,9 @@ struct TokenizerFile {
   bool has_merges = false;
 };
 
-// Throws slim::Error(invalid_format) naming the byte offset of a syntax error.
-TokenizerFile parse_tokenizer_json(std::string_view text);
+// Throws slim::Error(invalid_format) naming the byte offset of a syntax error, and
+// slim::Error(limit_exceeded) for a token id beyond limits.max_vocab_size or more merges than
+// limits.max_merges.
+TokenizerFile parse_tokenizer_json(std::string_view text, const Limits& limits = {});
 
 }  // namespace slim::tok
