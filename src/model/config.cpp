@@ -343,13 +343,17 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
   return c;
 }
 
-ModelConfig load_config(const std::filesystem::path& model_dir) {
-  const auto path = model_dir / "config.json";
+std::string read_config_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::io, path.string() + ": cannot open");
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path.string());
+  return ss.str();
+}
+
+ModelConfig load_config(const std::filesystem::path& model_dir) {
+  const auto path = model_dir / "config.json";
+  return parse_config(read_config_file(path), path.string());
 }
 
 }  // namespace slim

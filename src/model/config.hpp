@@ -109,5 +109,7 @@ std::vector<std::string_view> supported_architectures();
 // (invalid_config / unsupported) naming the field at fault.
 ModelConfig parse_config(std::string_view json_text, const std::string& source);
 ModelConfig load_config(const std::filesystem::path& model_dir);
+// The text of a config.json file. Throws slim::Error(io) naming the file.
+std::string read_config_file(const std::filesystem::path& path);
 
 }  // namespace slim
