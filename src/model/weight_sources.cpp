@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,35 +32,60 @@ void check_shape(const std::string& name, const Tensor& t, std::initializer_list
   }
 }
 
-// Rows of out (rows x cols in out's dtype) from make_row(r, f32 buffer), quantized or converted
-// on `threads` threads. Work goes in slabs of about 4M values so progress moves smoothly.
-template <typename MakeRow>
-void fill_rows(Tensor& out, int64_t rows, int64_t cols, int threads, Progress& progress, const std::string& name,
-               const MakeRow& make_row) {
-  const size_t row_bytes = dtype_row_bytes(out.dtype(), cols);
-  auto* base = static_cast<unsigned char*>(out.mutable_data());
-  const int64_t slab = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(cols, 1));
+// A matrix to fill row by row from make_row(r, f32 buffer), quantized or converted to out's dtype.
+struct FillJob {
+  Tensor out;
+  unsigned char* dest;  // out's data
+  std::string name;
+  std::function<void(int64_t row, float* values)> make_row;
+};
+
+// Fills every job's rows in one thread team: work items of about 64K values handed out
+// dynamically, so a thread whose core is taken by another process holds nobody up, and a whole
+// model costs one team start rather than one per matrix. Progress is reported from the loading
+// thread (the team's thread 0).
+void run_fill_jobs(const std::vector<FillJob>& jobs, int threads, Progress& progress) {
+  struct Item {
+    size_t job;
+    int64_t first, last;
+  };
+  std::vector<Item> items;
+  uint64_t total = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const int64_t rows = jobs[j].out.dim(0), cols = jobs[j].out.dim(1);
+    const int64_t step = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(cols, 1));
+    for (int64_t r = 0; r < rows; r += step) items.push_back({j, r, std::min(rows, r + step)});
+    total += static_cast<uint64_t>(rows * cols);
+  }
+  const uint64_t base = progress.done();
+  std::atomic<uint64_t> done{0};
   std::string error;  // exceptions may not leave an OpenMP region: the first one is kept here
-  for (int64_t first = 0; first < rows; first += slab) {
-    const int64_t last = std::min(rows, first + slab);
-    const int team = (last - first) * cols >= (int64_t{1} << 16) ? std::max(threads, 1) : 1;
+  const int team = total >= (uint64_t{1} << 18) ? std::max(threads, 1) : 1;
 #pragma omp parallel num_threads(team)
-    {
-      std::vector<float> row(static_cast<size_t>(cols));
-#pragma omp for schedule(static)
-      for (int64_t r = first; r < last; ++r) {
+  {
+    std::vector<float> values;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t i = 0; i < items.size(); ++i) {
+      const FillJob& job = jobs[items[i].job];
+      const int64_t cols = job.out.dim(1);
+      const size_t row_bytes = dtype_row_bytes(job.out.dtype(), cols);
+      values.resize(static_cast<size_t>(cols));
+      for (int64_t r = items[i].first; r < items[i].last; ++r) {
         try {
-          make_row(r, row.data());
-          kernels::quantize_row(out.dtype(), row.data(), cols, base + static_cast<size_t>(r) * row_bytes);
+          job.make_row(r, values.data());
+          kernels::quantize_row(job.out.dtype(), values.data(), cols, job.dest + static_cast<size_t>(r) * row_bytes);
         } catch (const std::exception& e) {
 #pragma omp critical(slim_fill_rows_error)
-          if (error.empty()) error = "row " + std::to_string(r) + ": " + e.what();
+          if (error.empty()) error = "tensor '" + job.name + "' row " + std::to_string(r) + ": " + e.what();
+          break;
         }
       }
+      const uint64_t now = done += static_cast<uint64_t>((items[i].last - items[i].first) * cols);
+      if (omp_get_thread_num() == 0) progress.advance(base + now - progress.done());
     }
-    if (!error.empty()) throw Error(ErrorCode::invalid_format, "tensor '" + name + "' " + error);
-    progress.advance(static_cast<uint64_t>((last - first) * cols));
   }
+  if (!error.empty()) throw Error(ErrorCode::invalid_format, error);
+  progress.advance(base + total - progress.done());
 }
 
 class FileSource final : public TensorSource {
@@ -73,9 +102,16 @@ class FileSource final : public TensorSource {
       return t;
     }
     Tensor out = Tensor::zeros(target, {rows, cols});
-    const kernels::MatrixRef src{t.dtype(), t.data(), rows, cols};
-    fill_rows(out, rows, cols, threads_, progress_, name, [&](int64_t r, float* row) { kernels::row_to_f32(src, r, row); });
+    // The job keeps t (a view of the mapping, or an aligned copy) alive until finish().
+    jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, [t, rows, cols](int64_t r, float* row) {
+                       kernels::row_to_f32({t.dtype(), t.data(), rows, cols}, r, row);
+                     }});
     return out;
+  }
+
+  void finish() override {
+    run_fill_jobs(jobs_, threads_, progress_);
+    jobs_.clear();
   }
 
   Tensor vector(const std::string& name, int64_t n, bool) override {
@@ -92,6 +128,7 @@ class FileSource final : public TensorSource {
   WeightFormat format_;
   int threads_;
   Progress& progress_;
+  std::vector<FillJob> jobs_;
 };
 
 // Seeded values: each row from its own generator (seed, tensor name, row), so the values do not
@@ -133,9 +170,13 @@ class RandomSource final : public TensorSource {
     const uint64_t stream = seed_ ^ fnv1a(name);
     // Uniform within ±1/sqrt(cols): a matmul then keeps its activations' scale (Glorot-like).
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
-    fill_rows(out, rows, cols, threads_, progress_, name,
-              [&](int64_t r, float* row) { uniform_row(stream, r, scale, row, cols); });
+    jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, [stream, scale, cols](int64_t r, float* row) { uniform_row(stream, r, scale, row, cols); }});
     return out;
+  }
+
+  void finish() override {
+    run_fill_jobs(jobs_, threads_, progress_);
+    jobs_.clear();
   }
 
   // Norm weights near 1 (Gemma stores weight - 1), biases small.
@@ -155,6 +196,7 @@ class RandomSource final : public TensorSource {
   int threads_;
   uint64_t seed_;
   Progress& progress_;
+  std::vector<FillJob> jobs_;
 };
 
 }  // namespace

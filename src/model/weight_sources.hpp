@@ -29,7 +29,9 @@ class Progress {
  public:
   Progress(std::function<void(float)> callback, uint64_t total_elements)
       : callback_(std::move(callback)), total_(total_elements) {}
+  // Only from the loading thread.
   void advance(uint64_t elements);
+  uint64_t done() const { return done_; }
   void finish() const {
     if (callback_) callback_(1.0f);
   }

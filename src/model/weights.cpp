@@ -161,6 +161,7 @@ Weights build_weights(const ModelConfig& c, TensorSource& source, std::vector<io
   } else {
     w.lm_head.weight = load.matrix("lm_head.weight", c.vocab_size, c.hidden_size);
   }
+  source.finish();
   return w;
 }
 

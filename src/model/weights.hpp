@@ -64,9 +64,13 @@ class TensorSource {
  public:
   virtual ~TensorSource() = default;
   // The matrix `name` of [rows, cols], in its final dtype. Throws slim::Error naming the tensor.
+  // Its values may be filled in only by finish().
   virtual Tensor matrix(const std::string& name, int64_t rows, int64_t cols) = 0;
   // The vector `name` of n values as f32, as stored (a Gemma norm before its 1 + weight).
   virtual Tensor vector(const std::string& name, int64_t n, bool is_norm) = 0;
+  // Fills every matrix handed out (converting or generating them all in one go on the thread
+  // team). build_weights calls it last.
+  virtual void finish() {}
 };
 
 // Builds every tensor the config calls for from `source`. `saved` gets each tensor under its file
