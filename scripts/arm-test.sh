@@ -2,7 +2,9 @@
 # Cross-compiles the kernel tests for 64-bit Arm (cmake/aarch64-linux-gnu.cmake) and runs them under
 # qemu-aarch64 for each kernel set: NEON with the dot product extension (qemu's default CPU "max"
 # has it), NEON with widening multiplies on a CPU without it (cortex-a53, Armv8.0), and the
-# portable xsimd code. Installs g++-aarch64-linux-gnu and qemu-user-static when missing.
+# portable xsimd code, plus one end-to-end model test (the llama fixture in f32 and q8_0, tagged
+# [arm] in tests/test_quant_models.cpp) for each. Installs g++-aarch64-linux-gnu and
+# qemu-user-static when missing.
 # Usage: scripts/arm-test.sh [BUILD_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +29,8 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLIM_WERROR=O
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" \
   -DSLIM_BUILD_EXAMPLES=OFF -DSLIM_BUILD_BENCHMARKS=OFF >/dev/null
 tests=(test_kernels test_quant)
-cmake --build "$build" -j"$(nproc)" --target "${tests[@]}"
+cmake --build "$build" -j"$(nproc)" --target "${tests[@]}" test_quant_models
+shared=${SLIM_SHARED_DIR:-$root/../shared}
 
 export QEMU_LD_PREFIX=/  # Debian's arm64 runtime (multiarch); see cmake/aarch64-linux-gnu.cmake
 run() {  # run NAME [VAR=VALUE...]: every test program with that environment
@@ -35,6 +38,7 @@ run() {  # run NAME [VAR=VALUE...]: every test program with that environment
   shift
   echo "== arm64: $name"
   for t in "${tests[@]}"; do env "$@" qemu-aarch64-static "$build/tests/$t"; done
+  env "$@" SLIM_SHARED_DIR="$shared" qemu-aarch64-static "$build/tests/test_quant_models" "[arm]"
 }
 run "neon_dotprod (cpu max)" SLIM_KERNELS=neon_dotprod
 run "neon without dotprod (cortex-a53)" QEMU_CPU=cortex-a53 SLIM_KERNELS=neon SLIM_EXPECT_UNSUPPORTED=neon_dotprod

@@ -42,7 +42,7 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
     // Without all_logits each chunk writes its last row's logits over the previous chunk's.
     float* out = all_logits ? s.logits.data() + done * vocab : s.logits.data();
     forward(m, s.cache, rope, s.buffers, tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(chunk)),
-            s.position, all_logits, out);
+            s.position, all_logits, out, threads());
     s.position += chunk;
     done += chunk;
   }
@@ -50,6 +50,14 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
 }
 
 std::span<const float> Session::decode(int32_t token) { return prefill(std::span<const int32_t>(&token, 1)); }
+
+void Session::set_threads(int threads) {
+  if (threads < 0) throw Error(ErrorCode::invalid_argument, "Session threads must be >= 0");
+  state_->threads = threads;
+  state_->buffers.set_threads(this->threads(), state_->cache.context());
+}
+
+int Session::threads() const noexcept { return state_->threads > 0 ? state_->threads : state_->model->threads(); }
 
 int64_t Session::position() const noexcept { return state_->position; }
 int64_t Session::context_length() const noexcept { return state_->cache.context(); }

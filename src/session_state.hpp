@@ -37,6 +37,7 @@ struct Session::State {
   ForwardBuffers buffers;
   std::vector<float> logits;  // the last call's rows; its last vocab_size values are the newest
   int64_t position = 0;
+  int threads = 0;  // 0 = the model's
 };
 
 }  // namespace slim

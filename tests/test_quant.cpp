@@ -75,6 +75,28 @@ TEST_CASE("q4_0 and q8_0 blocks have GGUF's layout") {
   for (int8_t q : b8.q) CHECK(q == 0);
 }
 
+TEST_CASE("q8_0 rounds exactly like roundf: halves away from zero") {
+  // With 127 in the block, d = 1 and x / d = x: every value below is rounded as given.
+  std::vector<float> values;
+  for (float v = -126.5f; v <= 126.5f; v += 1.0f) {
+    values.push_back(v);
+    values.push_back(std::nextafter(v, 0.0f));
+    values.push_back(std::nextafter(v, v > 0 ? 200.0f : -200.0f));
+  }
+  for (float v : {0.0f, -0.0f, 0.49999997f, -0.49999997f, 1e-30f, 126.99999f}) values.push_back(v);
+  for (size_t start = 0; start < values.size(); start += 31) {
+    float x[32] = {127.0f};
+    for (size_t i = 0; i < 31 && start + i < values.size(); ++i) x[i + 1] = values[start + i];
+    BlockQ8_0 b;
+    quantize_row(DType::q8_0, x, 32, &b);
+    REQUIRE(f16_to_f32(b.d) == 1.0f);
+    for (int i = 0; i < 32; ++i) {
+      INFO("x = " << x[i]);
+      CHECK(b.q[i] == static_cast<int8_t>(std::round(x[i])));
+    }
+  }
+}
+
 TEST_CASE("quantize then dequantize stays within the block's error bound") {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 1.0f);

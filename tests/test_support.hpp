@@ -36,3 +36,25 @@ inline nlohmann::json read_json(const std::filesystem::path& path) {
 }
 
 }  // namespace slim::test
+
+#include <random>
+
+namespace slim::test {
+
+// A fresh temporary folder, removed with everything in it at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path() / ("slim-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+}  // namespace slim::test

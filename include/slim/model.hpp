@@ -9,8 +9,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "slim/dtype.hpp"
 #include "slim/limits.hpp"
 
 namespace slim {
@@ -21,12 +23,30 @@ class Tokenizer;
 enum class LogLevel { debug, info, warning };
 // Receives the library's messages. slim never writes to stdout or stderr itself.
 using LogCallback = std::function<void(LogLevel level, const std::string& message)>;
+// The element type the weight matrices get at load time (--weights in the programs).
+//   as_stored: as the file holds them (f32, bf16, f16, or a saved q8_0 / q4_0 folder): no copy.
+//   f32, bf16: converted; q8_0, q4_0: quantized to GGUF-compatible blocks of 32 (see dtype.hpp).
+// Every matrix follows it: attention and MLP projections, MoE experts and routers, Phi-3's fused
+// matrices, the embedding table and the output head (a tied head shares the embedding's).
+// Norm weights and biases always stay f32. A matrix whose rows are not a multiple of 32 values
+// long cannot be block-quantized: with q8_0 / q4_0 it keeps its stored type (f32 for
+// Model::random). A matrix already in the wanted type is used in place, never re-quantized.
+enum class WeightFormat : uint8_t { as_stored, f32, bf16, q8_0, q4_0 };
+
+// "as_stored", "f32", "bf16", "q8_0", "q4_0".
+std::string_view weight_format_name(WeightFormat format) noexcept;
+// The format of one of those names; nullopt for any other string.
+std::optional<WeightFormat> parse_weight_format(std::string_view name) noexcept;
 
 struct LoadOptions {
-  int threads = 0;        // threads for each forward pass; 0 = the machine's hardware threads
+  int threads = 0;        // threads for each forward pass and for quantizing; 0 = hardware threads
   bool use_mmap = true;   // map weights files instead of reading them into memory
   LogCallback log = {};   // this model's messages (what was loaded, how, how fast); none if empty
   Limits limits = {};     // bounds on the files, tokenizer, chat template and sessions (limits.hpp)
+  WeightFormat weights = WeightFormat::as_stored;
+  // Called on the loading thread with the fraction done (0 to 1, increasing, 1 at the end) while
+  // the weights are read, converted or generated. May be empty. Exceptions it throws propagate.
+  std::function<void(float fraction)> progress = nullptr;
 };
 
 struct ModelInfo {
@@ -49,6 +69,14 @@ class Model {
   // Loads a Hugging Face model folder (config.json + model.safetensors or its sharded index).
   // Throws slim::Error naming the file and field at fault.
   static std::shared_ptr<const Model> load(const std::filesystem::path& model_dir, const LoadOptions& options = {});
+  // A model of exactly the shape that config_json describes, with seeded random weights generated
+  // row by row directly in options.weights (as_stored = f32): for benchmarks and tests. Norm
+  // weights are near 1 and matrices small (uniform within ±1/sqrt(columns)) so activations stay
+  // finite. The same seed gives the same values for any thread count. Before allocating, the size
+  // is checked: weights larger than this machine's physical memory throw
+  // slim::Error(limit_exceeded).
+  static std::shared_ptr<const Model> random(const std::filesystem::path& config_json, const LoadOptions& options = {},
+                                             uint64_t seed = 0);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -65,6 +93,14 @@ class Model {
   // The folder's chat template (tokenizer_config.json's chat_template, or the family's built-in
   // one; see ChatTemplate::load), loaded on first use like tokenizer().
   const ChatTemplate& chat_template() const;
+  // The type of the weight matrices (q4_0, ...; the embedding table's when they are mixed).
+  DType weights_dtype() const noexcept;
+  // Writes config.json and model.safetensors into `dir` (created if needed) holding the weights as
+  // they are in memory: a quantized model is saved as U8 blocks with the metadata that lets
+  // Model::load map it back without re-quantizing (docs/quantized_format.md). Other files of the
+  // model folder (tokenizer, ...) are not copied. `dir` may not be the folder the model was loaded
+  // from. progress, when set, gets the fraction written.
+  void save(const std::filesystem::path& dir, const std::function<void(float fraction)>& progress = {}) const;
   // Bytes of the KV cache a Session(model, context_length) allocates, known before allocating it
   // (context_length 0 = the Session default). Sliding-window layers hold at most sliding_window
   // positions whatever the context; global layers hold all of them. Throws like Session would for
@@ -108,6 +144,10 @@ class Session {
   // then.
   void restore_state(std::span<const uint8_t> state);
   void restore_state(const std::filesystem::path& file);
+  // Threads this session's forward passes use: 0 = the model's (LoadOptions.threads). Results are
+  // bit-identical for any count.
+  void set_threads(int threads);
+  int threads() const noexcept;
 
   int64_t position() const noexcept;
   int64_t context_length() const noexcept;

@@ -138,6 +138,11 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file, c
   }
   std::sort(f.entries_.begin(), f.entries_.end(),
             [](const TensorEntry& a, const TensorEntry& b) { return a.name < b.name; });
+  auto layouts = parse_block_layouts(path.string(), f.metadata_, f.entries_);
+  for (TensorEntry& e : f.entries_) {
+    auto it = layouts.find(e.name);
+    if (it != layouts.end()) e.blocks = std::move(it->second);
+  }
   return f;
 }
 
@@ -152,6 +157,16 @@ std::span<const std::byte> SafetensorsFile::data(const TensorEntry& entry) const
 }
 
 Tensor SafetensorsFile::tensor(const TensorEntry& entry) const {
+  if (entry.blocks) {
+    // Blocks start with an fp16 scale, so they need 2-byte alignment (a valid file has 64).
+    const auto bytes = data(entry);
+    if (reinterpret_cast<uintptr_t>(bytes.data()) % 2 == 0) {
+      return Tensor::view(entry.blocks->dtype, entry.blocks->shape, bytes.data());
+    }
+    Tensor copy = Tensor::zeros(entry.blocks->dtype, entry.blocks->shape);
+    if (!bytes.empty()) std::memcpy(copy.mutable_data(), bytes.data(), bytes.size());
+    return copy;
+  }
   auto dtype = to_dtype(entry.dtype);
   if (!dtype) {
     throw Error(ErrorCode::unsupported, path().string() + ": tensor '" + entry.name + "' has dtype " +

@@ -15,6 +15,7 @@
 
 #include "io/mapped_file.hpp"
 #include "slim/limits.hpp"
+#include "io/quantized_format.hpp"
 #include "slim/tensor.hpp"
 
 namespace slim::io {
@@ -25,6 +26,7 @@ struct TensorEntry {
   std::vector<int64_t> shape;
   uint64_t begin = 0;           // byte offsets into the data area
   uint64_t end = 0;
+  std::optional<BlockLayout> blocks;  // U8 bytes that slim's metadata says are q8_0 / q4_0 blocks
 };
 
 class SafetensorsFile {
@@ -42,7 +44,8 @@ class SafetensorsFile {
   // The stored bytes of a tensor (inside the mapping).
   std::span<const std::byte> data(const TensorEntry& entry) const;
   // The tensor as a slim::Tensor: a view of the mapping when the data is aligned for its dtype, an
-  // aligned copy otherwise. Throws slim::Error(unsupported) for dtypes slim does not compute with.
+  // aligned copy otherwise. A tensor with a block layout becomes a q8_0 / q4_0 tensor of its
+  // logical shape. Throws slim::Error(unsupported) for dtypes slim does not compute with.
   Tensor tensor(const TensorEntry& entry) const;
 
  private:

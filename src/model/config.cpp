@@ -342,9 +342,13 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
   return c;
 }
 
+std::string read_config_file(const std::filesystem::path& path, const Limits& limits) {
+  return read_file_limited(path, limits.max_json_bytes, "max_json_bytes");
+}
+
 ModelConfig load_config(const std::filesystem::path& model_dir, const Limits& limits) {
   const auto path = model_dir / "config.json";
-  return parse_config(read_file_limited(path, limits.max_json_bytes, "max_json_bytes"), path.string());
+  return parse_config(read_config_file(path, limits), path.string());
 }
 
 }  // namespace slim

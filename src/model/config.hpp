@@ -111,5 +111,7 @@ std::vector<std::string_view> supported_architectures();
 // (invalid_config / unsupported) naming the field at fault.
 ModelConfig parse_config(std::string_view json_text, const std::string& source);
 ModelConfig load_config(const std::filesystem::path& model_dir, const Limits& limits = {});
+// The text of a config.json file, at most Limits::max_json_bytes. Throws slim::Error naming the file.
+std::string read_config_file(const std::filesystem::path& path, const Limits& limits = {});
 
 }  // namespace slim

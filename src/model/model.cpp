@@ -1,12 +1,15 @@
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <thread>
 
+#include "io/safetensors_writer.hpp"
 #include "kernels/kernels.hpp"
 #include "limits_check.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
+#include "model/weight_sources.hpp"
 #include "slim/error.hpp"
 
 namespace slim {
@@ -14,7 +17,63 @@ namespace {
 
 constexpr int64_t kDefaultContext = 4096;
 
+constexpr std::array<WeightFormat, 5> kFormats = {WeightFormat::as_stored, WeightFormat::f32, WeightFormat::bf16,
+                                                  WeightFormat::q8_0, WeightFormat::q4_0};
+
+int resolve_threads(const LoadOptions& options) {
+  if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
+  return options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+uint64_t total_elements(const ModelConfig& c) {
+  uint64_t n = 0;
+  for (const MatrixShape& m : matrix_shapes(c)) n += static_cast<uint64_t>(m.rows * m.cols);
+  return n;
+}
+
+// Everything after the weights: RoPE tables and the public summary.
+void finish(Model::Impl& impl) {
+  impl.rope_inv_freq = rope_inv_freq(impl.config);
+  if (impl.config.rope_scaling.type == RopeScaling::Type::longrope) {
+    impl.rope_inv_freq_long = rope_inv_freq(impl.config, /*long_factors=*/true);
+  }
+  impl.rope_attention_factor = rope_attention_factor(impl.config);
+
+  const ModelConfig& c = impl.config;
+  ModelInfo& info = impl.info;
+  info.architecture = c.architecture;
+  info.vocab_size = c.vocab_size;
+  info.hidden_size = c.hidden_size;
+  info.num_layers = c.num_layers;
+  info.num_heads = c.num_heads;
+  info.num_kv_heads = c.num_kv_heads;
+  info.head_dim = c.head_dim;
+  info.max_context = c.max_position_embeddings;
+  info.bos_id = c.bos_token_id;
+  info.eos_ids = c.eos_token_ids;
+  info.weight_bytes = weight_bytes_per_token(c, impl.weights);
+  info.sliding_window = c.traits.sliding == SlidingPattern::none ? 0 : c.traits.sliding_window;
+}
+
 }  // namespace
+
+std::string_view weight_format_name(WeightFormat format) noexcept {
+  switch (format) {
+    case WeightFormat::as_stored: return "as_stored";
+    case WeightFormat::f32: return "f32";
+    case WeightFormat::bf16: return "bf16";
+    case WeightFormat::q8_0: return "q8_0";
+    case WeightFormat::q4_0: return "q4_0";
+  }
+  return "?";
+}
+
+std::optional<WeightFormat> parse_weight_format(std::string_view name) noexcept {
+  for (WeightFormat f : kFormats) {
+    if (weight_format_name(f) == name) return f;
+  }
+  return std::nullopt;
+}
 
 int64_t resolve_context_length(const Model& model, int64_t context_length) {
   const int64_t max = model.info().max_context;
@@ -35,58 +94,82 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const
   if (!std::filesystem::is_directory(dir)) {
     throw Error(ErrorCode::io, dir.string() + ": not a model folder (no such directory)");
   }
-  if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
   const auto start = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
+  impl->threads = resolve_threads(options);
   impl->dir = dir;
   impl->log = options.log;
   impl->limits = options.limits;
-  impl->config = load_config(dir, options.limits);
+  const auto config_path = dir / "config.json";
+  impl->config_json = read_config_file(config_path, options.limits);
+  impl->config = parse_config(impl->config_json, config_path.string());
   impl->files = io::WeightFiles::open(dir, options.use_mmap, options.limits);
-  impl->weights = load_weights(impl->config, impl->files);
-  impl->rope_inv_freq = rope_inv_freq(impl->config);
-  if (impl->config.rope_scaling.type == RopeScaling::Type::longrope) {
-    impl->rope_inv_freq_long = rope_inv_freq(impl->config, /*long_factors=*/true);
+  if (options.weights != WeightFormat::as_stored) {
+    check_fits_in_memory(matrix_bytes(impl->config, options.weights, DType::f32), dir.string());
   }
-  impl->rope_attention_factor = rope_attention_factor(impl->config);
-  impl->threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-
-  const ModelConfig& c = impl->config;
-  ModelInfo& info = impl->info;
-  info.architecture = c.architecture;
-  info.vocab_size = c.vocab_size;
-  info.hidden_size = c.hidden_size;
-  info.num_layers = c.num_layers;
-  info.num_heads = c.num_heads;
-  info.num_kv_heads = c.num_kv_heads;
-  info.head_dim = c.head_dim;
-  info.max_context = c.max_position_embeddings;
-  info.bos_id = c.bos_token_id;
-  info.eos_ids = c.eos_token_ids;
-  info.weight_bytes = weight_bytes_per_token(c, impl->weights);
-  info.sliding_window = c.traits.sliding == SlidingPattern::none ? 0 : c.traits.sliding_window;
+  Progress progress(options.progress, total_elements(impl->config));
+  auto source = file_source(impl->files, options.weights, impl->threads, progress);
+  impl->weights = build_weights(impl->config, *source, impl->saved);
+  finish(*impl);
+  progress.finish();
   if (impl->log) {
+    const ModelConfig& c = impl->config;
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     impl->log(LogLevel::info, "loaded " + dir.string() + ": " + c.architecture + ", " + std::to_string(c.num_layers) +
-                                  " layers, " + std::to_string(info.weight_bytes >> 20) + " MiB of weights a token, " +
+                                  " layers, " + std::string(dtype_name(impl->weights.embed.dtype())) + " weights, " +
+                                  std::to_string(impl->info.weight_bytes >> 20) + " MiB read a token, " +
                                   kernels::active_isa() + " kernels, " + std::to_string(impl->threads) + " threads, " +
                                   std::to_string(static_cast<int>(ms)) + " ms");
   }
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
+std::shared_ptr<const Model> Model::random(const std::filesystem::path& config_json, const LoadOptions& options,
+                                           uint64_t seed) {
+  auto impl = std::make_unique<Impl>();
+  impl->threads = resolve_threads(options);
+  impl->log = options.log;
+  impl->limits = options.limits;
+  impl->config_json = read_config_file(config_json, options.limits);
+  impl->config = parse_config(impl->config_json, config_json.string());
+  check_fits_in_memory(matrix_bytes(impl->config, options.weights, DType::f32),
+                       config_json.string() + " in " + std::string(weight_format_name(options.weights)));
+  Progress progress(options.progress, total_elements(impl->config));
+  auto source = random_source(impl->config, options.weights, impl->threads, seed, progress);
+  impl->weights = build_weights(impl->config, *source, impl->saved);
+  finish(*impl);
+  progress.finish();
+  return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+void Model::save(const std::filesystem::path& dir, const std::function<void(float)>& progress) const {
+  std::error_code ec;
+  if (!impl_->dir.empty() && std::filesystem::equivalent(dir, impl_->dir, ec)) {
+    throw Error(ErrorCode::invalid_argument, dir.string() + ": cannot save a model into the folder it was loaded from");
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::io, dir.string() + ": cannot create the folder: " + ec.message());
+  std::map<std::string, std::string> metadata = {{"format", "pt"}};  // what transformers expects of a plain file
+  io::write_safetensors(dir / "model.safetensors", impl_->saved, std::move(metadata), progress);
+  // The config last: a folder with a config.json is complete. An index from an earlier sharded
+  // save would shadow the new file.
+  std::filesystem::remove(dir / "model.safetensors.index.json", ec);
+  const auto config_path = dir / "config.json";
+  std::FILE* f = std::fopen(config_path.c_str(), "wb");
+  if (f == nullptr) throw Error(ErrorCode::io, config_path.string() + ": cannot create");
+  const size_t n = std::fwrite(impl_->config_json.data(), 1, impl_->config_json.size(), f);
+  if (std::fclose(f) != 0 || n != impl_->config_json.size()) throw Error(ErrorCode::io, config_path.string() + ": write failed");
+}
+
 const ModelInfo& Model::info() const noexcept { return impl_->info; }
 int Model::threads() const noexcept { return impl_->threads; }
 const std::filesystem::path& Model::path() const noexcept { return impl_->dir; }
+DType Model::weights_dtype() const noexcept { return impl_->weights.embed.dtype(); }
 
 uint64_t Model::kv_cache_bytes(int64_t context_length) const {
   const int64_t context = resolve_context_length(*this, context_length);
   return slim::kv_cache_bytes(impl_->config, context);
 }
-
-}  // namespace slim
-
-namespace slim {
 
 void check_kv_cache_memory(const Model& model, int64_t context_length, uint64_t bytes) {
   const uint64_t max = model.impl().limits.max_kv_cache_bytes;

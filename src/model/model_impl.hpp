@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "io/safetensors.hpp"
@@ -16,11 +17,13 @@
 namespace slim {
 
 struct Model::Impl {
-  std::filesystem::path dir;
+  std::filesystem::path dir;  // empty for Model::random
+  std::string config_json;    // the text of config.json, which Model::save writes back
   ModelConfig config;
   ModelInfo info;
   io::WeightFiles files;  // keeps the mappings that weight views point into alive
   Weights weights;
+  std::vector<io::NamedTensor> saved;  // every tensor under its file name, as Model::save writes it
   std::vector<float> rope_inv_freq;       // longrope: with the short factors
   std::vector<float> rope_inv_freq_long;  // longrope's long factors (empty otherwise)
   float rope_attention_factor = 1.0f;

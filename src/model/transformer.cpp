@@ -119,11 +119,10 @@ ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_
       moe(c, c.moe.num_experts > 0 ? max_tokens : 0) {}
 
 void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, ForwardBuffers& b,
-             std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits) {
+             std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits, int threads) {
   const ModelConfig& c = m.config;
   const BlockTraits& traits = c.traits;
   const Weights& w = m.weights;
-  const int threads = m.threads;
   const auto n = static_cast<int64_t>(tokens.size());
   const int64_t hidden = c.hidden_size, hd = c.head_dim;
 

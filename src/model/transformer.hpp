@@ -2,6 +2,7 @@
 // each family's differences read from config.traits (see model/config.hpp).
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -15,6 +16,8 @@ namespace slim {
 // Scratch memory of one session, sized for up to max_tokens tokens a forward call.
 struct ForwardBuffers {
   ForwardBuffers(const ModelConfig& c, int64_t max_tokens, int64_t context, int threads);
+  // Makes room for attention scores of `threads` threads.
+  void set_threads(int threads, int64_t context) { scores.resize(static_cast<size_t>(context * std::max(threads, 1))); }
   int64_t max_tokens;
   std::vector<float> x, xn, out, q, k, v, attn, gate, up, scores;
   MoeScratch moe;
@@ -22,8 +25,8 @@ struct ForwardBuffers {
 
 // Runs tokens (at most buffers.max_tokens) at positions [pos, pos + n), writing their keys and
 // values into the cache. Writes the logits of every token (n rows) when all_logits, otherwise of the
-// last one only.
+// last one only. threads may not exceed the count buffers were made for.
 void forward(const Model::Impl& model, KvCache& cache, const RopeTable& rope, ForwardBuffers& buffers,
-             std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits);
+             std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits, int threads);
 
 }  // namespace slim

@@ -1,6 +1,5 @@
 #include "model/weights.hpp"
 
-#include <cstring>
 
 #include "kernels/kernels.hpp"
 #include "slim/error.hpp"
@@ -8,34 +7,27 @@
 namespace slim {
 namespace {
 
-std::string shape_string(std::span<const int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 class Loader {
  public:
-  Loader(const io::WeightFiles& files, bool norm_adds_one) : files_(files), norm_adds_one_(norm_adds_one) {}
+  Loader(TensorSource& source, bool norm_adds_one, std::vector<io::NamedTensor>& saved)
+      : source_(source), norm_adds_one_(norm_adds_one), saved_(saved) {}
 
   Tensor matrix(const std::string& name, int64_t rows, int64_t cols) const {
-    Tensor t = files_.tensor(name);
-    check_shape(name, t, {rows, cols});
+    Tensor t = source_.matrix(name, rows, cols);
+    saved_.push_back({name, t});
     return t;
   }
   // A vector converted to f32 (norm weights and biases are small and read on every token).
   Tensor vector_f32(const std::string& name, int64_t n) const {
-    Tensor t = files_.tensor(name);
-    check_shape(name, t, {n});
-    if (t.dtype() == DType::f32 && t.owns_memory()) return t;
-    Tensor out = Tensor::zeros(DType::f32, {n});
-    kernels::row_to_f32({t.dtype(), t.data(), 1, n}, 0, out.mutable_data_as<float>());
-    return out;
+    Tensor t = source_.vector(name, n, false);
+    saved_.push_back({name, t});
+    return t;
   }
   // An RMSNorm weight; Gemma's norms scale by (1 + weight), folded in here once (f32, as
-  // transformers computes `1.0 + self.weight.float()`).
+  // transformers computes `1.0 + self.weight.float()`). The stored weight is what gets saved.
   Tensor norm(const std::string& name, int64_t n) const {
-    Tensor t = vector_f32(name, n);
+    Tensor t = source_.vector(name, n, true);
+    saved_.push_back({name, t});
     if (!norm_adds_one_) return t;
     Tensor out = Tensor::zeros(DType::f32, {n});
     for (int64_t i = 0; i < n; ++i) out.mutable_data_as<float>()[i] = 1.0f + t.data_as<float>()[i];
@@ -49,15 +41,9 @@ class Loader {
   }
 
  private:
-  static void check_shape(const std::string& name, const Tensor& t, std::initializer_list<int64_t> want) {
-    std::span<const int64_t> w(want.begin(), want.size());
-    if (!std::equal(t.shape().begin(), t.shape().end(), w.begin(), w.end())) {
-      throw Error(ErrorCode::invalid_format, "tensor '" + name + "' has shape " + shape_string(t.shape()) +
-                                                 " but the config implies " + shape_string(w));
-    }
-  }
-  const io::WeightFiles& files_;
+  TensorSource& source_;
   bool norm_adds_one_;
+  std::vector<io::NamedTensor>& saved_;
 };
 
 // Where one family's tensor names differ from Llama's (model.layers.N.<name>).
@@ -149,8 +135,8 @@ void load_mlp_block(const ModelConfig& c, const Loader& load, const std::string&
 
 }  // namespace
 
-Weights load_weights(const ModelConfig& c, const io::WeightFiles& files) {
-  const Loader load(files, c.traits.norm_adds_one);
+Weights build_weights(const ModelConfig& c, TensorSource& source, std::vector<io::NamedTensor>& saved) {
+  const Loader load(source, c.traits.norm_adds_one, saved);
   const TensorNames names = tensor_names(c.arch);
   Weights w;
   w.embed = load.matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size);
@@ -175,7 +161,42 @@ Weights load_weights(const ModelConfig& c, const io::WeightFiles& files) {
   } else {
     w.lm_head.weight = load.matrix("lm_head.weight", c.vocab_size, c.hidden_size);
   }
+  source.finish();
   return w;
+}
+
+std::vector<MatrixShape> matrix_shapes(const ModelConfig& c) {
+  const int64_t hidden = c.hidden_size;
+  const int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
+  std::vector<MatrixShape> out = {{c.vocab_size, hidden}};
+  auto mlp = [&](int64_t inter) {
+    out.push_back({inter, hidden});
+    out.push_back({inter, hidden});
+    out.push_back({hidden, inter});
+  };
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    if (c.traits.fused_qkv) {
+      out.push_back({q_dim + 2 * kv_dim, hidden});
+    } else {
+      out.insert(out.end(), {{q_dim, hidden}, {kv_dim, hidden}, {kv_dim, hidden}});
+    }
+    out.push_back({hidden, q_dim});
+    if (c.is_moe_layer(l)) {
+      out.push_back({c.moe.num_experts, hidden});
+      for (int64_t e = 0; e < c.moe.num_experts; ++e) mlp(c.moe.expert_intermediate_size);
+      if (c.moe.shared_expert_intermediate_size > 0) {
+        mlp(c.moe.shared_expert_intermediate_size);
+        out.push_back({1, hidden});
+      }
+    } else if (c.traits.fused_gate_up) {
+      out.push_back({2 * c.intermediate_size, hidden});
+      out.push_back({hidden, c.intermediate_size});
+    } else {
+      mlp(c.intermediate_size);
+    }
+  }
+  if (!c.tie_word_embeddings) out.push_back({c.vocab_size, hidden});
+  return out;
 }
 
 uint64_t weight_bytes_per_token(const ModelConfig& c, const Weights& w) {

@@ -1,10 +1,13 @@
-// The tensors of a decoder-only transformer, as the forward pass reads them. Matrices stay in their
-// stored dtype (usually views into the mapped file); norms and biases are converted to f32.
+// The tensors of a decoder-only transformer, as the forward pass reads them. Matrices come from a
+// TensorSource (a model folder's files, views where no conversion is asked for, or random values)
+// in the dtype LoadOptions.weights asks for; norms and biases are f32.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "io/safetensors.hpp"
+#include "io/safetensors_writer.hpp"
 #include "kernels/kernels.hpp"
 #include "model/config.hpp"
 #include "slim/tensor.hpp"
@@ -56,8 +59,30 @@ struct Weights {
   Linear lm_head;     // shares embed's memory when tied
 };
 
-// Reads and checks every tensor the config calls for. Throws slim::Error naming the tensor.
-Weights load_weights(const ModelConfig& config, const io::WeightFiles& files);
+// Where build_weights takes each tensor from (model/weight_sources.hpp has the implementations).
+class TensorSource {
+ public:
+  virtual ~TensorSource() = default;
+  // The matrix `name` of [rows, cols], in its final dtype. Throws slim::Error naming the tensor.
+  // Its values may be filled in only by finish().
+  virtual Tensor matrix(const std::string& name, int64_t rows, int64_t cols) = 0;
+  // The vector `name` of n values as f32, as stored (a Gemma norm before its 1 + weight).
+  virtual Tensor vector(const std::string& name, int64_t n, bool is_norm) = 0;
+  // Fills every matrix handed out (converting or generating them all in one go on the thread
+  // team). build_weights calls it last.
+  virtual void finish() {}
+};
+
+// Builds every tensor the config calls for from `source`. `saved` gets each tensor under its file
+// name as Model::save writes it (matrices as built, vectors as stored; a tied head only once).
+Weights build_weights(const ModelConfig& config, TensorSource& source, std::vector<io::NamedTensor>& saved);
+
+// The [rows, cols] of every matrix the config calls for, in build order (the size check before
+// allocating, and load progress, use it).
+struct MatrixShape {
+  int64_t rows, cols;
+};
+std::vector<MatrixShape> matrix_shapes(const ModelConfig& config);
 
 // Bytes of weights one decoded token reads: every matrix once, the head included; of the experts,
 // top_k out of num_experts on average.

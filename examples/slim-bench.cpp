@@ -1,0 +1,256 @@
+// slim-bench: prefill and decode speed, the llama-bench of slim.
+//   slim-bench (--model DIR | --config CONFIG.json) [--weights f32|bf16|q8_0|q4_0] [-p 512] [-n 128]
+//              [-t 1,2] [-r 5] [--json] [--bandwidth]
+// ppN prefills N tokens into an empty session; tgN decodes N tokens one at a time from an empty
+// session. Each runs once to warm up, then r times: mean ± sample standard deviation of tokens/s.
+// For tg, the weight bytes a decoded token reads times tokens/s is the effective GB/s;
+// --bandwidth first measures this machine's read bandwidth for each thread count (a streaming sum
+// over 1 GiB, best of 5) and shows tg's GB/s as a fraction of it. --config builds random weights
+// of that shape directly in the chosen format (speed does not depend on the values).
+// --weights and -t take comma-separated lists.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "progress_bar.hpp"
+#include "slim/slim.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Read bandwidth in GB/s with `threads` threads: each sums its own slice of a 1 GiB buffer of
+// 64-bit integers it first touched itself. Best of 5 passes.
+double read_bandwidth(int threads) {
+  constexpr size_t kBytes = size_t{1} << 30;
+  constexpr size_t kCount = kBytes / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buffer(new uint64_t[kCount]);
+  uint64_t* data = buffer.get();
+  std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);  // a cache line each
+  auto run = [&](bool init) {
+    std::vector<std::thread> team;
+    for (int t = 0; t < threads; ++t) {
+      team.emplace_back([&, t] {
+        const size_t begin = kCount * static_cast<size_t>(t) / static_cast<size_t>(threads);
+        const size_t end = kCount * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
+        if (init) {
+          for (size_t i = begin; i < end; ++i) data[i] = i;
+          return;
+        }
+        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        size_t i = begin;
+        for (; i + 4 <= end; i += 4) {
+          s0 += data[i];
+          s1 += data[i + 1];
+          s2 += data[i + 2];
+          s3 += data[i + 3];
+        }
+        for (; i < end; ++i) s0 += data[i];
+        sums[static_cast<size_t>(t) * 8] = s0 + s1 + s2 + s3;
+      });
+    }
+    for (auto& th : team) th.join();
+  };
+  run(true);
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    const auto start = Clock::now();
+    run(false);
+    best = std::max(best, static_cast<double>(kBytes) / seconds_since(start) / 1e9);
+  }
+  uint64_t total = 0;
+  for (uint64_t s : sums) total += s;
+  if (total == 1) std::fputc(' ', stderr);  // keeps the sums observable
+  return best;
+}
+
+struct Result {
+  std::string test, weights;
+  int threads = 0;
+  double tokens_per_s = 0, sd = 0;
+  uint64_t weight_bytes_per_token = 0;
+  std::optional<double> gbps, bandwidth_gbps;
+};
+
+// Mean and sample standard deviation.
+std::pair<double, double> mean_sd(const std::vector<double>& v) {
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean);
+  return {mean, v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0};
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Measures prefill (ppN) and decode (tgN) speed in tokens/s"};
+  std::string model_dir, config, weights_list, threads_list = "1,2";
+  int prompt = 512, gen = 128, reps = 5;
+  uint64_t seed = 0;
+  bool json = false, bandwidth = false;
+  auto* model_opt = app.add_option("--model", model_dir, "Hugging Face model folder")->check(CLI::ExistingDirectory);
+  auto* config_opt = app.add_option("--config", config, "config.json: random weights of this shape")
+                         ->check(CLI::ExistingFile);
+  model_opt->excludes(config_opt);
+  app.add_option("--weights", weights_list, "f32, bf16, q8_0, q4_0 (comma-separated; default: as stored, f32 for --config)");
+  app.add_option("-p,--n-prompt", prompt, "prompt tokens of the pp test (0 = none)")->check(CLI::NonNegativeNumber);
+  app.add_option("-n,--n-gen", gen, "decoded tokens of the tg test (0 = none)")->check(CLI::NonNegativeNumber);
+  app.add_option("-t,--threads", threads_list, "thread counts, comma-separated");
+  app.add_option("-r,--repetitions", reps, "measured runs of each test")->check(CLI::PositiveNumber);
+  app.add_option("--seed", seed, "seed of --config's random weights and of the token ids");
+  app.add_flag("--json", json, "print one JSON object instead of a table");
+  app.add_flag("--bandwidth", bandwidth, "measure the read bandwidth first and relate tg to it");
+
+  return slim::cli::run(app, argc, argv, [&]() -> int {
+    if (model_dir.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
+    std::vector<int> thread_counts;
+    for (const auto& t : split(threads_list)) {
+      char* end = nullptr;
+      const long v = std::strtol(t.c_str(), &end, 10);
+      if (t.empty() || *end != '\0' || v < 1 || v > 1024) {
+        throw slim::Error(slim::ErrorCode::invalid_argument, "-t: '" + t + "' is not a thread count");
+      }
+      thread_counts.push_back(static_cast<int>(v));
+    }
+    std::vector<slim::WeightFormat> formats;
+    for (const auto& w : split(weights_list.empty() ? "as_stored" : weights_list)) {
+      auto f = slim::parse_weight_format(w);
+      if (!f) throw slim::Error(slim::ErrorCode::invalid_argument, "--weights: unknown format '" + w + "'");
+      formats.push_back(*f);
+    }
+    const std::string shape = model_dir.empty() ? std::filesystem::path(config).stem().string()
+                                                : std::filesystem::path(model_dir).filename().string();
+
+    std::vector<double> bw(thread_counts.size());
+    if (bandwidth) {
+      for (size_t i = 0; i < thread_counts.size(); ++i) {
+        bw[i] = read_bandwidth(thread_counts[i]);
+        std::fprintf(stderr, "read bandwidth, %d thread%s: %.1f GB/s\n", thread_counts[i], thread_counts[i] > 1 ? "s" : "",
+                     bw[i]);
+      }
+    }
+
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::vector<Result> results;
+    const int max_threads = *std::max_element(thread_counts.begin(), thread_counts.end());
+    for (slim::WeightFormat format : formats) {
+      std::shared_ptr<const slim::Model> model;
+      const auto start = Clock::now();
+      {
+        slim::cli::ProgressBar bar(model_dir.empty() ? "generating" : "loading");
+        slim::LoadOptions options{.threads = max_threads, .weights = format, .progress = [&](float f) { bar.update(f); }};
+        model = model_dir.empty() ? slim::Model::random(config, options, seed) : slim::Model::load(model_dir, options);
+      }
+      const std::string weights(slim::dtype_name(model->weights_dtype()));
+      std::fprintf(stderr, "%s %s: %s in %.1f ms, %.1f MB of weights read per token\n", shape.c_str(), weights.c_str(),
+                   model_dir.empty() ? "generated" : "loaded", seconds_since(start) * 1e3,
+                   static_cast<double>(model->info().weight_bytes) / 1e6);
+      const int64_t context = std::min<int64_t>(model->info().max_context, std::max({prompt, gen, 1}));
+      slim::Session session(model, context);
+      std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(model->info().vocab_size - 1));
+
+      for (size_t ti = 0; ti < thread_counts.size(); ++ti) {
+        session.set_threads(thread_counts[ti]);
+        for (const bool is_pp : {true, false}) {
+          const int count = is_pp ? prompt : gen;
+          if (count == 0) continue;
+          std::vector<double> rates;
+          for (int rep = 0; rep <= reps; ++rep) {  // rep 0 warms up
+            std::vector<int32_t> tokens(static_cast<size_t>(count));
+            for (auto& t : tokens) t = token(rng);
+            session.reset();
+            const auto t0 = Clock::now();
+            if (is_pp) {
+              session.prefill(tokens);
+            } else {
+              for (int32_t t : tokens) session.decode(t);
+            }
+            if (rep > 0) rates.push_back(count / seconds_since(t0));
+          }
+          Result r;
+          r.test = (is_pp ? "pp" : "tg") + std::to_string(count);
+          r.weights = weights;
+          r.threads = thread_counts[ti];
+          std::tie(r.tokens_per_s, r.sd) = mean_sd(rates);
+          r.weight_bytes_per_token = model->info().weight_bytes;
+          if (!is_pp) r.gbps = static_cast<double>(r.weight_bytes_per_token) * r.tokens_per_s / 1e9;
+          if (bandwidth) r.bandwidth_gbps = bw[ti];
+          results.push_back(r);
+          if (!json) {
+            std::fprintf(stderr, "%s %s t=%d: %.2f ± %.2f tokens/s\n", r.test.c_str(), weights.c_str(), r.threads,
+                         r.tokens_per_s, r.sd);
+          }
+        }
+      }
+    }
+
+    if (json) {
+      nlohmann::ordered_json out;
+      out["shape"] = shape;
+      out["results"] = nlohmann::ordered_json::array();
+      for (const Result& r : results) {
+        nlohmann::ordered_json j = {{"test", r.test},
+                                    {"threads", r.threads},
+                                    {"weights", r.weights},
+                                    {"tokens_per_s", r.tokens_per_s},
+                                    {"sd", r.sd},
+                                    {"weight_bytes_per_token", r.weight_bytes_per_token},
+                                    {"gbps", r.gbps ? nlohmann::ordered_json(*r.gbps) : nlohmann::ordered_json(nullptr)}};
+        if (r.bandwidth_gbps) j["bandwidth_gbps"] = *r.bandwidth_gbps;
+        out["results"].push_back(j);
+      }
+      std::printf("%s\n", out.dump(2).c_str());
+      return 0;
+    }
+    std::printf("| shape | weights | threads | test | t/s | weights MB/token | GB/s |%s\n",
+                bandwidth ? " read GB/s | of read bw |" : "");
+    std::printf("| --- | --- | ---: | --- | ---: | ---: | ---: |%s\n", bandwidth ? " ---: | ---: |" : "");
+    for (const Result& r : results) {
+      std::printf("| %s | %s | %d | %s | %s ± %s | %s | %s |", shape.c_str(), r.weights.c_str(), r.threads, r.test.c_str(),
+                  fixed(r.tokens_per_s, 2).c_str(), fixed(r.sd, 2).c_str(),
+                  fixed(static_cast<double>(r.weight_bytes_per_token) / 1e6, 1).c_str(),
+                  r.gbps ? fixed(*r.gbps, 2).c_str() : "-");
+      if (bandwidth) {
+        std::printf(" %s | %s |", fixed(*r.bandwidth_gbps, 1).c_str(),
+                    r.gbps ? (fixed(100.0 * *r.gbps / *r.bandwidth_gbps, 0) + "%").c_str() : "-");
+      }
+      std::printf("\n");
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,84 @@
+// slim-quantize: converts a model folder's weights to q4_0, q8_0, bf16 or f32 and writes a folder
+// that Model::load maps back without converting again (docs/quantized_format.md). The tokenizer
+// and the other small files of the folder are copied. With --config instead of --model it writes
+// random weights of that shape (for benchmarks of load time and the like).
+//   slim-quantize --model DIR --weights q4_0 --out DIR2
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "cli.hpp"
+#include "progress_bar.hpp"
+#include "slim/slim.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Files that hold weights in some format: never copied (the new model.safetensors replaces them).
+bool is_weights_file(const fs::path& p) {
+  static const std::set<std::string> extensions = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf",
+                                                   ".h5", ".msgpack", ".onnx", ".npz"};
+  const std::string name = p.filename().string();
+  return extensions.count(p.extension().string()) != 0 || name == "model.safetensors.index.json" ||
+         name == "pytorch_model.bin.index.json";
+}
+
+// The small non-weight files of the folder (tokenizer, generation config, ...), not config.json,
+// which Model::save writes.
+int copy_other_files(const fs::path& from, const fs::path& to) {
+  constexpr uintmax_t kMaxBytes = uintmax_t{64} << 20;
+  int copied = 0;
+  for (const auto& entry : fs::directory_iterator(from)) {
+    if (!entry.is_regular_file() || is_weights_file(entry.path()) || entry.path().filename() == "config.json") continue;
+    if (entry.file_size() > kMaxBytes) {
+      std::fprintf(stderr, "slim-quantize: not copying %s (over 64 MiB)\n", entry.path().filename().c_str());
+      continue;
+    }
+    const fs::path dest = to / entry.path().filename();
+    fs::copy_file(entry.path(), dest, fs::copy_options::overwrite_existing);
+    fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
+    ++copied;
+  }
+  return copied;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Converts a model's weights to q4_0, q8_0, bf16 or f32 and writes them as a model folder"};
+  std::string model_dir, config, weights, out;
+  int threads = 0;
+  uint64_t seed = 0;
+  auto* model_opt = app.add_option("--model", model_dir, "Hugging Face model folder")->check(CLI::ExistingDirectory);
+  auto* config_opt = app.add_option("--config", config, "config.json: random weights of this shape instead")
+                         ->check(CLI::ExistingFile);
+  model_opt->excludes(config_opt);
+  app.add_option("--weights", weights, "q4_0, q8_0, bf16 or f32")->required();
+  app.add_option("--out", out, "folder to write (created)")->required();
+  app.add_option("-t,--threads", threads, "threads for quantizing (0 = all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", seed, "seed of --config's random weights");
+
+  return slim::cli::run(app, argc, argv, [&] {
+    if (model_dir.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
+    const auto format = slim::parse_weight_format(weights);
+    if (!format || *format == slim::WeightFormat::as_stored) {
+      throw slim::Error(slim::ErrorCode::invalid_argument, "--weights must be q4_0, q8_0, bf16 or f32, not '" + weights + "'");
+    }
+    std::shared_ptr<const slim::Model> model;
+    {
+      slim::cli::ProgressBar bar(model_dir.empty() ? "generating" : "quantizing");
+      slim::LoadOptions options{.threads = threads, .weights = *format, .progress = [&](float f) { bar.update(f); }};
+      model = model_dir.empty() ? slim::Model::random(config, options, seed) : slim::Model::load(model_dir, options);
+    }
+    {
+      slim::cli::ProgressBar bar("writing");
+      model->save(out, [&](float f) { bar.update(f); });
+    }
+    const int copied = model_dir.empty() ? 0 : copy_other_files(model_dir, out);
+    std::fprintf(stderr, "slim-quantize: wrote %s (%s weights, %.1f MB read per token; %d other files copied)\n",
+                 out.c_str(), weights.c_str(), static_cast<double>(model->info().weight_bytes) / 1e6, copied);
+    return 0;
+  });
+}

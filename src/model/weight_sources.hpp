@@ -1,0 +1,49 @@
+// The two places weights come from: a model folder's safetensors files (converted or quantized to
+// LoadOptions.weights on the way, on several threads) and seeded random values (Model::random).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "io/safetensors.hpp"
+#include "model/config.hpp"
+#include "model/weights.hpp"
+#include "slim/model.hpp"
+
+namespace slim {
+
+// The dtype a matrix of `cols` columns stored as `stored` gets under `format`: block formats fall
+// back to the stored dtype when cols is not a multiple of 32.
+DType target_dtype(WeightFormat format, DType stored, int64_t cols);
+
+// Bytes of the matrices of `config` with every matrix made from `stored` under `format`.
+uint64_t matrix_bytes(const ModelConfig& config, WeightFormat format, DType stored);
+
+// Throws slim::Error(limit_exceeded) when `bytes` of weights would not fit in this machine's
+// physical memory; `what` names the model in the message.
+void check_fits_in_memory(uint64_t bytes, const std::string& what);
+
+// Reports progress over the elements of a model's matrices.
+class Progress {
+ public:
+  Progress(std::function<void(float)> callback, uint64_t total_elements)
+      : callback_(std::move(callback)), total_(total_elements) {}
+  // Only from the loading thread.
+  void advance(uint64_t elements);
+  uint64_t done() const { return done_; }
+  void finish() const {
+    if (callback_) callback_(1.0f);
+  }
+
+ private:
+  std::function<void(float)> callback_;
+  uint64_t total_, done_ = 0;
+};
+
+std::unique_ptr<TensorSource> file_source(const io::WeightFiles& files, WeightFormat format, int threads,
+                                          Progress& progress);
+std::unique_ptr<TensorSource> random_source(const ModelConfig& config, WeightFormat format, int threads,
+                                            uint64_t seed, Progress& progress);
+
+}  // namespace slim
