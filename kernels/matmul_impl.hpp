@@ -5,10 +5,21 @@
 
 #include <cstdint>
 
+#include "kernels/convert.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/quant_blocks.hpp"
 
 namespace slim::kernels {
+
+// Element `index` of a float-type matrix (f32, bf16, f16) as f32: the scalar tails of the kernels.
+inline float float_weight_at(const MatrixRef& w, int64_t index) {
+  switch (w.dtype) {
+    case DType::f32: return static_cast<const float*>(w.data)[index];
+    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
+    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
+    default: return 0.0f;
+  }
+}
 
 struct MatmulArgs {
   MatrixRef w;

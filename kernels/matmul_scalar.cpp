@@ -7,22 +7,13 @@
 namespace slim::kernels::scalar {
 namespace {
 
-float weight_at(const MatrixRef& w, int64_t index) {
-  switch (w.dtype) {
-    case DType::f32: return static_cast<const float*>(w.data)[index];
-    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
-    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
-    default: return 0.0f;
-  }
-}
-
 void float_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const MatrixRef& w = a.w;
   for (int64_t t = 0; t < a.n; ++t) {
     const float* xt = a.x + t * w.cols;
     for (int64_t r = r0; r < r1; ++r) {
       float sum = 0.0f;
-      for (int64_t c = 0; c < w.cols; ++c) sum += weight_at(w, r * w.cols + c) * xt[c];
+      for (int64_t c = 0; c < w.cols; ++c) sum += float_weight_at(w, r * w.cols + c) * xt[c];
       a.y[t * w.rows + r] = sum;
     }
   }

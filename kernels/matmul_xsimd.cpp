@@ -59,15 +59,6 @@ float weight_scale(const MatrixRef& w, int64_t r, int64_t c) {
   return f16_to_f32(static_cast<const BlockQ4_0*>(w.data)[index].d);
 }
 
-float weight_at(const MatrixRef& w, int64_t index) {
-  switch (w.dtype) {
-    case DType::f32: return static_cast<const float*>(w.data)[index];
-    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
-    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
-    default: return 0.0f;
-  }
-}
-
 inline Batch dot_chunk(const float* w, const float* x, Batch acc) {
   for (int k = 0; k < kChunk; k += kLanes) {
     acc = xsimd::fma(Batch::load_unaligned(w + k), Batch::load_unaligned(x + k), acc);
@@ -93,7 +84,7 @@ void float_tile(const MatmulArgs& a, int64_t r, int64_t t) {
     for (int j = 0; j < T; ++j) {
       float s = xsimd::hadd(acc[i][j]);
       for (int64_t col = chunks * kChunk; col < w.cols; ++col) {
-        s += weight_at(w, (r + i) * w.cols + col) * a.x[(t + j) * w.cols + col];
+        s += float_weight_at(w, (r + i) * w.cols + col) * a.x[(t + j) * w.cols + col];
       }
       a.y[(t + j) * w.rows + r + i] = s;
     }

@@ -5,6 +5,7 @@
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/install-packages.sh"
 seconds=${1:-60}
 shift || true
 shared=${SLIM_SHARED_DIR:-$root/../shared}
@@ -12,15 +13,7 @@ export SLIM_SHARED_DIR=$shared  # targets that need a model read it
 build=$root/build-fuzz
 
 packages=(clang-14 libclang-rt-14-dev libomp-14-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+install_packages "${packages[@]}"
 "$root/scripts/setup.sh" "$build" -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLIM_FUZZ=ON -DSLIM_SANITIZE=address,undefined \
   -DSLIM_BUILD_EXAMPLES=OFF -DSLIM_BUILD_BENCHMARKS=OFF -DSLIM_SHARED_DIR="$shared"

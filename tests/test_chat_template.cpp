@@ -15,6 +15,7 @@ namespace {
 using slim::ChatMessage;
 using slim::ChatTemplate;
 using slim::ErrorCode;
+using slim::test::error_of;
 
 const char* const kFixtures[] = {"llama3", "llama3_1", "qwen2_5", "qwen3", "gemma3"};
 
@@ -22,17 +23,6 @@ std::string render(std::string_view source, std::string_view messages_json = "[]
   return ChatTemplate::from_string(source).apply_json(messages_json, add_generation_prompt);
 }
 
-// The code and message of the slim::Error that `fn` throws.
-template <typename Fn>
-std::pair<ErrorCode, std::string> error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const slim::Error& e) {
-    return {e.code(), e.what()};
-  }
-  FAIL("no slim::Error thrown");
-  return {};
-}
 
 void check_case(const ChatTemplate& tmpl, const nlohmann::json& c, const std::string& label) {
   INFO(label);

@@ -18,18 +18,8 @@
 namespace {
 
 using slim::ErrorCode;
+using slim::test::error_of;
 
-// The error of fn(): its code and message; fails the test when fn does not throw slim::Error.
-template <class Fn>
-std::pair<ErrorCode, std::string> error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const slim::Error& e) {
-    return {e.code(), e.what()};
-  }
-  FAIL("no slim::Error thrown");
-  return {};
-}
 
 // Checks that fn() fails with limit_exceeded naming Limits::<field>.
 template <class Fn>

@@ -8,7 +8,10 @@
 #include <stdexcept>
 #include <string>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include "slim/error.hpp"
 
 namespace slim::test {
 
@@ -35,6 +38,18 @@ inline nlohmann::json read_json(const std::filesystem::path& path) {
   return nlohmann::json::parse(read_file(path));
 }
 
+// The code and message of the slim::Error that fn() throws; fails the test when it throws none.
+template <typename Fn>
+std::pair<slim::ErrorCode, std::string> error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const slim::Error& e) {
+    return {e.code(), e.what()};
+  }
+  FAIL("no slim::Error thrown");
+  return {};
+}
+
 }  // namespace slim::test
 
 #include <random>
@@ -56,5 +71,17 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 };
+
+// The code and message of the slim::Error that fn() throws; fails the test when it throws none.
+template <typename Fn>
+std::pair<slim::ErrorCode, std::string> error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const slim::Error& e) {
+    return {e.code(), e.what()};
+  }
+  FAIL("no slim::Error thrown");
+  return {};
+}
 
 }  // namespace slim::test
