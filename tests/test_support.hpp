@@ -72,16 +72,4 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
 };
 
-// The code and message of the slim::Error that fn() throws; fails the test when it throws none.
-template <typename Fn>
-std::pair<slim::ErrorCode, std::string> error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const slim::Error& e) {
-    return {e.code(), e.what()};
-  }
-  FAIL("no slim::Error thrown");
-  return {};
-}
-
 }  // namespace slim::test
