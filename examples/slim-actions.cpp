@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
     const auto ids = tokenizer.encode(tail, {.add_special_tokens = false});
     auto r = slim::generate(session, std::span<const int32_t>(ids), options, slim::cli::print_text);
     std::fputs("\n", stdout);
+    std::fflush(stdout);  // the text before the figures on stderr
     std::fprintf(stderr, "%d chunks in %.1f ms (%.1f ms a chunk); question: %.1f ms to first token, %zu tokens\n", chunks,
                  total * 1000, chunks ? total * 1000 / chunks : 0.0, r.first_token_seconds * 1000, r.tokens.size());
     return 0;

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     slim::Session session(model, model_args.context);
     auto r = slim::generate(session, prefix, options, slim::cli::print_text);
     std::fputs("\n", stdout);
+    std::fflush(stdout);  // the text before the figures on stderr
     const double ms_per_token = r.tokens.size() > 1 ? r.generate_seconds * 1000 / static_cast<double>(r.tokens.size()) : 0;
     std::fprintf(stderr, "prefix: %zu tokens; time to first token: %.1f ms; %.2f ms per token (%zu tokens)\n",
                  r.prompt_tokens.size(), r.first_token_seconds * 1000, ms_per_token, r.tokens.size());

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < result.tokens.size(); ++i) std::printf("%s%d", i ? " " : "", result.tokens[i]);
     }
     std::fputs("\n", stdout);
+    std::fflush(stdout);  // the text before the figures on stderr
 
     if (!logits_out.empty()) write_logits(logits_out, ids, prompt_logits, model->info().vocab_size, result.tokens);
     prompt_seconds += result.prompt_seconds;

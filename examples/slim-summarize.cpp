@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     }
     auto r = slim::generate(session, std::span<const int32_t>(ids), options, slim::cli::print_text);
     std::fputs("\n", stdout);
+    std::fflush(stdout);  // the text before the figures on stderr
     std::fprintf(stderr, "prompt: %zu tokens at %.1f tokens/s; %zu tokens generated; total %.2f s\n", ids.size(),
                  static_cast<double>(ids.size()) / std::max(r.prompt_seconds, 1e-9), r.tokens.size(),
                  slim::cli::seconds_since(start));
