@@ -81,15 +81,11 @@ int main(int argc, char** argv) {
     if (!logits_out.empty()) {  // every position's logits; generate() then continues from them
       const auto start = std::chrono::steady_clock::now();
       auto all = session.prefill(ids, /*all_logits=*/true);
-      prompt_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      prompt_seconds = slim::cli::seconds_since(start);
       prompt_logits.assign(all.begin(), all.end());
       prompt_ids = {};
     }
-    auto result = slim::generate(session, prompt_ids, options, [](std::string_view text) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
-      return true;
-    });
+    auto result = slim::generate(session, prompt_ids, options, slim::cli::print_text);
     if (!model->has_tokenizer()) {
       for (size_t i = 0; i < result.tokens.size(); ++i) std::printf("%s%d", i ? " " : "", result.tokens[i]);
     }

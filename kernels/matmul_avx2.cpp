@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "kernels/convert.hpp"
+#include "kernels/avx2_common.hpp"
 #include "kernels/matmul_impl.hpp"
 
 namespace slim::kernels::avx2 {
@@ -34,13 +35,6 @@ struct F16 {
   }
   static float one(const uint16_t* p) { return f16_to_f32(*p); }
 };
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 template <typename Fmt, int R, int T>
 inline void tile(const typename Fmt::T* w, const float* x, int64_t cols, int64_t rows, float* y,

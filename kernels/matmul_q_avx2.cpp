@@ -18,6 +18,7 @@
 
 #include <algorithm>
 
+#include "kernels/avx2_common.hpp"
 #include "kernels/matmul_impl.hpp"
 
 namespace slim::kernels::avx2 {
@@ -75,13 +76,6 @@ struct Q8 {
 inline __m256 scale_pair(uint16_t d0, uint16_t d1) {
   const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{d0} | uint32_t{d1} << 16)));
   return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 
