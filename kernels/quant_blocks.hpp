@@ -21,11 +21,14 @@ static_assert(sizeof(BlockQ8_0) == 34 && alignof(BlockQ8_0) == 2);
 static_assert(sizeof(BlockQ4_0) == 18 && alignof(BlockQ4_0) == 2);
 
 // n activation rows of `cols` values as 8-bit blocks: row t, block b holds q[t*cols + b*32 + i]
-// with scale d[t*blocks + b] (f32, so no precision is lost to an fp16 scale).
+// with scale d[t*blocks + b] (f32, so no precision is lost to an fp16 scale) and the sum of its
+// 32 integers sums[t*blocks + b] (q4_0 kernels take the weights' offset 8 off as 8 * sum once per
+// block instead of once per weight row).
 struct QuantizedActs {
   int64_t n = 0, cols = 0, blocks = 0;
   const int8_t* q = nullptr;
   const float* d = nullptr;
+  const int32_t* sums = nullptr;
 };
 
 // Owns the memory behind a QuantizedActs; filled by quantize_acts().
@@ -44,8 +47,8 @@ class ActBuffer {
 };
 
 // One activation row -> 8-bit blocks: d = max|x| / 127, q = round-half-even(x / d) in [-127, 127];
-// a block of zeros (or non-finite values) gets d = 0 and q = 0. The same function serves every
-// kernel set, so all of them see identical integers.
-void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d) noexcept;
+// a block of zeros (or non-finite values) gets d = 0 and q = 0; sums[b] = the sum of block b's q.
+// The same function serves every kernel set, so all of them see identical integers.
+void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
 
 }  // namespace slim::kernels

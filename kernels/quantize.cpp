@@ -136,7 +136,7 @@ void row_to_f32(const MatrixRef& w, int64_t row, float* out) {
   }
 }
 
-void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d) noexcept {
+void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept {
   for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock, q += kBlock) {
     float amax = 0.0f;
     for (int i = 0; i < kBlock; ++i) {
@@ -146,13 +146,16 @@ void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d) noexcep
     const float scale = amax / 127.0f;
     const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
     d[b] = scale;
+    int32_t sum = 0;
     for (int i = 0; i < kBlock; ++i) {
       // Adding 1.5 * 2^23 rounds |v| <= 2^22 half-to-even into the low mantissa bits, which is
       // exact and vectorizes; the clamp keeps NaN / infinity garbage in range (never -128).
       const float v = x[i] * inv + 12582912.0f;
       const int32_t r = std::bit_cast<int32_t>(v) - 0x4B400000;
       q[i] = static_cast<int8_t>(std::clamp(r, -127, 127));
+      sum += q[i];
     }
+    sums[b] = sum;
   }
 }
 
@@ -161,7 +164,8 @@ void ActBuffer::Free::operator()(void* p) const noexcept { std::free(p); }
 void ActBuffer::quantize(const float* x, int64_t n, int64_t cols) {
   const int64_t blocks = cols / kBlock;
   const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
-  const size_t bytes = q_bytes + static_cast<size_t>(n * blocks) * sizeof(float) + 64;
+  const size_t d_bytes = static_cast<size_t>(n * blocks) * sizeof(float);
+  const size_t bytes = q_bytes + d_bytes + static_cast<size_t>(n * blocks) * sizeof(int32_t) + 64;
   if (bytes > capacity_) {
     void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (p == nullptr) throw std::bad_alloc();
@@ -170,8 +174,11 @@ void ActBuffer::quantize(const float* x, int64_t n, int64_t cols) {
   }
   auto* q = static_cast<int8_t*>(memory_.get());
   auto* d = reinterpret_cast<float*>(q + q_bytes);
-  for (int64_t t = 0; t < n; ++t) quantize_act_row(x + t * cols, cols, q + t * cols, d + t * blocks);
-  acts_ = {n, cols, blocks, q, d};
+  auto* sums = reinterpret_cast<int32_t*>(d + n * blocks);
+  for (int64_t t = 0; t < n; ++t) {
+    quantize_act_row(x + t * cols, cols, q + t * cols, d + t * blocks, sums + t * blocks);
+  }
+  acts_ = {n, cols, blocks, q, d, sums};
 }
 
 }  // namespace slim::kernels

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
@@ -228,10 +229,14 @@ TEST_CASE("the activation quantizer never writes -128 and rounds within half a s
   x[40] = INFINITY;
   std::vector<int8_t> q(x.size());
   std::vector<float> d(x.size() / 32);
-  quantize_act_row(x.data(), static_cast<int64_t>(x.size()), q.data(), d.data());
+  std::vector<int32_t> sums(x.size() / 32);
+  quantize_act_row(x.data(), static_cast<int64_t>(x.size()), q.data(), d.data(), sums.data());
   for (size_t i = 0; i < x.size(); ++i) {
     REQUIRE(q[i] != -128);
     if (i >= 64) REQUIRE(std::fabs(q[i] * d[i / 32] - x[i]) <= 0.5f * d[i / 32] * (1 + 1e-6f));
+  }
+  for (size_t b = 0; b < sums.size(); ++b) {
+    REQUIRE(sums[b] == std::accumulate(q.begin() + 32 * b, q.begin() + 32 * (b + 1), 0));
   }
 }
 
