@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "slim/dtype.hpp"
 
@@ -27,6 +28,12 @@ struct MatrixRef {
 // with an f32 scale per block (d = max|x| / 127, q = round-half-even(x / d), |q| <= 127), and each
 // block's dot product is an exact integer sum scaled by d_weight * d_activation.
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
+
+// matmul() of several matrices with the same number of columns and the same activations:
+// ys[i] = x · ws[i]ᵀ. The activations are quantized once and one thread team shares the rows of
+// all of them (a layer's q, k and v projections; an MLP's gate and up), each output computed
+// exactly as matmul() computes it.
+void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads);
 
 // Row `row` of w converted to f32 (embedding lookups); w.cols values.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);

@@ -43,32 +43,50 @@ Isa choose() noexcept {
 // Below this many multiply-adds a thread team costs more than it saves.
 constexpr int64_t kMinWorkPerThread = 1 << 18;
 
-void run(MatmulRowsFn fn, const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
-  if (w.rows <= 0 || n <= 0) return;
-  MatmulArgs args{w, x, {}, n, y};
-  ActBuffer acts;
-  if (dtype_is_quantized(w.dtype)) {
-    if (w.cols % 32 != 0) {
+void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys,
+         int threads) {
+  if (ws.size() != ys.size()) throw Error(ErrorCode::invalid_argument, "kernels: one output per matrix");
+  if (ws.empty() || n <= 0) return;
+  const int64_t cols = ws[0].cols;
+  int64_t rows = 0;
+  bool quantized = false;
+  for (const MatrixRef& w : ws) {
+    if (w.cols != cols) throw Error(ErrorCode::invalid_argument, "kernels: matmul_many needs equal column counts");
+    if (dtype_is_quantized(w.dtype) && w.cols % 32 != 0) {
       throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(w.dtype)) +
                                                    " matrix needs a multiple of 32 columns");
     }
-    acts.quantize(x, n, w.cols);
-    args.xq = acts.view();
+    rows += std::max<int64_t>(w.rows, 0);
+    quantized = quantized || dtype_is_quantized(w.dtype);
   }
-  const int64_t work = w.rows * w.cols * n;
-  const int team = static_cast<int>(std::clamp<int64_t>(work / kMinWorkPerThread, 1, std::max(threads, 1)));
+  if (rows == 0) return;
+  ActBuffer acts;
+  if (quantized) acts.quantize(x, n, cols);
+  const auto args = [&](size_t i) { return MatmulArgs{ws[i], x, acts.view(), n, ys[i]}; };
+  const int team = static_cast<int>(std::clamp<int64_t>(rows * cols * n / kMinWorkPerThread, 1, std::max(threads, 1)));
   if (team <= 1) {
-    fn(args, 0, w.rows);
+    for (size_t i = 0; i < ws.size(); ++i) {
+      if (ws[i].rows > 0) fn(args(i), 0, ws[i].rows);
+    }
     return;
   }
   // Rows in chunks of a multiple of 16 (no two threads write the same cache line of y), about 8
   // per thread, handed out dynamically: a thread that loses its core to another process does not
   // hold the others up at the barrier. Which thread computes a row does not change how it is
   // computed, so results do not depend on the team size.
-  const int64_t per_chunk = std::max<int64_t>(16, (w.rows / (team * 8) + 15) / 16 * 16);
-  const int64_t chunks = (w.rows + per_chunk - 1) / per_chunk;
+  const int64_t per_chunk = std::max<int64_t>(16, (rows / (team * 8) + 15) / 16 * 16);
+  int64_t chunks = 0;
+  for (const MatrixRef& w : ws) chunks += (std::max<int64_t>(w.rows, 0) + per_chunk - 1) / per_chunk;
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
-  for (int64_t i = 0; i < chunks; ++i) fn(args, i * per_chunk, std::min(w.rows, (i + 1) * per_chunk));
+  for (int64_t c = 0; c < chunks; ++c) {
+    size_t i = 0;
+    int64_t first = c;  // chunk index within matrix i
+    while (first >= (std::max<int64_t>(ws[i].rows, 0) + per_chunk - 1) / per_chunk) {
+      first -= (std::max<int64_t>(ws[i].rows, 0) + per_chunk - 1) / per_chunk;
+      ++i;
+    }
+    fn(args(i), first * per_chunk, std::min(ws[i].rows, (first + 1) * per_chunk));
+  }
 }
 
 }  // namespace
@@ -103,8 +121,12 @@ Isa active_isa_id() noexcept {
 const char* active_isa() noexcept { return isa_name(active_isa_id()); }
 
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
+  matmul_many({&w, 1}, x, n, {&y, 1}, threads);
+}
+
+void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads) {
   static const MatmulRowsFn fn = rows_fn(active_isa_id());
-  run(fn, w, x, n, y, threads);
+  run(fn, ws, x, n, ys, threads);
 }
 
 void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
@@ -112,7 +134,7 @@ void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* 
     throw Error(ErrorCode::unsupported,
                 std::string("kernels: kernel set '") + isa_name(isa) + "' is not available on this CPU");
   }
-  run(rows_fn(isa), w, x, n, y, threads);
+  run(rows_fn(isa), {&w, 1}, x, n, {&y, 1}, threads);
 }
 
 }  // namespace slim::kernels

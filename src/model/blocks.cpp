@@ -2,18 +2,32 @@
 
 #include "kernels/kernels.hpp"
 #include "ops/ops.hpp"
+#include "slim/error.hpp"
 
 namespace slim {
 
 void linear(const Linear& l, const float* x, int64_t n, float* y, int threads) {
-  kernels::matmul(l.matrix(), x, n, y, threads);
-  if (!l.bias.empty()) ops::add_bias(y, l.bias.data_as<float>(), n, l.out());
+  const Linear* one[] = {&l};
+  linear_many(one, x, n, {&y, 1}, threads);
+}
+
+void linear_many(std::span<const Linear* const> ls, const float* x, int64_t n, std::span<float* const> ys,
+                 int threads) {
+  constexpr size_t kMax = 4;
+  if (ls.size() > kMax || ls.size() != ys.size()) throw Error(ErrorCode::invalid_argument, "linear_many: at most four layers, one output each");
+  kernels::MatrixRef ws[kMax];
+  for (size_t i = 0; i < ls.size(); ++i) ws[i] = ls[i]->matrix();
+  kernels::matmul_many({ws, ls.size()}, x, n, ys, threads);
+  for (size_t i = 0; i < ls.size(); ++i) {
+    if (!ls[i]->bias.empty()) ops::add_bias(ys[i], ls[i]->bias.data_as<float>(), n, ls[i]->out());
+  }
 }
 
 void gated_mlp(const Mlp& m, Activation act, const float* x, int64_t n, float* gate, float* up, float* out,
                int threads) {
-  linear(m.gate, x, n, gate, threads);
-  linear(m.up, x, n, up, threads);
+  const Linear* gate_up[] = {&m.gate, &m.up};
+  float* outs[] = {gate, up};
+  linear_many(gate_up, x, n, outs, threads);
   const int64_t count = n * m.gate.out();
   switch (act) {
     case Activation::silu: ops::silu_mul(gate, up, count); break;

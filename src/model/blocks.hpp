@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "model/config.hpp"
 #include "model/weights.hpp"
@@ -11,6 +12,11 @@ namespace slim {
 
 // y = x·Wᵀ + b for n rows of x.
 void linear(const Linear& l, const float* x, int64_t n, float* y, int threads);
+
+// ys[i] = x·W_iᵀ + b_i for up to four layers with the same input (q, k, v; gate, up): the
+// activations are quantized once and one thread team shares all the rows.
+void linear_many(std::span<const Linear* const> ls, const float* x, int64_t n, std::span<float* const> ys,
+                 int threads);
 
 // out = down(act(gate(x)) * up(x)) for n rows; gate and up are scratch of n × intermediate floats.
 void gated_mlp(const Mlp& m, Activation act, const float* x, int64_t n, float* gate, float* up, float* out,

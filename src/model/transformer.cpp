@@ -19,6 +19,26 @@ float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+// scores[j - first] = q · key_j for positions j = first..p of one kv head: the cached ones as one
+// or two f32 matrix-vector products over consecutive slots (the SIMD kernels), the chunk's own
+// (strided by the kv heads in b.k) one dot product each.
+void key_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b,
+                int64_t kv_head, int64_t first, int64_t p, int64_t pos, const float* q, float* scores) {
+  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
+  const float* keys = cache.k_slots(layer, kv_head);
+  int64_t j = first;
+  const int64_t cached_end = std::min(p + 1, pos);
+  while (j < cached_end) {
+    const int64_t slot = j % capacity;
+    const int64_t count = std::min(cached_end - j, capacity - slot);
+    kernels::matmul({DType::f32, keys + slot * hd, count, hd}, q, 1, scores + (j - first), 1);
+    j += count;
+  }
+  for (j = std::max(first, pos); j <= p; ++j) {
+    scores[j - first] = dot(q, b.k.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd), hd);
+  }
+}
+
 void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const ModelConfig& c, float* out) {
   const int64_t hidden = c.hidden_size;
   for (int64_t i = 0; i < rows; ++i) {
@@ -59,7 +79,7 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
   const bool local = c.is_local_layer(layer);
   const int64_t context = cache.context();
   const int64_t work = n * heads * (pos + n) * hd;
-  const int team = work > (1 << 18) ? threads : 1;  // a thread team costs more than small work
+  const int team = work > (1 << 15) ? threads : 1;  // a thread team costs more than small work
 #pragma omp parallel for collapse(2) schedule(static) num_threads(team)
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t h = 0; h < heads; ++h) {
@@ -68,9 +88,8 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
       const int64_t p = pos + i;
       const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
       const int64_t len = p - first + 1;
-      for_each_position(c, cache, layer, b, h / group, first, p, pos, [&](int64_t j, const float* k, const float*) {
-        scores[j - first] = dot(q, k, hd) * scale;
-      });
+      key_scores(c, cache, layer, b, h / group, first, p, pos, q, scores);
+      ops::scale(scores, len, scale);
       if (cap > 0) ops::softcap(scores, len, cap);  // Gemma 2: before the mask and the softmax
       ops::softmax(scores, len);
       float* out = b.attn.data() + sz((i * heads + h) * hd);
@@ -138,9 +157,9 @@ void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, Forwar
 
     // Attention: x += o(attention(rope(q), rope(k), v)) of the normalised x.
     rms_norm_rows(b.x.data(), lw.attn_norm, n, c, b.xn.data());
-    linear(lw.q, b.xn.data(), n, b.q.data(), threads);
-    linear(lw.k, b.xn.data(), n, b.k.data(), threads);
-    linear(lw.v, b.xn.data(), n, b.v.data(), threads);
+    const Linear* qkv[] = {&lw.q, &lw.k, &lw.v};
+    float* qkv_out[] = {b.q.data(), b.k.data(), b.v.data()};
+    linear_many(qkv, b.xn.data(), n, qkv_out, threads);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t p = pos + i;
       for (int64_t h = 0; h < c.num_heads; ++h) {
