@@ -61,6 +61,16 @@ Tensor Tensor::view(DType dtype, std::span<const int64_t> shape, const void* dat
   return t;
 }
 
+Tensor Tensor::within(std::shared_ptr<void> owner, DType dtype, std::span<const int64_t> shape, void* data) {
+  if (!owner || data == nullptr) throw Error(ErrorCode::invalid_argument, "Tensor::within needs an owner and data");
+  Tensor t;
+  t.dtype_ = dtype;
+  set_shape(t.shape_, t.ndim_, dtype, shape);
+  t.storage_ = std::move(owner);
+  t.data_ = data;
+  return t;
+}
+
 int64_t Tensor::numel() const noexcept {
   int64_t n = 1;
   for (int i = 0; i < ndim_; ++i) n *= shape_[static_cast<size_t>(i)];

@@ -28,6 +28,9 @@ class Tensor {
   }
   // A view of `data`, which must outlive the tensor and every copy of it.
   static Tensor view(DType dtype, std::span<const int64_t> shape, const void* data);
+  // A writable tensor over `data`, which lies in memory that `owner` keeps alive (a slice of a
+  // larger allocation); copies of the tensor share the ownership.
+  static Tensor within(std::shared_ptr<void> owner, DType dtype, std::span<const int64_t> shape, void* data);
 
   DType dtype() const noexcept { return dtype_; }
   int ndim() const noexcept { return ndim_; }
@@ -60,7 +63,7 @@ class Tensor {
   int ndim_ = 0;
   std::array<int64_t, kMaxDims> shape_{};
   const void* data_ = nullptr;
-  std::shared_ptr<void> storage_;  // set when the tensor owns its memory
+  std::shared_ptr<void> storage_;  // set when the tensor owns (or shares) its memory
 };
 
 }  // namespace slim

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/kernels.hpp"
+#include "model/weight_arena.hpp"
 #include "slim/error.hpp"
 
 namespace slim {
@@ -101,7 +102,7 @@ class FileSource final : public TensorSource {
       progress_.advance(static_cast<uint64_t>(rows * cols));
       return t;
     }
-    Tensor out = Tensor::zeros(target, {rows, cols});
+    Tensor out = arena_.matrix(target, rows, cols);
     // The job keeps t (a view of the mapping, or an aligned copy) alive until finish().
     jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, [t, rows, cols](int64_t r, float* row) {
                        kernels::row_to_f32({t.dtype(), t.data(), rows, cols}, r, row);
@@ -128,6 +129,7 @@ class FileSource final : public TensorSource {
   WeightFormat format_;
   int threads_;
   Progress& progress_;
+  WeightArena arena_;
   std::vector<FillJob> jobs_;
 };
 
@@ -166,7 +168,7 @@ class RandomSource final : public TensorSource {
       : norm_adds_one_(config.traits.norm_adds_one), format_(format), threads_(threads), seed_(seed), progress_(progress) {}
 
   Tensor matrix(const std::string& name, int64_t rows, int64_t cols) override {
-    Tensor out = Tensor::zeros(target_dtype(format_, DType::f32, cols), {rows, cols});
+    Tensor out = arena_.matrix(target_dtype(format_, DType::f32, cols), rows, cols);
     const uint64_t stream = seed_ ^ fnv1a(name);
     // Uniform within ±1/sqrt(cols): a matmul then keeps its activations' scale (Glorot-like).
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
@@ -196,6 +198,7 @@ class RandomSource final : public TensorSource {
   int threads_;
   uint64_t seed_;
   Progress& progress_;
+  WeightArena arena_;
   std::vector<FillJob> jobs_;
 };
 
