@@ -145,19 +145,16 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t) {
     for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = hsum(acc[i][j]);
 }
 
-// Decode: output y[t][r] from activation pairs prepared once for all rows.
+// Decode: the dot product of one weight row (nb blocks) with activation pairs prepared once for
+// all rows. The same steps as tile()'s, with the odd last block paired with itself.
 template <typename Q>
-inline void row(const MatmulArgs& a, int64_t r, int64_t t, const XPrep* x) {
-  using Block = typename Q::Block;
-  const int64_t nb = a.xq.blocks;
-  const Block* w = static_cast<const Block*>(a.w.data) + r * nb;
+inline float row_dot(const typename Q::Block* w, int64_t nb, const XPrep* x) {
   __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; b += 2) {
-    const Block& w0 = w[b];
-    const Block& w1 = w[b + 1 == nb ? b : b + 1];
-    acc = step<Q>(acc, Q::load(w0, w1), scale_pair(w0.d, w1.d), x[b / 2]);
+  for (const auto* end = w + (nb & ~int64_t{1}); w != end; w += 2, ++x) {
+    acc = step<Q>(acc, Q::load(w[0], w[1]), scale_pair(w[0].d, w[1].d), *x);
   }
-  a.y[t * a.w.rows + r] = hsum(acc);
+  if (nb % 2 != 0) acc = step<Q>(acc, Q::load(w[0], w[0]), scale_pair(w[0].d, w[0].d), *x);
+  return hsum(acc);
 }
 
 template <typename Q>
@@ -185,7 +182,10 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const std::unique_ptr<XPrep[]> x(new XPrep[static_cast<size_t>(pairs)]);
   for (int64_t t = full_t; t < n; ++t) {
     for (int64_t p = 0; p < pairs; ++p) x[p] = prepare<Q>(a.xq, t, 2 * p);
-    for (int64_t r = r0; r < r1; ++r) row<Q>(a, r, t, x.get());
+    const auto* w = static_cast<const typename Q::Block*>(a.w.data);
+    const int64_t nb = a.xq.blocks;
+    float* y = a.y + t * a.w.rows;
+    for (int64_t r = r0; r < r1; ++r) y[r] = row_dot<Q>(w + r * nb, nb, x.get());
   }
 }
 
