@@ -9,6 +9,7 @@
 // The kernel set is the one matmul() picks; SLIM_KERNELS=xsimd (or scalar, ...) selects another.
 // Run e.g.: build/benchmarks/bench_matmul --benchmark_filter='2048x8192/.*n:1/'
 #include <benchmark/benchmark.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -57,9 +58,16 @@ uint64_t next(uint64_t& s) {  // xorshift64: fast, and speed does not depend on 
   return s;
 }
 
+// 2 MiB-aligned memory advised for transparent huge pages, like the weights the library computes
+// at load (src/model/weight_arena.cpp), so the kernels read the memory they read in a model.
 void* aligned(size_t bytes) {
-  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  constexpr size_t kHugePage = size_t{2} << 20;
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, bytes);
   if (p == nullptr) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE)
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+#endif
   return p;
 }
 
