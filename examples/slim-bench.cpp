@@ -1,6 +1,6 @@
 // slim-bench: prefill and decode speed, the llama-bench of slim.
 //   slim-bench (--model DIR | --config CONFIG.json) [--weights f32|bf16|q8_0|q4_0] [-p 512] [-n 128]
-//              [-t 1,2] [-r 5] [--json] [--bandwidth]
+//              [-t 1,2] [-r 5] [--json] [--bandwidth] [--no-mmap]
 // ppN prefills N tokens into an empty session; tgN decodes N tokens one at a time from an empty
 // session. Each runs once to warm up, then r times: mean ± sample standard deviation of tokens/s.
 // For tg, the weight bytes a decoded token reads times tokens/s is the effective GB/s;
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   std::string model_dir, config, weights_list, threads_list = "1,2";
   int prompt = 512, gen = 128, reps = 5;
   uint64_t seed = 0;
-  bool json = false, bandwidth = false;
+  bool json = false, bandwidth = false, no_mmap = false;
   auto* model_opt = app.add_option("--model", model_dir, "Hugging Face model folder")->check(CLI::ExistingDirectory);
   auto* config_opt = app.add_option("--config", config, "config.json: random weights of this shape")
                          ->check(CLI::ExistingFile);
@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of --config's random weights and of the token ids");
   app.add_flag("--json", json, "print one JSON object instead of a table");
   app.add_flag("--bandwidth", bandwidth, "measure the read bandwidth first and relate tg to it");
+  app.add_flag("--no-mmap", no_mmap, "read --model's weights files into memory instead of mapping them");
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     if (model_dir.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
@@ -185,7 +186,10 @@ int main(int argc, char** argv) {
       const auto start = Clock::now();
       {
         slim::cli::ProgressBar bar(model_dir.empty() ? "generating" : "loading");
-        slim::LoadOptions options{.threads = max_threads, .weights = format, .progress = [&](float f) { bar.update(f); }};
+        slim::LoadOptions options{.threads = max_threads,
+                                  .use_mmap = !no_mmap,
+                                  .weights = format,
+                                  .progress = [&](float f) { bar.update(f); }};
         model = model_dir.empty() ? slim::Model::random(config, options, seed) : slim::Model::load(model_dir, options);
       }
       const std::string weights(slim::dtype_name(model->weights_dtype()));
