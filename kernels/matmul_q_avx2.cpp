@@ -34,36 +34,62 @@ inline __m256i halves(const void* p0, const void* p1) {
   return _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(p1), reinterpret_cast<const __m128i*>(p0));
 }
 
-// Activation blocks b and b+1 of one row, split into first and second halves; corr: what the
-// q4_0 offset adds to each int32 lane ([2 * sum_b x4 | 2 * sum_b+1 x4]).
-struct XPair {
-  __m256i lo, hi, corr;
-};
-
-// [v0 x4 | v1 x4] from two adjacent 32-bit values at p (p[1] ignored when odd, which then uses p[0]).
-inline __m256i spread_pair(const int32_t* p, bool odd) {
-  const __m128i v = odd ? _mm_set1_epi32(p[0]) : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
-  return _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(v), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+// [v0 x4 | v1 x4] from {v0, v1, ...}
+inline __m256 spread_pair(__m128 v) {
+  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(v), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
 }
 
+// {f16(d0), f16(d1), 0, 0}
+inline __m128 scale_pair(uint16_t d0, uint16_t d1) {
+  return _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{d0} | uint32_t{d1} << 16)));
+}
+
+// Activation blocks b and b + 1 of row t as the pair type X wants them: the 8-bit values split into
+// first and second halves (lo, hi), the block sums and the scales. An odd last block is paired
+// with itself, the copy's scale set to zero, so it goes through the same sequence.
+struct ActPair {
+  __m256i lo, hi;
+  int32_t sum0, sum1;
+  float d0, d1;
+};
+
+inline ActPair act_pair(const QuantizedActs& xq, int64_t t, int64_t b) {
+  const bool last_odd = b + 1 == xq.blocks;
+  const int64_t b1 = last_odd ? b : b + 1;
+  const int8_t* q = xq.q + t * xq.cols;
+  const int64_t row = t * xq.blocks;
+  return {halves(q + b * kBlock, q + b1 * kBlock), halves(q + b * kBlock + 16, q + b1 * kBlock + 16),
+          xq.sums[row + b], xq.sums[row + b1], xq.d[row + b], last_odd ? 0.0f : xq.d[row + b1]};
+}
+
+// Each weight type: W (a loaded weight pair), X (a prepared activation pair; a decode call keeps
+// a whole row of them in L1, so their size matters for long rows), dot() (exact int32 lanes, block b
+// in lanes 0-3, b+1 in lanes 4-7) and scale() ([d_w,b * d_x,b x4 | d_w,b+1 * d_x,b+1 x4]).
 struct Q4 {
   using Block = BlockQ4_0;
   struct W {
     __m256i lo, hi;  // nibbles as bytes 0..15
+  };
+  struct X {
+    __m256i lo, hi;
+    __m256i corr;  // [2 * sum_b x4 | 2 * sum_b+1 x4]: the offset 8 times the block's sum, per lane
+    __m256 d;      // [d_b x4 | d_b+1 x4]
   };
   static W load(const Block& b0, const Block& b1) {
     const __m256i v = halves(b0.qs, b1.qs);
     const __m256i m = _mm256_set1_epi8(15);
     return {_mm256_and_si256(v, m), _mm256_and_si256(_mm256_srli_epi16(v, 4), m)};
   }
-  static XPair xpair(const int8_t* q0, const int8_t* q1, const int32_t* sums, bool odd) {
-    return {halves(q0, q1), halves(q0 + 16, q1 + 16), _mm256_slli_epi32(spread_pair(sums, odd), 1)};
+  static X prepare(const ActPair& a) {
+    return {a.lo, a.hi, _mm256_setr_epi32(2 * a.sum0, 2 * a.sum0, 2 * a.sum0, 2 * a.sum0, 2 * a.sum1, 2 * a.sum1, 2 * a.sum1, 2 * a.sum1),
+            _mm256_setr_ps(a.d0, a.d0, a.d0, a.d0, a.d1, a.d1, a.d1, a.d1)};
   }
-  static __m256i dot(const W& w, const XPair& x) {
+  static __m256i dot(const W& w, const X& x) {
     // Each s16 lane is below 2 * 2 * 15 * 127, so the sum of the halves cannot overflow.
     const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w.lo, x.lo), _mm256_maddubs_epi16(w.hi, x.hi));
     return _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), x.corr);
   }
+  static __m256 scale(__m128 dw, const X& x) { return _mm256_mul_ps(spread_pair(dw), x.d); }
 };
 
 struct Q8 {
@@ -71,47 +97,28 @@ struct Q8 {
   struct W {
     __m256i lo, hi;
   };
+  struct X {  // 96 bytes rather than 128: q8_0's long rows are memory-bound, not compute-bound
+    __m256i lo, hi;
+    float d[2];
+  };
   static W load(const Block& b0, const Block& b1) { return {halves(b0.q, b1.q), halves(b0.q + 16, b1.q + 16)}; }
-  static XPair xpair(const int8_t* q0, const int8_t* q1, const int32_t*, bool) {
-    return {halves(q0, q1), halves(q0 + 16, q1 + 16), _mm256_setzero_si256()};
-  }
-  static __m256i dot(const W& w, const XPair& x) {
+  static X prepare(const ActPair& a) { return {a.lo, a.hi, {a.d0, a.d1}}; }
+  static __m256i dot(const W& w, const X& x) {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i lo = _mm256_maddubs_epi16(_mm256_abs_epi8(w.lo), _mm256_sign_epi8(x.lo, w.lo));
     const __m256i hi = _mm256_maddubs_epi16(_mm256_abs_epi8(w.hi), _mm256_sign_epi8(x.hi, w.hi));
     return _mm256_add_epi32(_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones));
   }
+  static __m256 scale(__m128 dw, const X& x) {
+    return spread_pair(_mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.d)))));
+  }
 };
 
-// [f16(d0) x4 | f16(d1) x4]
-inline __m256 scale_pair(uint16_t d0, uint16_t d1) {
-  const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{d0} | uint32_t{d1} << 16)));
-  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-}
-
-
-// Activation row t's blocks b and b+1 with their scales [d_b x4 | d_b+1 x4], ready for dot(). An
-// odd last block is paired with itself, the copy's scale set to zero, so it goes through the same
-// sequence.
-struct XPrep {
-  XPair x;
-  __m256 d;
-};
-
+// acc + (weight pair . activation pair x), dw = the weight pair's scales: the one instruction
+// sequence of every output.
 template <typename Q>
-inline XPrep prepare(const QuantizedActs& xq, int64_t t, int64_t b) {
-  const bool last_odd = b + 1 == xq.blocks;
-  const int8_t* q = xq.q + t * xq.cols + b * kBlock;
-  const float* d = xq.d + t * xq.blocks + b;
-  const float d0 = d[0], d1 = last_odd ? 0.0f : d[1];
-  return {Q::xpair(q, last_odd ? q : q + kBlock, xq.sums + t * xq.blocks + b, last_odd),
-          _mm256_setr_ps(d0, d0, d0, d0, d1, d1, d1, d1)};
-}
-
-// acc + (weight pair (w0, w1) . activation pair x): the one instruction sequence of every output.
-template <typename Q>
-inline __m256 step(__m256 acc, const typename Q::W& w, __m256 dw, const XPrep& x) {
-  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q::dot(w, x.x)), _mm256_mul_ps(dw, x.d), acc);
+inline __m256 step(__m256 acc, const typename Q::W& w, __m128 dw, const typename Q::X& x) {
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q::dot(w, x)), Q::scale(dw, x), acc);
 }
 
 // Prefill: outputs y[t+j][r+i] for i < R, j < T; each weight pair is loaded once for T
@@ -126,8 +133,8 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t) {
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b += 2) {
     const int64_t b1 = b + 1 == nb ? b : b + 1;
-    XPrep x[T];
-    for (int j = 0; j < T; ++j) x[j] = prepare<Q>(a.xq, t + j, b);
+    typename Q::X x[T];
+    for (int j = 0; j < T; ++j) x[j] = Q::prepare(act_pair(a.xq, t + j, b));
     for (int i = 0; i < R; ++i) {
       if constexpr (R > 1) {
         // R rows are R interleaved streams, and each tile starts R-1 new ones that the hardware
@@ -137,7 +144,7 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t) {
       const Block& w0 = w[i * nb + b];
       const Block& w1 = w[i * nb + b1];
       const typename Q::W wv = Q::load(w0, w1);
-      const __m256 dw = scale_pair(w0.d, w1.d);
+      const __m128 dw = scale_pair(w0.d, w1.d);
       for (int j = 0; j < T; ++j) acc[i][j] = step<Q>(acc[i][j], wv, dw, x[j]);
     }
   }
@@ -148,7 +155,7 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t) {
 // Decode: the dot product of one weight row (nb blocks) with activation pairs prepared once for
 // all rows. The same steps as tile()'s, with the odd last block paired with itself.
 template <typename Q>
-inline float row_dot(const typename Q::Block* w, int64_t nb, const XPrep* x) {
+inline float row_dot(const typename Q::Block* w, int64_t nb, const typename Q::X* x) {
   __m256 acc = _mm256_setzero_ps();
   for (const auto* end = w + (nb & ~int64_t{1}); w != end; w += 2, ++x) {
     acc = step<Q>(acc, Q::load(w[0], w[1]), scale_pair(w[0].d, w[1].d), *x);
@@ -176,12 +183,24 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
     }
   }
   if (full_t == n) return;
+  if (a.xq.blocks > 256) {
+    // Rows longer than 8192 columns: a row of prepared pairs (1.5-2 bytes a column) and the
+    // weight row it meets no longer fit L1 together. Tiles of 4 rows prepare each pair once for 4
+    // rows instead (measured, 1 thread, 4096x14336: q8_0 20 vs 13 GB/s, q4_0 20 vs 9 GB/s; at 8192
+    // columns one row at a time is still faster for q8_0, 27 vs 22 GB/s).
+    for (int64_t t = full_t; t < n; ++t) {
+      int64_t r = r0;
+      for (; r + 4 <= r1; r += 4) tile<Q, 4, 1>(a, r, t);
+      for (; r < r1; ++r) tile<Q, 1, 1>(a, r, t);
+    }
+    return;
+  }
   // Decode and leftovers: the weight rows one after the other (one sequential stream), each
   // activation pair prepared once for all of them.
   const int64_t pairs = (a.xq.blocks + 1) / 2;
-  const std::unique_ptr<XPrep[]> x(new XPrep[static_cast<size_t>(pairs)]);
+  const std::unique_ptr<typename Q::X[]> x(new typename Q::X[static_cast<size_t>(pairs)]);
   for (int64_t t = full_t; t < n; ++t) {
-    for (int64_t p = 0; p < pairs; ++p) x[p] = prepare<Q>(a.xq, t, 2 * p);
+    for (int64_t p = 0; p < pairs; ++p) x[p] = Q::prepare(act_pair(a.xq, t, 2 * p));
     const auto* w = static_cast<const typename Q::Block*>(a.w.data);
     const int64_t nb = a.xq.blocks;
     float* y = a.y + t * a.w.rows;
