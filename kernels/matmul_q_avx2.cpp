@@ -89,6 +89,7 @@ struct Q4 {
     const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w.lo, x.lo), _mm256_maddubs_epi16(w.hi, x.hi));
     return _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), x.corr);
   }
+  static __m256 spread_d(const X& x) { return x.d; }
   static __m256 scale(__m128 dw, const X& x) { return _mm256_mul_ps(spread_pair(dw), x.d); }
 };
 
@@ -109,32 +110,38 @@ struct Q8 {
     const __m256i hi = _mm256_maddubs_epi16(_mm256_abs_epi8(w.hi), _mm256_sign_epi8(x.hi, w.hi));
     return _mm256_add_epi32(_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones));
   }
+  static __m256 spread_d(const X& x) {
+    return spread_pair(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.d))));
+  }
+  // Multiplied before it is spread: the same products as spread(dw) * spread_d(x), lane by lane.
   static __m256 scale(__m128 dw, const X& x) {
     return spread_pair(_mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.d)))));
   }
 };
 
-// acc + (weight pair . activation pair x), dw = the weight pair's scales: the one instruction
-// sequence of every output.
+// acc + (weight pair . activation pair x) * scale: the one instruction sequence of every output.
+// scale is [d_w,b * d_x,b x4 | d_w,b+1 * d_x,b+1 x4], computed as Q::scale() (decode) or as
+// spread(d_w) * Q::spread_d() (prefill, where each is reused): the same products either way.
 template <typename Q>
-inline __m256 step(__m256 acc, const typename Q::W& w, __m128 dw, const typename Q::X& x) {
-  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q::dot(w, x)), Q::scale(dw, x), acc);
+inline __m256 step(__m256 acc, const typename Q::W& w, __m256 scale, const typename Q::X& x) {
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q::dot(w, x)), scale, acc);
 }
 
-// Prefill: outputs y[t+j][r+i] for i < R, j < T; each weight pair is loaded once for T
-// activation rows.
+// Outputs y[t+j][r+i] for i < R, j < T from activation pairs prepared for these T rows
+// (x[p * T + j]: pair p of row t + j); each weight pair is loaded once for T activation rows and
+// each activation pair once for R weight rows.
 template <typename Q, int R, int T>
-inline void tile(const MatmulArgs& a, int64_t r, int64_t t) {
+inline void tile(const MatmulArgs& a, int64_t r, int64_t t, const typename Q::X* x) {
   using Block = typename Q::Block;
   const int64_t nb = a.xq.blocks;
   const Block* w = static_cast<const Block*>(a.w.data) + r * nb;
   __m256 acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; b += 2) {
+  for (int64_t b = 0; b < nb; b += 2, x += T) {
     const int64_t b1 = b + 1 == nb ? b : b + 1;
-    typename Q::X x[T];
-    for (int j = 0; j < T; ++j) x[j] = Q::prepare(act_pair(a.xq, t + j, b));
+    __m256 dx[T];
+    for (int j = 0; j < T; ++j) dx[j] = Q::spread_d(x[j]);
     for (int i = 0; i < R; ++i) {
       if constexpr (R > 1) {
         // R rows are R interleaved streams, and each tile starts R-1 new ones that the hardware
@@ -144,12 +151,19 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t) {
       const Block& w0 = w[i * nb + b];
       const Block& w1 = w[i * nb + b1];
       const typename Q::W wv = Q::load(w0, w1);
-      const __m128 dw = scale_pair(w0.d, w1.d);
-      for (int j = 0; j < T; ++j) acc[i][j] = step<Q>(acc[i][j], wv, dw, x[j]);
+      const __m256 dw = spread_pair(scale_pair(w0.d, w1.d));
+      for (int j = 0; j < T; ++j) acc[i][j] = step<Q>(acc[i][j], wv, _mm256_mul_ps(dw, dx[j]), x[j]);
     }
   }
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = hsum(acc[i][j]);
+}
+
+// The pairs of activation rows t..t+T-1 into x[p * T + j].
+template <typename Q, int T>
+void prepare_rows(const QuantizedActs& xq, int64_t t, typename Q::X* x) {
+  for (int64_t p = 0; p < (xq.blocks + 1) / 2; ++p)
+    for (int j = 0; j < T; ++j) x[p * T + j] = Q::prepare(act_pair(xq, t + j, 2 * p));
 }
 
 // Decode: the dot product of one weight row (nb blocks) with activation pairs prepared once for
@@ -158,53 +172,50 @@ template <typename Q>
 inline float row_dot(const typename Q::Block* w, int64_t nb, const typename Q::X* x) {
   __m256 acc = _mm256_setzero_ps();
   for (const auto* end = w + (nb & ~int64_t{1}); w != end; w += 2, ++x) {
-    acc = step<Q>(acc, Q::load(w[0], w[1]), scale_pair(w[0].d, w[1].d), *x);
+    acc = step<Q>(acc, Q::load(w[0], w[1]), Q::scale(scale_pair(w[0].d, w[1].d), *x), *x);
   }
-  if (nb % 2 != 0) acc = step<Q>(acc, Q::load(w[0], w[0]), scale_pair(w[0].d, w[0].d), *x);
+  if (nb % 2 != 0) acc = step<Q>(acc, Q::load(w[0], w[0]), Q::scale(scale_pair(w[0].d, w[0].d), *x), *x);
   return hsum(acc);
 }
 
 template <typename Q>
 void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  using X = typename Q::X;
   constexpr int kR = 2, kT = 4;  // prefill tile
-  const int64_t n = a.n;
+  const int64_t n = a.n, nb = a.xq.blocks, pairs = (nb + 1) / 2;
   const int64_t full_t = n - n % kT;
+  const std::unique_ptr<X[]> x(new X[static_cast<size_t>(pairs * (full_t > 0 ? kT : 1))]);
   if (full_t > 0) {
-    // Rows in groups whose weights (about 256 KiB) stay in L2 while every token tile passes by.
+    // Rows in groups whose weights (about 256 KiB) stay in L2 while every token tile passes by;
+    // each token tile's pairs are prepared once per group.
     const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
     const int64_t group = std::max<int64_t>(kR, (256 * 1024 / std::max<int64_t>(row_bytes, 1)) / kR * kR);
     for (int64_t g0 = r0; g0 < r1; g0 += group) {
       const int64_t g1 = std::min(r1, g0 + group);
       for (int64_t t = 0; t < full_t; t += kT) {
+        prepare_rows<Q, kT>(a.xq, t, x.get());
         int64_t r = g0;
-        for (; r + kR <= g1; r += kR) tile<Q, kR, kT>(a, r, t);
-        for (; r < g1; ++r) tile<Q, 1, kT>(a, r, t);
+        for (; r + kR <= g1; r += kR) tile<Q, kR, kT>(a, r, t, x.get());
+        for (; r < g1; ++r) tile<Q, 1, kT>(a, r, t, x.get());
       }
     }
   }
-  if (full_t == n) return;
-  if (a.xq.blocks > 256) {
-    // Rows longer than 8192 columns: a row of prepared pairs (1.5-2 bytes a column) and the
-    // weight row it meets no longer fit L1 together. Tiles of 4 rows prepare each pair once for 4
-    // rows instead (measured, 1 thread, 4096x14336: q8_0 20 vs 13 GB/s, q4_0 20 vs 9 GB/s; at 8192
-    // columns one row at a time is still faster for q8_0, 27 vs 22 GB/s).
-    for (int64_t t = full_t; t < n; ++t) {
-      int64_t r = r0;
-      for (; r + 4 <= r1; r += 4) tile<Q, 4, 1>(a, r, t);
-      for (; r < r1; ++r) tile<Q, 1, 1>(a, r, t);
-    }
-    return;
-  }
-  // Decode and leftovers: the weight rows one after the other (one sequential stream), each
-  // activation pair prepared once for all of them.
-  const int64_t pairs = (a.xq.blocks + 1) / 2;
-  const std::unique_ptr<typename Q::X[]> x(new typename Q::X[static_cast<size_t>(pairs)]);
+  // Decode and leftovers, one activation row at a time, its pairs prepared once for all rows.
+  const auto* w = static_cast<const typename Q::Block*>(a.w.data);
   for (int64_t t = full_t; t < n; ++t) {
-    for (int64_t p = 0; p < pairs; ++p) x[p] = Q::prepare(act_pair(a.xq, t, 2 * p));
-    const auto* w = static_cast<const typename Q::Block*>(a.w.data);
-    const int64_t nb = a.xq.blocks;
+    prepare_rows<Q, 1>(a.xq, t, x.get());
+    int64_t r = r0;
+    if (nb > 256) {
+      // Rows longer than 8192 columns: a row of prepared pairs (1.5-2 bytes a column) and the
+      // weight row it meets no longer fit L1 together; tiles of 4 rows read each pair once for 4
+      // rows (measured, 1 thread, 4096x14336: q8_0 20 vs 13 GB/s, q4_0 20 vs 9 GB/s; at 8192
+      // columns one row at a time is still faster for q8_0, 27 vs 22 GB/s).
+      for (; r + 4 <= r1; r += 4) tile<Q, 4, 1>(a, r, t, x.get());
+    }
+    // Otherwise the weight rows one after the other: one sequential stream, which the hardware
+    // prefetcher follows best.
     float* y = a.y + t * a.w.rows;
-    for (int64_t r = r0; r < r1; ++r) y[r] = row_dot<Q>(w + r * nb, nb, x.get());
+    for (; r < r1; ++r) y[r] = row_dot<Q>(w + r * nb, nb, x.get());
   }
 }
 

@@ -80,7 +80,7 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
   const int64_t context = cache.context();
   const int64_t work = n * heads * (pos + n) * hd;
   const int team = work > (1 << 15) ? threads : 1;  // a thread team costs more than small work
-#pragma omp parallel for collapse(2) schedule(static) num_threads(team)
+#pragma omp parallel for collapse(2) schedule(static, 1) num_threads(team)  // cyclic: causal rows grow
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t h = 0; h < heads; ++h) {
       float* scores = b.scores.data() + sz(omp_get_thread_num() * context);
