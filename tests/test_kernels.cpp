@@ -248,22 +248,22 @@ TEST_CASE("the activation quantizer never writes -128 and rounds within half a s
 TEST_CASE("results do not depend on the thread count or on n") {
   std::mt19937 rng(9);
   const int64_t n = 17;
-  for (const auto [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {40, 8224}}) {
-  for (Isa isa : supported_isas()) {
-    for (DType dtype : kDTypes) {
-      INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " cols " << cols);
-      const Weights w = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng, 1.0f), rows, cols);
-      const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
-      const std::vector<float> one = run(isa, w, x, n, 1);
-      const std::vector<float> two = run(isa, w, x, n, 2);
-      REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
-      for (int64_t t : {0, 5, 16}) {
-        const std::vector<float> xt(x.begin() + t * cols, x.begin() + (t + 1) * cols);
-        const std::vector<float> single = run(isa, w, xt, 1, 2);
-        REQUIRE(std::memcmp(single.data(), one.data() + t * rows, rows * sizeof(float)) == 0);
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {40, 8224}}) {
+    for (Isa isa : supported_isas()) {
+      for (DType dtype : kDTypes) {
+        INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " cols " << cols);
+        const Weights w = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng, 1.0f), rows, cols);
+        const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
+        const std::vector<float> one = run(isa, w, x, n, 1);
+        const std::vector<float> two = run(isa, w, x, n, 2);
+        REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+        for (int64_t t : {0, 5, 16}) {
+          const std::vector<float> xt(x.begin() + t * cols, x.begin() + (t + 1) * cols);
+          const std::vector<float> single = run(isa, w, xt, 1, 2);
+          REQUIRE(std::memcmp(single.data(), one.data() + t * rows, rows * sizeof(float)) == 0);
+        }
       }
     }
-  }
   }
 }
 
