@@ -70,6 +70,7 @@ struct Q4 {
   struct W {
     __m256i lo, hi;  // nibbles as bytes 0..15
   };
+  static constexpr int64_t kTileFromBlocks = 256;  // 128-byte pairs: 16 KiB at 8192 columns
   struct X {
     __m256i lo, hi;
     __m256i corr;  // [2 * sum_b x4 | 2 * sum_b+1 x4]: the offset 8 times the block's sum, per lane
@@ -98,6 +99,7 @@ struct Q8 {
   struct W {
     __m256i lo, hi;
   };
+  static constexpr int64_t kTileFromBlocks = 257;  // 96-byte pairs: 12 KiB at 8192 columns
   struct X {  // 96 bytes rather than 128: q8_0's long rows are memory-bound, not compute-bound
     __m256i lo, hi;
     float d[2];
@@ -205,11 +207,11 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   for (int64_t t = full_t; t < n; ++t) {
     prepare_rows<Q, 1>(a.xq, t, x.get());
     int64_t r = r0;
-    if (nb > 256) {
-      // Rows longer than 8192 columns: a row of prepared pairs (1.5-2 bytes a column) and the
-      // weight row it meets no longer fit L1 together; tiles of 4 rows read each pair once for 4
-      // rows (measured, 1 thread, 4096x14336: q8_0 20 vs 13 GB/s, q4_0 20 vs 9 GB/s; at 8192
-      // columns one row at a time is still faster for q8_0, 27 vs 22 GB/s).
+    if (nb >= Q::kTileFromBlocks) {
+      // Long rows: a row of prepared pairs (1.5-2 bytes a column) and the weight row it meets no
+      // longer fit L1 together; tiles of 4 rows read each pair once for 4 rows (measured, 1
+      // thread, 4096x14336: q8_0 20 vs 13 GB/s, q4_0 20 vs 9 GB/s; 3072x8192 q4_0 19 vs 8-13
+      // GB/s, while q8_0 at 8192 columns is still faster one row at a time, 27 vs 22 GB/s).
       for (; r + 4 <= r1; r += 4) tile<Q, 4, 1>(a, r, t, x.get());
     }
     // Otherwise the weight rows one after the other: one sequential stream, which the hardware
