@@ -75,17 +75,15 @@ void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t
   // hold the others up at the barrier. Which thread computes a row does not change how it is
   // computed, so results do not depend on the team size.
   const int64_t per_chunk = std::max<int64_t>(16, (rows / (team * 8) + 15) / 16 * 16);
+  const auto chunks_of = [&](size_t i) { return (std::max<int64_t>(ws[i].rows, 0) + per_chunk - 1) / per_chunk; };
   int64_t chunks = 0;
-  for (const MatrixRef& w : ws) chunks += (std::max<int64_t>(w.rows, 0) + per_chunk - 1) / per_chunk;
+  for (size_t i = 0; i < ws.size(); ++i) chunks += chunks_of(i);
 #pragma omp parallel for num_threads(team) schedule(dynamic, 1)
   for (int64_t c = 0; c < chunks; ++c) {
     size_t i = 0;
-    int64_t first = c;  // chunk index within matrix i
-    while (first >= (std::max<int64_t>(ws[i].rows, 0) + per_chunk - 1) / per_chunk) {
-      first -= (std::max<int64_t>(ws[i].rows, 0) + per_chunk - 1) / per_chunk;
-      ++i;
-    }
-    fn(args(i), first * per_chunk, std::min(ws[i].rows, (first + 1) * per_chunk));
+    int64_t k = c;  // chunk index within matrix i
+    for (; k >= chunks_of(i); ++i) k -= chunks_of(i);
+    fn(args(i), k * per_chunk, std::min(ws[i].rows, (k + 1) * per_chunk));
   }
 }
 
