@@ -1,8 +1,9 @@
 // slim-bench: prefill and decode speed, the llama-bench of slim.
 //   slim-bench (--model DIR | --config CONFIG.json) [--weights f32|bf16|q8_0|q4_0] [-p 512] [-n 128]
-//              [-t 1,2] [-r 5] [--json] [--bandwidth] [--no-mmap]
+//              [-t 1,2] [-r 5] [-d 0] [--json] [--bandwidth] [--no-mmap]
 // ppN prefills N tokens into an empty session; tgN decodes N tokens one at a time from an empty
-// session. Each runs once to warm up, then r times: mean ± sample standard deviation of tokens/s.
+// session. With -d D both start after D tokens of context (prefilled, not timed), shown as
+// "tgN @ dD" as llama-bench does: attention's cost grows with the context. Each runs once to warm up, then r times: mean ± sample standard deviation of tokens/s.
 // For tg, the weight bytes a decoded token reads times tokens/s is the effective GB/s;
 // --bandwidth first measures this machine's read bandwidth for each thread count (a streaming sum
 // over 1 GiB, best of 5) and shows tg's GB/s as a fraction of it. --config builds random weights
@@ -97,6 +98,7 @@ struct Result {
   double tokens_per_s = 0, sd = 0;
   uint64_t weight_bytes_per_token = 0;
   std::optional<double> gbps, bandwidth_gbps;
+  int depth = 0;  // tokens of context before the test
 };
 
 // Mean and sample standard deviation.
@@ -132,7 +134,7 @@ std::string fixed(double v, int digits) {
 int main(int argc, char** argv) {
   CLI::App app{"Measures prefill (ppN) and decode (tgN) speed in tokens/s"};
   std::string model_dir, config, weights_list, threads_list = "1,2";
-  int prompt = 512, gen = 128, reps = 5;
+  int prompt = 512, gen = 128, reps = 5, depth = 0;
   uint64_t seed = 0;
   bool json = false, bandwidth = false, no_mmap = false;
   auto* model_opt = app.add_option("--model", model_dir, "Hugging Face model folder")->check(CLI::ExistingDirectory);
@@ -142,6 +144,8 @@ int main(int argc, char** argv) {
   app.add_option("--weights", weights_list, "f32, bf16, q8_0, q4_0 (comma-separated; default: as stored, f32 for --config)");
   app.add_option("-p,--n-prompt", prompt, "prompt tokens of the pp test (0 = none)")->check(CLI::NonNegativeNumber);
   app.add_option("-n,--n-gen", gen, "decoded tokens of the tg test (0 = none)")->check(CLI::NonNegativeNumber);
+  app.add_option("-d,--depth", depth, "tokens of context prefilled (untimed) before each test")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("-t,--threads", threads_list, "thread counts, comma-separated");
   app.add_option("-r,--repetitions", reps, "measured runs of each test")->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "seed of --config's random weights and of the token ids");
@@ -196,7 +200,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s %s: %s in %.1f ms, %.1f MB of weights read per token\n", shape.c_str(), weights.c_str(),
                    model_dir.empty() ? "generated" : "loaded", seconds_since(start) * 1e3,
                    static_cast<double>(model->info().weight_bytes) / 1e6);
-      const int64_t context = std::min<int64_t>(model->info().max_context, std::max({prompt, gen, 1}));
+      const int64_t context = std::min<int64_t>(model->info().max_context, depth + std::max({prompt, gen, 1}));
+      if (context < depth + std::max(prompt, gen)) {
+        throw slim::Error(slim::ErrorCode::invalid_argument,
+                          "-d + -p / -n: " + std::to_string(depth + std::max(prompt, gen)) +
+                              " tokens exceed the model's context of " + std::to_string(context));
+      }
       slim::Session session(model, context);
       std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(model->info().vocab_size - 1));
 
@@ -210,6 +219,11 @@ int main(int argc, char** argv) {
             std::vector<int32_t> tokens(static_cast<size_t>(count));
             for (auto& t : tokens) t = token(rng);
             session.reset();
+            if (depth > 0) {
+              std::vector<int32_t> context_tokens(static_cast<size_t>(depth));
+              for (auto& t : context_tokens) t = token(rng);
+              session.prefill(context_tokens);
+            }
             const auto t0 = Clock::now();
             if (is_pp) {
               session.prefill(tokens);
@@ -219,7 +233,8 @@ int main(int argc, char** argv) {
             if (rep > 0) rates.push_back(count / seconds_since(t0));
           }
           Result r;
-          r.test = (is_pp ? "pp" : "tg") + std::to_string(count);
+          r.test = (is_pp ? "pp" : "tg") + std::to_string(count) + (depth > 0 ? " @ d" + std::to_string(depth) : "");
+          r.depth = depth;
           r.weights = weights;
           r.threads = thread_counts[ti];
           std::tie(r.tokens_per_s, r.sd) = mean_sd(rates);
@@ -248,6 +263,7 @@ int main(int argc, char** argv) {
                                     {"weight_bytes_per_token", r.weight_bytes_per_token},
                                     {"gbps", r.gbps ? nlohmann::ordered_json(*r.gbps) : nlohmann::ordered_json(nullptr)}};
         if (r.bandwidth_gbps) j["bandwidth_gbps"] = *r.bandwidth_gbps;
+        if (r.depth > 0) j["depth"] = r.depth;
         out["results"].push_back(j);
       }
       std::printf("%s\n", out.dump(2).c_str());

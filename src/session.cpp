@@ -54,7 +54,7 @@ std::span<const float> Session::decode(int32_t token) { return prefill(std::span
 void Session::set_threads(int threads) {
   if (threads < 0) throw Error(ErrorCode::invalid_argument, "Session threads must be >= 0");
   state_->threads = threads;
-  state_->buffers.set_threads(this->threads(), state_->cache.context());
+  state_->buffers.set_threads(this->threads());
 }
 
 int Session::threads() const noexcept { return state_->threads > 0 ? state_->threads : state_->model->threads(); }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/weight_arena.hpp"
+
 namespace slim {
 
 int64_t kv_layer_capacity(const ModelConfig& c, int64_t layer, int64_t context) {
@@ -22,8 +24,11 @@ KvCache::KvCache(const ModelConfig& c, int64_t context)
     layer_offset_.push_back(total);
     total += static_cast<size_t>(kv_heads_ * capacity_.back() * head_dim_);
   }
-  k_.resize(total);
-  v_.resize(total);
+  // Attention streams each head's keys and values once per token: huge pages as for the weights.
+  total_ = total;
+  memory_ = huge_page_memory(2 * total * sizeof(float));
+  k_ = static_cast<float*>(memory_.get());
+  v_ = k_ + total;
 }
 
 int64_t KvCache::smallest_capacity() const { return *std::min_element(capacity_.begin(), capacity_.end()); }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/config.hpp"
@@ -28,16 +29,16 @@ class KvCache {
   int64_t capacity(int64_t layer) const { return capacity_[static_cast<size_t>(layer)]; }
   // The smallest layer capacity: positions beyond it have wrapped some ring buffer around.
   int64_t smallest_capacity() const;
-  float* k(int64_t layer, int64_t head, int64_t pos) { return k_.data() + offset(layer, head, pos); }
-  float* v(int64_t layer, int64_t head, int64_t pos) { return v_.data() + offset(layer, head, pos); }
-  const float* k(int64_t layer, int64_t head, int64_t pos) const { return k_.data() + offset(layer, head, pos); }
-  const float* v(int64_t layer, int64_t head, int64_t pos) const { return v_.data() + offset(layer, head, pos); }
+  float* k(int64_t layer, int64_t head, int64_t pos) { return k_ + offset(layer, head, pos); }
+  float* v(int64_t layer, int64_t head, int64_t pos) { return v_ + offset(layer, head, pos); }
+  const float* k(int64_t layer, int64_t head, int64_t pos) const { return k_ + offset(layer, head, pos); }
+  const float* v(int64_t layer, int64_t head, int64_t pos) const { return v_ + offset(layer, head, pos); }
   // The capacity(layer) consecutive slots of one head (slot s at s * head_dim).
-  const float* k_slots(int64_t layer, int64_t head) const { return k_.data() + offset(layer, head, 0); }
-  const float* v_slots(int64_t layer, int64_t head) const { return v_.data() + offset(layer, head, 0); }
-  float* k_slots(int64_t layer, int64_t head) { return k_.data() + offset(layer, head, 0); }
-  float* v_slots(int64_t layer, int64_t head) { return v_.data() + offset(layer, head, 0); }
-  uint64_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+  const float* k_slots(int64_t layer, int64_t head) const { return k_ + offset(layer, head, 0); }
+  const float* v_slots(int64_t layer, int64_t head) const { return v_ + offset(layer, head, 0); }
+  float* k_slots(int64_t layer, int64_t head) { return k_ + offset(layer, head, 0); }
+  float* v_slots(int64_t layer, int64_t head) { return v_ + offset(layer, head, 0); }
+  uint64_t bytes() const { return 2 * total_ * sizeof(float); }
   int64_t layers() const { return static_cast<int64_t>(capacity_.size()); }
   int64_t kv_heads() const { return kv_heads_; }
   int64_t head_dim() const { return head_dim_; }
@@ -51,7 +52,10 @@ class KvCache {
   int64_t context_, kv_heads_, head_dim_;
   std::vector<int64_t> capacity_;
   std::vector<size_t> layer_offset_;
-  std::vector<float> k_, v_;
+  size_t total_ = 0;                // floats of the keys (and of the values)
+  std::shared_ptr<void> memory_;    // huge pages, backed as positions are written
+  float* k_ = nullptr;
+  float* v_ = nullptr;
 };
 
 }  // namespace slim

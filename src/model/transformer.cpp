@@ -19,23 +19,32 @@ float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-// scores[j - first] = q · key_j for positions j = first..p of one kv head: the cached ones as one
-// or two f32 matrix-vector products over consecutive slots (the SIMD kernels), the chunk's own
-// (strided by the kv heads in b.k) one dot product each.
-void key_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b,
-                int64_t kv_head, int64_t first, int64_t p, int64_t pos, const float* q, float* scores) {
-  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
+// The scores of one kv head's query group (the `group` heads that share its keys, their queries
+// contiguous in q) for positions j = first..p: scores[g * len + j - first] = q_g · key_j. The cached
+// keys go through the f32 matmul kernel as the activations against the group's queries, so each
+// key is read once for the whole group (grouped-query attention's saving); the kernel writes them
+// position-major into `transposed`. The chunk's own keys (strided by the kv heads in b.k) are one
+// dot product each.
+void group_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
+                  int64_t group, int64_t first, int64_t p, int64_t pos, const float* q, float* scores,
+                  float* transposed) {
+  const int64_t hd = c.head_dim, capacity = cache.capacity(layer), len = p - first + 1;
   const float* keys = cache.k_slots(layer, kv_head);
+  const kernels::MatrixRef queries{DType::f32, q, group, hd};
   int64_t j = first;
   const int64_t cached_end = std::min(p + 1, pos);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
-    kernels::matmul({DType::f32, keys + slot * hd, count, hd}, q, 1, scores + (j - first), 1);
+    kernels::matmul(queries, keys + slot * hd, count, transposed, 1);
+    for (int64_t t = 0; t < count; ++t) {
+      for (int64_t g = 0; g < group; ++g) scores[g * len + j - first + t] = transposed[t * group + g];
+    }
     j += count;
   }
   for (j = std::max(first, pos); j <= p; ++j) {
-    scores[j - first] = dot(q, b.k.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd), hd);
+    const float* key = b.k.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
+    for (int64_t g = 0; g < group; ++g) scores[g * len + j - first] = dot(q + g * hd, key, hd);
   }
 }
 
@@ -46,23 +55,29 @@ void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const Mod
   }
 }
 
-// Calls visit(j, key, value) for positions j = first..p of one kv head: those before the chunk
-// (pos) from the cache, walking its slots in order (a local layer's ring wraps to slot 0), the
-// chunk's own from b.k / b.v.
-template <typename Visit>
-void for_each_position(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b,
-                       int64_t kv_head, int64_t first, int64_t p, int64_t pos, Visit visit) {
-  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
-  const float* keys = cache.k_slots(layer, kv_head);
+// out[g * hd + d] = Σ_j scores[g * len + j - first] · value_j[d] over positions j = first..p of one
+// kv head's query group: the cached values slot range by slot range (a local layer's ring wraps to
+// slot 0), in blocks of 16 KiB that stay in L1 while each head of the group passes over them; the
+// chunk's own values (strided by the kv heads in b.v) one at a time.
+void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
+                  int64_t group, int64_t first, int64_t p, int64_t pos, const float* scores, float* out) {
+  const int64_t hd = c.head_dim, capacity = cache.capacity(layer), len = p - first + 1;
   const float* values = cache.v_slots(layer, kv_head);
-  int64_t slot = first % capacity;
-  for (int64_t j = first; j < std::min(p + 1, pos); ++j) {
-    visit(j, keys + slot * hd, values + slot * hd);
-    if (++slot == capacity) slot = 0;
+  const int64_t block = std::max<int64_t>(4, 4096 / hd);
+  std::fill(out, out + group * hd, 0.0f);
+  int64_t j = first;
+  const int64_t cached_end = std::min(p + 1, pos);
+  while (j < cached_end) {
+    const int64_t slot = j % capacity;
+    const int64_t count = std::min({cached_end - j, capacity - slot, block});
+    for (int64_t g = 0; g < group; ++g) {
+      ops::add_weighted_rows(scores + g * len + j - first, values + slot * hd, count, hd, out + g * hd);
+    }
+    j += count;
   }
-  for (int64_t j = std::max(first, pos); j <= p; ++j) {
-    const size_t at = sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
-    visit(j, b.k.data() + at, b.v.data() + at);
+  for (j = std::max(first, pos); j <= p; ++j) {
+    const float* v = b.v.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
+    for (int64_t g = 0; g < group; ++g) ops::add_weighted_rows(scores + g * len + j - first, v, 1, hd, out + g * hd);
   }
 }
 
@@ -78,26 +93,27 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
   const auto cap = static_cast<float>(c.traits.attn_softcap);
   const bool local = c.is_local_layer(layer);
   const int64_t context = cache.context();
+  const int64_t kv_heads = c.num_kv_heads;
   const int64_t work = n * heads * (pos + n) * hd;
   const int team = work > (1 << 15) ? threads : 1;  // a thread team costs more than small work
+  // One item per (token, kv head): its query group shares every key and value read.
 #pragma omp parallel for collapse(2) schedule(static, 1) num_threads(team)  // cyclic: causal rows grow
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t h = 0; h < heads; ++h) {
-      float* scores = b.scores.data() + sz(omp_get_thread_num() * context);
-      const float* q = b.q.data() + sz((i * heads + h) * hd);
+    for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
+      float* scores = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
+      const int64_t h0 = kvh * group;  // the group's first query head
+      const float* q = b.q.data() + sz((i * heads + h0) * hd);
       const int64_t p = pos + i;
       const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
       const int64_t len = p - first + 1;
-      key_scores(c, cache, layer, b, h / group, first, p, pos, q, scores);
-      ops::scale(scores, len, scale);
-      if (cap > 0) ops::softcap(scores, len, cap);  // Gemma 2: before the mask and the softmax
-      ops::softmax(scores, len);
-      float* out = b.attn.data() + sz((i * heads + h) * hd);
-      for (int64_t d = 0; d < hd; ++d) out[d] = 0.0f;
-      for_each_position(c, cache, layer, b, h / group, first, p, pos, [&](int64_t j, const float*, const float* v) {
-        const float w = scores[j - first];
-        for (int64_t d = 0; d < hd; ++d) out[d] += w * v[d];
-      });
+      group_scores(c, cache, layer, b, kvh, group, first, p, pos, q, scores, scores + group * context);
+      for (int64_t g = 0; g < group; ++g) {
+        float* s = scores + g * len;
+        ops::scale(s, len, scale);
+        if (cap > 0) ops::softcap(s, len, cap);  // Gemma 2: before the mask and the softmax
+        ops::softmax(s, len);
+      }
+      group_values(c, cache, layer, b, kvh, group, first, p, pos, scores, b.attn.data() + sz((i * heads + h0) * hd));
     }
   }
 }
@@ -125,6 +141,7 @@ bool has_dense_mlp(const ModelConfig& c) {
 
 ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_t context, int threads)
     : max_tokens(max_tokens_),
+      scores_per_thread(2 * context * (c.num_heads / c.num_kv_heads)),
       x(sz(max_tokens * c.hidden_size)),
       xn(x.size()),
       out(x.size()),
@@ -134,7 +151,7 @@ ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_
       attn(q.size()),
       gate(sz(has_dense_mlp(c) ? max_tokens * c.intermediate_size : 0)),
       up(gate.size()),
-      scores(sz(context * std::max(threads, 1))),
+      scores(sz(scores_per_thread * std::max(threads, 1))),
       moe(c, c.moe.num_experts > 0 ? max_tokens : 0) {}
 
 void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, ForwardBuffers& b,

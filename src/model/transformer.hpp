@@ -16,9 +16,10 @@ namespace slim {
 // Scratch memory of one session, sized for up to max_tokens tokens a forward call.
 struct ForwardBuffers {
   ForwardBuffers(const ModelConfig& c, int64_t max_tokens, int64_t context, int threads);
-  // Makes room for attention scores of `threads` threads.
-  void set_threads(int threads, int64_t context) { scores.resize(static_cast<size_t>(context * std::max(threads, 1))); }
+  // Makes room for the attention scratch of `threads` threads.
+  void set_threads(int threads) { scores.resize(static_cast<size_t>(scores_per_thread * std::max(threads, 1))); }
   int64_t max_tokens;
+  int64_t scores_per_thread;  // a query group's scores and their transpose: 2 x group x context
   std::vector<float> x, xn, out, q, k, v, attn, gate, up, scores;
   MoeScratch moe;
 };

@@ -16,8 +16,10 @@ struct Unmap {
   void operator()(void* p) const noexcept { ::munmap(p, bytes); }
 };
 
-// `bytes` (a multiple of kHugePage) of zeroed memory at a kHugePage-aligned address.
-std::shared_ptr<void> huge_page_chunk(size_t bytes) {
+}  // namespace
+
+std::shared_ptr<void> huge_page_memory(size_t bytes) {
+  bytes = std::max<size_t>(1, (bytes + kHugePage - 1) / kHugePage) * kHugePage;
   void* raw = ::mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) throw std::bad_alloc();
   auto* start = static_cast<unsigned char*>(raw);
@@ -32,8 +34,6 @@ std::shared_ptr<void> huge_page_chunk(size_t bytes) {
   return std::shared_ptr<void>(aligned, Unmap{bytes});
 }
 
-}  // namespace
-
 Tensor WeightArena::matrix(DType dtype, int64_t rows, int64_t cols) {
   const int64_t shape[] = {rows, cols};
   const size_t bytes = (Tensor::view(dtype, shape, nullptr).nbytes() + Tensor::kAlignment - 1) / Tensor::kAlignment *
@@ -41,7 +41,7 @@ Tensor WeightArena::matrix(DType dtype, int64_t rows, int64_t cols) {
   if (bytes == 0) return Tensor::zeros(dtype, shape);
   if (bytes > left_) {
     const size_t size = std::max(kChunk, (bytes + kHugePage - 1) / kHugePage * kHugePage);
-    chunk_ = huge_page_chunk(size);
+    chunk_ = huge_page_memory(size);
     next_ = static_cast<unsigned char*>(chunk_.get());
     left_ = size;
   }

@@ -13,6 +13,10 @@
 
 namespace slim {
 
+// At least `bytes` of zeroed memory on a 2 MiB-aligned address, advised for transparent huge pages;
+// pages are only backed when first touched. Throws std::bad_alloc.
+std::shared_ptr<void> huge_page_memory(size_t bytes);
+
 class WeightArena {
  public:
   // A zero-filled rows x cols matrix; its memory lives as long as the tensor or any copy of it.
