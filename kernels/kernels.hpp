@@ -35,6 +35,11 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads
 // exactly as matmul() computes it.
 void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads);
 
+// out[d] += Σ_t w[t] · rows[t * cols + d] for d < cols, over `count` f32 rows: attention's sum of
+// the value rows weighted by the probabilities. One thread; AVX2 where the active kernel set is
+// avx2, a loop the compiler vectorises for the baseline ISA otherwise.
+void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t cols, float* out);
+
 // Row `row` of w converted to f32 (embedding lookups); w.cols values.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);
 
@@ -70,5 +75,9 @@ const char* active_isa() noexcept;
 // matmul() with a given kernel set (tests and benchmarks). Throws slim::Error(unsupported) if
 // isa_supported(isa) is false.
 void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
+
+// add_weighted_rows() with a given kernel set (tests and benchmarks); sets without their own version
+// use the portable loop.
+void add_weighted_rows_with(Isa isa, const float* w, const float* rows, int64_t count, int64_t cols, float* out);
 
 }  // namespace slim::kernels

@@ -279,3 +279,38 @@ TEST_CASE("kernel sets the CPU lacks are refused, bad shapes are rejected") {
   std::vector<unsigned char> w(80);
   CHECK_THROWS(matmul({DType::q4_0, w.data(), 2, 40}, x.data(), 1, y.data(), 1));
 }
+
+TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<Isa> isas = supported_isas();
+  isas.push_back(Isa::scalar);
+  for (int64_t cols : {1, 7, 8, 40, 64, 96, 128}) {
+    for (int64_t count : {0, 1, 2, 3, 4, 5, 9, 64}) {
+      std::vector<float> w(static_cast<size_t>(count)), rows(static_cast<size_t>(count * cols)), start(static_cast<size_t>(cols));
+      for (auto& v : w) v = u(rng);
+      for (auto& v : rows) v = u(rng);
+      for (auto& v : start) v = u(rng);
+      std::vector<double> expected(start.begin(), start.end());
+      for (int64_t t = 0; t < count; ++t) {
+        for (int64_t d = 0; d < cols; ++d) {
+          expected[static_cast<size_t>(d)] += double{w[static_cast<size_t>(t)]} * rows[static_cast<size_t>(t * cols + d)];
+        }
+      }
+      for (Isa isa : isas) {
+        std::vector<float> out = start;
+        add_weighted_rows_with(isa, w.data(), rows.data(), count, cols, out.data());
+        for (int64_t d = 0; d < cols; ++d) {
+          INFO(isa_name(isa) << " cols " << cols << " count " << count << " d " << d);
+          CHECK(std::abs(out[static_cast<size_t>(d)] - expected[static_cast<size_t>(d)]) <= 1e-6 * (1 + count));
+        }
+      }
+    }
+  }
+  for (Isa isa : kIsas) {
+    if (!isa_supported(isa)) {
+      float w[1] = {1}, rows[1] = {1}, out[1] = {0};
+      CHECK_THROWS(add_weighted_rows_with(isa, w, rows, 1, 1, out));
+    }
+  }
+}

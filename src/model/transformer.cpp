@@ -23,16 +23,16 @@ float dot(const float* a, const float* b, int64_t n) {
 // contiguous in q) for positions j = first..p: scores[g * len + j - first] = q_g · key_j. The cached
 // keys go through the f32 matmul kernel as the activations against the group's queries, so each
 // key is read once for the whole group (grouped-query attention's saving); the kernel writes them
-// position-major into `transposed`. The chunk's own keys (strided by the kv heads in b.k) are one
-// dot product each.
+// position-major into `transposed`. Positions from `cached` on are the chunk's own, not yet in the
+// cache (strided by the kv heads in b.k, the chunk starting at pos): one dot product each.
 void group_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
-                  int64_t group, int64_t first, int64_t p, int64_t pos, const float* q, float* scores,
+                  int64_t group, int64_t first, int64_t p, int64_t pos, int64_t cached, const float* q, float* scores,
                   float* transposed) {
   const int64_t hd = c.head_dim, capacity = cache.capacity(layer), len = p - first + 1;
   const float* keys = cache.k_slots(layer, kv_head);
   const kernels::MatrixRef queries{DType::f32, q, group, hd};
   int64_t j = first;
-  const int64_t cached_end = std::min(p + 1, pos);
+  const int64_t cached_end = std::min(p + 1, cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
@@ -42,7 +42,7 @@ void group_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, con
     }
     j += count;
   }
-  for (j = std::max(first, pos); j <= p; ++j) {
+  for (j = std::max(first, cached); j <= p; ++j) {
     const float* key = b.k.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
     for (int64_t g = 0; g < group; ++g) scores[g * len + j - first] = dot(q + g * hd, key, hd);
   }
@@ -58,35 +58,35 @@ void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const Mod
 // out[g * hd + d] = Σ_j scores[g * len + j - first] · value_j[d] over positions j = first..p of one
 // kv head's query group: the cached values slot range by slot range (a local layer's ring wraps to
 // slot 0), in blocks of 16 KiB that stay in L1 while each head of the group passes over them; the
-// chunk's own values (strided by the kv heads in b.v) one at a time.
+// chunk's own values from `cached` on (strided by the kv heads in b.v) one at a time.
 void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
-                  int64_t group, int64_t first, int64_t p, int64_t pos, const float* scores, float* out) {
+                  int64_t group, int64_t first, int64_t p, int64_t pos, int64_t cached, const float* scores,
+                  float* out) {
   const int64_t hd = c.head_dim, capacity = cache.capacity(layer), len = p - first + 1;
   const float* values = cache.v_slots(layer, kv_head);
   const int64_t block = std::max<int64_t>(4, 4096 / hd);
   std::fill(out, out + group * hd, 0.0f);
   int64_t j = first;
-  const int64_t cached_end = std::min(p + 1, pos);
+  const int64_t cached_end = std::min(p + 1, cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min({cached_end - j, capacity - slot, block});
     for (int64_t g = 0; g < group; ++g) {
-      ops::add_weighted_rows(scores + g * len + j - first, values + slot * hd, count, hd, out + g * hd);
+      kernels::add_weighted_rows(scores + g * len + j - first, values + slot * hd, count, hd, out + g * hd);
     }
     j += count;
   }
-  for (j = std::max(first, pos); j <= p; ++j) {
+  for (j = std::max(first, cached); j <= p; ++j) {
     const float* v = b.v.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
-    for (int64_t g = 0; g < group; ++g) ops::add_weighted_rows(scores + g * len + j - first, v, 1, hd, out + g * hd);
+    for (int64_t g = 0; g < group; ++g) kernels::add_weighted_rows(scores + g * len + j - first, v, 1, hd, out + g * hd);
   }
 }
 
-// Causal attention of n query tokens (positions pos..pos+n-1) of one layer. The chunk's keys and
-// values are written to the cache only afterwards, since a local layer's ring buffer cannot hold a
-// chunk longer than its window. A local layer's token at p sees positions (p - window, p], as
-// transformers' sliding-window mask does.
+// Causal attention of n query tokens (positions pos..pos+n-1) of one layer; positions before
+// `cached` are read from the cache, the rest from the chunk's b.k / b.v. A local layer's token at p
+// sees positions (p - window, p], as transformers' sliding-window mask does.
 void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t n, int64_t pos,
-               int threads) {
+               int64_t cached, int threads) {
   const int64_t hd = c.head_dim, heads = c.num_heads, group = heads / c.num_kv_heads;
   const float scale = c.traits.query_scale > 0 ? static_cast<float>(c.traits.query_scale)
                                                 : 1.0f / std::sqrt(static_cast<float>(hd));
@@ -106,14 +106,15 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
       const int64_t p = pos + i;
       const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
       const int64_t len = p - first + 1;
-      group_scores(c, cache, layer, b, kvh, group, first, p, pos, q, scores, scores + group * context);
+      group_scores(c, cache, layer, b, kvh, group, first, p, pos, cached, q, scores, scores + group * context);
       for (int64_t g = 0; g < group; ++g) {
         float* s = scores + g * len;
         ops::scale(s, len, scale);
         if (cap > 0) ops::softcap(s, len, cap);  // Gemma 2: before the mask and the softmax
         ops::softmax(s, len);
       }
-      group_values(c, cache, layer, b, kvh, group, first, p, pos, scores, b.attn.data() + sz((i * heads + h0) * hd));
+      group_values(c, cache, layer, b, kvh, group, first, p, pos, cached, scores,
+                   b.attn.data() + sz((i * heads + h0) * hd));
     }
   }
 }
@@ -186,8 +187,13 @@ void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, Forwar
         ops::rope_rotate_half(b.k.data() + sz((i * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
       }
     }
-    attention(c, cache, l, b, n, pos, threads);
-    store_kv(c, cache, l, b, n, pos);
+    // A chunk that fits the layer's slots without wrapping goes into the cache first, so attention
+    // reads every position from there (contiguous, through the kernels). Otherwise a local
+    // layer's ring would overwrite positions the chunk's earlier tokens still see: then after.
+    const bool store_first = pos + n <= cache.capacity(l);
+    if (store_first) store_kv(c, cache, l, b, n, pos);
+    attention(c, cache, l, b, n, pos, store_first ? pos + n : pos, threads);
+    if (!store_first) store_kv(c, cache, l, b, n, pos);
     linear(lw.o, b.attn.data(), n, b.out.data(), threads);
     if (traits.sandwich_norms) rms_norm_rows(b.out.data(), lw.post_attn_norm, n, c, b.out.data());
     ops::add(b.x.data(), b.out.data(), n * hidden);

@@ -68,18 +68,6 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t n, float* out) {
-  int64_t t = 0;
-  for (; t + 4 <= count; t += 4) {
-    const float* r = rows + t * n;
-    const float w0 = w[t], w1 = w[t + 1], w2 = w[t + 2], w3 = w[t + 3];
-    for (int64_t d = 0; d < n; ++d) out[d] += (w0 * r[d] + w1 * r[n + d]) + (w2 * r[2 * n + d] + w3 * r[3 * n + d]);
-  }
-  for (; t < count; ++t) {
-    for (int64_t d = 0; d < n; ++d) out[d] += w[t] * rows[t * n + d];
-  }
-}
-
 void rope_rotate_half(float* x, const float* cos, const float* sin, int64_t head_dim) {
   const int64_t half = head_dim / 2;
   for (int64_t i = 0; i < half; ++i) {

@@ -34,10 +34,6 @@ void scale(float* x, int64_t n, float s);
 // In-place softmax of n scores.
 void softmax(float* x, int64_t n);
 
-// out[d] += Σ_t w[t] · rows[t * n + d] for d < n: attention's weighted sum of value rows. Four rows
-// a pass, so out is loaded and stored once per four rows.
-void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t n, float* out);
-
 // Rotary embedding in transformers' rotate-half layout: for i < d/2 the pair (x[i], x[i + d/2]) is
 // rotated by the angle whose cosine and sine are cos[i], sin[i].
 void rope_rotate_half(float* x, const float* cos, const float* sin, int64_t head_dim);
