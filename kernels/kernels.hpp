@@ -40,6 +40,10 @@ void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::
 // avx2, a loop the compiler vectorises for the baseline ISA otherwise.
 void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t cols, float* out);
 
+// In-place softmax of n values: x[i] = e^(x[i] - max) / Σ e^(x[j] - max). AVX2 computes e^x with
+// a polynomial within 2 ulp of std::exp; the other sets call std::exp.
+void softmax(float* x, int64_t n);
+
 // Row `row` of w converted to f32 (embedding lookups); w.cols values.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);
 
@@ -76,8 +80,9 @@ const char* active_isa() noexcept;
 // isa_supported(isa) is false.
 void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
 
-// add_weighted_rows() with a given kernel set (tests and benchmarks); sets without their own version
-// use the portable loop.
+// add_weighted_rows() and softmax() with a given kernel set (tests and benchmarks); sets without
+// their own version use the portable loops. Throw slim::Error(unsupported) as matmul_with() does.
 void add_weighted_rows_with(Isa isa, const float* w, const float* rows, int64_t count, int64_t cols, float* out);
+void softmax_with(Isa isa, float* x, int64_t n);
 
 }  // namespace slim::kernels

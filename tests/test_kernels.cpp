@@ -314,3 +314,39 @@ TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set"
     }
   }
 }
+
+TEST_CASE("softmax matches a double-precision softmax in every kernel set") {
+  std::mt19937 rng(5);
+  std::vector<Isa> isas = supported_isas();
+  isas.push_back(Isa::scalar);
+  for (float spread : {0.1f, 10.0f, 200.0f}) {
+    std::uniform_real_distribution<float> u(-spread, spread);
+    for (int64_t n : {1, 2, 7, 8, 9, 31, 64, 1000}) {
+      std::vector<float> start(static_cast<size_t>(n));
+      for (auto& v : start) v = u(rng);
+      const double max = *std::max_element(start.begin(), start.end());
+      double sum = 0;
+      for (float v : start) sum += std::exp(double{v} - max);
+      for (Isa isa : isas) {
+        std::vector<float> x = start;
+        softmax_with(isa, x.data(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          const double expected = std::exp(double{start[static_cast<size_t>(i)]} - max) / sum;
+          INFO(isa_name(isa) << " spread " << spread << " n " << n << " i " << i);
+          // Each value within a few ulp; the f32 sum of n values adds up to ~n/2 ulp of rounding.
+          CHECK(std::abs(x[static_cast<size_t>(i)] - expected) <= (1e-6 + 1e-8 * static_cast<double>(n)) * expected + 1e-30);
+        }
+      }
+    }
+  }
+  // Equal scores, and -infinity (a masked position) beside finite ones.
+  for (Isa isa : isas) {
+    std::vector<float> x(13, 3.0f);
+    softmax_with(isa, x.data(), 13);
+    for (float v : x) CHECK(std::abs(v - 1.0f / 13) <= 1e-7f);
+    std::vector<float> y = {0.0f, -INFINITY, 0.0f, -INFINITY, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    softmax_with(isa, y.data(), 10);
+    CHECK(y[1] == 0.0f);
+    CHECK(std::abs(y[0] - 0.125f) <= 1e-7f);
+  }
+}

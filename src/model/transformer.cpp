@@ -111,7 +111,7 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
         float* s = scores + g * len;
         ops::scale(s, len, scale);
         if (cap > 0) ops::softcap(s, len, cap);  // Gemma 2: before the mask and the softmax
-        ops::softmax(s, len);
+        kernels::softmax(s, len);
       }
       group_values(c, cache, layer, b, kvh, group, first, p, pos, cached, scores,
                    b.attn.data() + sz((i * heads + h0) * hd));

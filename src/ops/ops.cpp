@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "kernels/kernels.hpp"
+
 namespace slim::ops {
 
 void rms_norm(const float* x, const float* weight, int64_t n, double eps, float* out) {
@@ -57,16 +59,7 @@ void scale(float* x, int64_t n, float s) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
-void softmax(float* x, int64_t n) {
-  const float max = *std::max_element(x, x + n);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
-  const float inv = 1.0f / sum;
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
+void softmax(float* x, int64_t n) { kernels::softmax_with(kernels::Isa::scalar, x, n); }
 
 void rope_rotate_half(float* x, const float* cos, const float* sin, int64_t head_dim) {
   const int64_t half = head_dim / 2;

@@ -31,7 +31,8 @@ void softcap(float* x, int64_t n, float cap);
 // x[i] *= s.
 void scale(float* x, int64_t n, float s);
 
-// In-place softmax of n scores.
+// In-place softmax of n scores with std::exp whatever the CPU (the MoE router: its top-k choice
+// should not depend on the machine); attention uses the faster kernels::softmax.
 void softmax(float* x, int64_t n);
 
 // Rotary embedding in transformers' rotate-half layout: for i < d/2 the pair (x[i], x[i + d/2]) is

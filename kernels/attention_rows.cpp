@@ -1,0 +1,85 @@
+// The row operations of attention, add_weighted_rows() and softmax(): portable loops (the compiler
+// vectorises them for the baseline ISA) and the AVX2 versions where the kernel set is avx2.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "kernels/matmul_impl.hpp"
+#include "slim/error.hpp"
+
+namespace slim::kernels {
+namespace {
+
+// Four rows a pass, so out is loaded and stored once per four rows.
+void add_weighted_rows_portable(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+  int64_t t = 0;
+  for (; t + 4 <= count; t += 4) {
+    const float* r = rows + t * cols;
+    const float w0 = w[t], w1 = w[t + 1], w2 = w[t + 2], w3 = w[t + 3];
+    for (int64_t d = 0; d < cols; ++d) {
+      out[d] += (w0 * r[d] + w1 * r[cols + d]) + (w2 * r[2 * cols + d] + w3 * r[3 * cols + d]);
+    }
+  }
+  for (; t < count; ++t) {
+    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * rows[t * cols + d];
+  }
+}
+
+void softmax_portable(float* x, int64_t n) {
+  const float max = *std::max_element(x, x + n);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+struct RowOps {
+  void (*add_weighted_rows)(const float*, const float*, int64_t, int64_t, float*);
+  void (*softmax)(float*, int64_t);
+};
+
+RowOps row_ops(Isa isa) noexcept {
+#if defined(SLIM_HAVE_AVX2_KERNELS)
+  if (isa == Isa::avx2) return {avx2::add_weighted_rows, avx2::softmax};
+#else
+  (void)isa;
+#endif
+  return {add_weighted_rows_portable, softmax_portable};
+}
+
+const RowOps& active() noexcept {
+  static const RowOps ops = row_ops(active_isa_id());
+  return ops;
+}
+
+RowOps checked(Isa isa) {
+  if (!isa_supported(isa)) {
+    throw Error(ErrorCode::unsupported,
+                std::string("kernels: kernel set '") + isa_name(isa) + "' is not available on this CPU");
+  }
+  return row_ops(isa);
+}
+
+}  // namespace
+
+void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+  active().add_weighted_rows(w, rows, count, cols, out);
+}
+
+void add_weighted_rows_with(Isa isa, const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+  checked(isa).add_weighted_rows(w, rows, count, cols, out);
+}
+
+void softmax(float* x, int64_t n) {
+  if (n > 0) active().softmax(x, n);
+}
+
+void softmax_with(Isa isa, float* x, int64_t n) {
+  const RowOps ops = checked(isa);
+  if (n > 0) ops.softmax(x, n);
+}
+
+}  // namespace slim::kernels

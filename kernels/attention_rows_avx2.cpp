@@ -1,0 +1,110 @@
+// AVX2 + FMA add_weighted_rows() and softmax(). Built with -mavx2 -mfma -mf16c and only called
+// after cpu_features() confirmed them.
+//
+// add_weighted_rows: 32 output columns stay in registers while every row passes by (out is read and written once),
+// two rows a step into separate accumulators: eight independent FMA chains hide the FMA latency.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/avx2_common.hpp"
+#include "kernels/matmul_impl.hpp"
+
+namespace slim::kernels::avx2 {
+
+void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+  int64_t d = 0;
+  for (; d + 32 <= cols; d += 32) {
+    __m256 a[4], b[4];
+    for (int k = 0; k < 4; ++k) {
+      a[k] = _mm256_loadu_ps(out + d + 8 * k);
+      b[k] = _mm256_setzero_ps();
+    }
+    int64_t t = 0;
+    for (; t + 2 <= count; t += 2) {
+      const __m256 w0 = _mm256_broadcast_ss(w + t), w1 = _mm256_broadcast_ss(w + t + 1);
+      const float* r0 = rows + t * cols + d;
+      const float* r1 = r0 + cols;
+      for (int k = 0; k < 4; ++k) {
+        a[k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(r0 + 8 * k), a[k]);
+        b[k] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(r1 + 8 * k), b[k]);
+      }
+    }
+    if (t < count) {
+      const __m256 w0 = _mm256_broadcast_ss(w + t);
+      for (int k = 0; k < 4; ++k) a[k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(rows + t * cols + d + 8 * k), a[k]);
+    }
+    for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out + d + 8 * k, _mm256_add_ps(a[k], b[k]));
+  }
+  for (; d + 8 <= cols; d += 8) {
+    __m256 a = _mm256_loadu_ps(out + d);
+    for (int64_t t = 0; t < count; ++t) a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), _mm256_loadu_ps(rows + t * cols + d), a);
+    _mm256_storeu_ps(out + d, a);
+  }
+  for (; d < cols; ++d) {
+    float s = out[d];
+    for (int64_t t = 0; t < count; ++t) s += w[t] * rows[t * cols + d];
+    out[d] = s;
+  }
+}
+
+namespace {
+
+// e^x for x <= 0 (softmax's inputs after the maximum is taken off), following Cephes' expf: x =
+// k ln2 + r with |r| <= ln2 / 2, e^r by its degree-7 polynomial, 2^k put into the exponent bits.
+// Within 2 ulp of std::exp; inputs below -87.3 (where e^x leaves the normal floats, -infinity
+// included) give 0.
+inline __m256 exp_nonpositive(__m256 x) {
+  const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // ln 2 in two parts, so r = x - k ln2 keeps its low bits (Cephes' C1, C2).
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i two_k = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(two_k)));
+}
+
+}  // namespace
+
+void softmax(float* x, int64_t n) {
+  const int64_t full = n - n % 8;
+  __m256 m8 = _mm256_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < full; i += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(x + i));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  float max = std::max(_mm_cvtss_f32(m4), _mm_cvtss_f32(_mm_movehdup_ps(m4)));
+  for (int64_t i = full; i < n; ++i) max = std::max(max, x[i]);
+
+  const __m256 max8 = _mm256_set1_ps(max);
+  __m256 sum8 = _mm256_setzero_ps();
+  for (int64_t i = 0; i < full; i += 8) {
+    const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), max8));
+    _mm256_storeu_ps(x + i, e);
+    sum8 = _mm256_add_ps(sum8, e);
+  }
+  float sum = hsum(sum8);
+  if (full < n) {  // the tail through the same exp, eight lanes of which the first n - full count
+    alignas(32) float tail[8];
+    for (int i = 0; i < 8; ++i) tail[i] = full + i < n ? x[full + i] - max : -INFINITY;
+    _mm256_store_ps(tail, exp_nonpositive(_mm256_load_ps(tail)));
+    for (int64_t i = full; i < n; ++i) {
+      x[i] = tail[i - full];
+      sum += x[i];
+    }
+  }
+  const __m256 inv8 = _mm256_set1_ps(1.0f / sum);
+  for (int64_t i = 0; i < full; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv8));
+  for (int64_t i = full; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
+}  // namespace slim::kernels::avx2
