@@ -150,25 +150,27 @@ void BM_read_bandwidth(benchmark::State& state) {
                                               benchmark::Counter::kIsRate);
 }
 
-// Attention's weighted sum of value rows: `count` rows of head_dim f32 values (one kv head's cached
-// values, in L1/L2 as attention's blocks keep them) into one output row. GFLOP/s = 2 * count * cols.
+// Attention's weighted sums of value rows: `count` rows of head_dim f32 values (one kv head's
+// cached values, in L1/L2 as attention's blocks keep them) into one output row per head of the
+// query group. GFLOP/s = 2 * outputs * count * cols.
 void BM_add_weighted_rows(benchmark::State& state) {
-  const int64_t count = state.range(0), cols = state.range(1);
-  std::vector<float> w(static_cast<size_t>(count), 0.01f), rows(static_cast<size_t>(count * cols), 0.5f),
-      out(static_cast<size_t>(cols), 0.0f);
+  const int64_t outputs = state.range(0), count = state.range(1), cols = state.range(2);
+  std::vector<float> w(static_cast<size_t>(outputs * count), 0.01f), rows(static_cast<size_t>(count * cols), 0.5f),
+      out(static_cast<size_t>(outputs * cols), 0.0f);
   for (auto _ : state) {
-    k::add_weighted_rows(w.data(), rows.data(), count, cols, out.data());
+    k::add_weighted_rows(w.data(), count, outputs, rows.data(), count, cols, out.data());
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(count * cols) * static_cast<double>(state.iterations()) / 1e9,
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(outputs * count * cols) * static_cast<double>(state.iterations()) / 1e9,
                                                  benchmark::Counter::kIsRate);
   state.SetLabel(k::active_isa());
 }
 
 int register_all() {
   benchmark::RegisterBenchmark("add_weighted_rows", BM_add_weighted_rows)
-      ->ArgNames({"count", "cols"})->Args({64, 64})->Args({32, 128})->Args({2048, 64});
+      ->ArgNames({"outputs", "count", "cols"})->Args({1, 64, 64})->Args({3, 64, 64})->Args({7, 64, 64})
+      ->Args({4, 32, 128})->Args({3, 2048, 64});
   benchmark::RegisterBenchmark("memory_read/256MiB", BM_read_bandwidth)
       ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMillisecond);
   for (const Shape& shape : kShapes) {

@@ -10,8 +10,8 @@
 namespace slim::kernels {
 namespace {
 
-// Four rows a pass, so out is loaded and stored once per four rows.
-void add_weighted_rows_portable(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+// One output, four rows a pass, so out is loaded and stored once per four rows.
+void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
   int64_t t = 0;
   for (; t + 4 <= count; t += 4) {
     const float* r = rows + t * cols;
@@ -23,6 +23,11 @@ void add_weighted_rows_portable(const float* w, const float* rows, int64_t count
   for (; t < count; ++t) {
     for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * rows[t * cols + d];
   }
+}
+
+void add_weighted_rows_portable(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
+                                int64_t cols, float* out) {
+  for (int64_t g = 0; g < outputs; ++g) add_weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
 }
 
 void softmax_portable(float* x, int64_t n) {
@@ -37,7 +42,7 @@ void softmax_portable(float* x, int64_t n) {
 }
 
 struct RowOps {
-  void (*add_weighted_rows)(const float*, const float*, int64_t, int64_t, float*);
+  void (*add_weighted_rows)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
   void (*softmax)(float*, int64_t);
 };
 
@@ -65,12 +70,14 @@ RowOps checked(Isa isa) {
 
 }  // namespace
 
-void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
-  active().add_weighted_rows(w, rows, count, cols, out);
+void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
+                       float* out) {
+  active().add_weighted_rows(w, w_stride, outputs, rows, count, cols, out);
 }
 
-void add_weighted_rows_with(Isa isa, const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
-  checked(isa).add_weighted_rows(w, rows, count, cols, out);
+void add_weighted_rows_with(Isa isa, const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
+                            int64_t cols, float* out) {
+  checked(isa).add_weighted_rows(w, w_stride, outputs, rows, count, cols, out);
 }
 
 void softmax(float* x, int64_t n) {

@@ -1,8 +1,8 @@
 // AVX2 + FMA add_weighted_rows() and softmax(). Built with -mavx2 -mfma -mf16c and only called
 // after cpu_features() confirmed them.
 //
-// add_weighted_rows: 32 output columns stay in registers while every row passes by (out is read and written once),
-// two rows a step into separate accumulators: eight independent FMA chains hide the FMA latency.
+// add_weighted_rows: 32 output columns of up to three outputs stay in registers while every row
+// passes by, so out is read and written once and each row is loaded once per three outputs.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -13,7 +13,10 @@
 
 namespace slim::kernels::avx2 {
 
-void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+namespace {
+
+// One output: two rows a step into separate accumulators, eight independent FMA chains.
+void weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
   int64_t d = 0;
   for (; d + 32 <= cols; d += 32) {
     __m256 a[4], b[4];
@@ -47,6 +50,57 @@ void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t
     for (int64_t t = 0; t < count; ++t) s += w[t] * rows[t * cols + d];
     out[d] = s;
   }
+}
+
+// G outputs (G <= 3), columns d..d+31: each row's 32 values are loaded once for all G outputs,
+// whose 4 x G accumulators are independent FMA chains.
+template <int G>
+void weighted_rows_32(const float* w, int64_t w_stride, const float* rows, int64_t count, int64_t cols, int64_t d,
+                      float* out) {
+  __m256 acc[G][4];
+  for (int g = 0; g < G; ++g)
+    for (int k = 0; k < 4; ++k) acc[g][k] = _mm256_loadu_ps(out + g * cols + d + 8 * k);
+  for (int64_t t = 0; t < count; ++t) {
+    __m256 r[4];
+    for (int k = 0; k < 4; ++k) r[k] = _mm256_loadu_ps(rows + t * cols + d + 8 * k);
+    for (int g = 0; g < G; ++g) {
+      const __m256 wt = _mm256_broadcast_ss(w + g * w_stride + t);
+      for (int k = 0; k < 4; ++k) acc[g][k] = _mm256_fmadd_ps(wt, r[k], acc[g][k]);
+    }
+  }
+  for (int g = 0; g < G; ++g)
+    for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out + g * cols + d + 8 * k, acc[g][k]);
+}
+
+template <int G>
+void weighted_rows_group(const float* w, int64_t w_stride, const float* rows, int64_t count, int64_t cols, float* out) {
+  int64_t d = 0;
+  for (; d + 32 <= cols; d += 32) weighted_rows_32<G>(w, w_stride, rows, count, cols, d, out);
+  for (int g = 0; g < G; ++g) {  // the columns after the last multiple of 32
+    const float* wg = w + g * w_stride;
+    float* o = out + g * cols;
+    int64_t c = d;
+    for (; c + 8 <= cols; c += 8) {
+      __m256 a = _mm256_loadu_ps(o + c);
+      for (int64_t t = 0; t < count; ++t) a = _mm256_fmadd_ps(_mm256_broadcast_ss(wg + t), _mm256_loadu_ps(rows + t * cols + c), a);
+      _mm256_storeu_ps(o + c, a);
+    }
+    for (; c < cols; ++c) {
+      float sum = o[c];
+      for (int64_t t = 0; t < count; ++t) sum += wg[t] * rows[t * cols + c];
+      o[c] = sum;
+    }
+  }
+}
+
+}  // namespace
+
+void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
+                       float* out) {
+  int64_t g = 0;
+  for (; g + 3 <= outputs; g += 3) weighted_rows_group<3>(w + g * w_stride, w_stride, rows, count, cols, out + g * cols);
+  if (outputs - g == 2) weighted_rows_group<2>(w + g * w_stride, w_stride, rows, count, cols, out + g * cols);
+  if (outputs - g == 1) weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
 }
 
 namespace {

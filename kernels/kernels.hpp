@@ -35,10 +35,12 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads
 // exactly as matmul() computes it.
 void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads);
 
-// out[d] += Σ_t w[t] · rows[t * cols + d] for d < cols, over `count` f32 rows: attention's sum of
-// the value rows weighted by the probabilities. One thread; AVX2 where the active kernel set is
-// avx2, a loop the compiler vectorises for the baseline ISA otherwise.
-void add_weighted_rows(const float* w, const float* rows, int64_t count, int64_t cols, float* out);
+// out[g * cols + d] += Σ_t w[g * w_stride + t] · rows[t * cols + d] for g < outputs, d < cols, over
+// `count` f32 rows: attention's sums of the value rows weighted by the probabilities of each head
+// of a query group (each row is read once for the group). One thread; AVX2 where the active kernel
+// set is avx2, a loop the compiler vectorises for the baseline ISA otherwise.
+void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
+                       float* out);
 
 // In-place softmax of n values: x[i] = e^(x[i] - max) / Σ e^(x[j] - max). AVX2 computes e^x with
 // a polynomial within 2 ulp of std::exp; the other sets call std::exp.
@@ -82,7 +84,8 @@ void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* 
 
 // add_weighted_rows() and softmax() with a given kernel set (tests and benchmarks); sets without
 // their own version use the portable loops. Throw slim::Error(unsupported) as matmul_with() does.
-void add_weighted_rows_with(Isa isa, const float* w, const float* rows, int64_t count, int64_t cols, float* out);
+void add_weighted_rows_with(Isa isa, const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
+                            int64_t cols, float* out);
 void softmax_with(Isa isa, float* x, int64_t n);
 
 }  // namespace slim::kernels

@@ -285,24 +285,28 @@ TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set"
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::vector<Isa> isas = supported_isas();
   isas.push_back(Isa::scalar);
-  for (int64_t cols : {1, 7, 8, 40, 64, 96, 128}) {
-    for (int64_t count : {0, 1, 2, 3, 4, 5, 9, 64}) {
-      std::vector<float> w(static_cast<size_t>(count)), rows(static_cast<size_t>(count * cols)), start(static_cast<size_t>(cols));
-      for (auto& v : w) v = u(rng);
-      for (auto& v : rows) v = u(rng);
-      for (auto& v : start) v = u(rng);
-      std::vector<double> expected(start.begin(), start.end());
-      for (int64_t t = 0; t < count; ++t) {
-        for (int64_t d = 0; d < cols; ++d) {
-          expected[static_cast<size_t>(d)] += double{w[static_cast<size_t>(t)]} * rows[static_cast<size_t>(t * cols + d)];
+  const auto at = [](int64_t i) { return static_cast<size_t>(i); };
+  for (int64_t outputs : {1, 2, 3, 4, 7}) {
+    for (int64_t cols : {1, 7, 8, 40, 64, 96, 128}) {
+      for (int64_t count : {0, 1, 2, 3, 5, 9, 64}) {
+        const int64_t stride = count + 3;  // the weights of output g start at g * stride
+        std::vector<float> w(at(outputs * stride)), rows(at(count * cols)), start(at(outputs * cols));
+        for (auto& v : w) v = u(rng);
+        for (auto& v : rows) v = u(rng);
+        for (auto& v : start) v = u(rng);
+        std::vector<double> expected(start.begin(), start.end());
+        for (int64_t g = 0; g < outputs; ++g) {
+          for (int64_t t = 0; t < count; ++t) {
+            for (int64_t d = 0; d < cols; ++d) expected[at(g * cols + d)] += double{w[at(g * stride + t)]} * rows[at(t * cols + d)];
+          }
         }
-      }
-      for (Isa isa : isas) {
-        std::vector<float> out = start;
-        add_weighted_rows_with(isa, w.data(), rows.data(), count, cols, out.data());
-        for (int64_t d = 0; d < cols; ++d) {
-          INFO(isa_name(isa) << " cols " << cols << " count " << count << " d " << d);
-          CHECK(std::abs(out[static_cast<size_t>(d)] - expected[static_cast<size_t>(d)]) <= 1e-6 * (1 + count));
+        for (Isa isa : isas) {
+          std::vector<float> out = start;
+          add_weighted_rows_with(isa, w.data(), stride, outputs, rows.data(), count, cols, out.data());
+          for (int64_t i = 0; i < outputs * cols; ++i) {
+            INFO(isa_name(isa) << " outputs " << outputs << " cols " << cols << " count " << count << " i " << i);
+            CHECK(std::abs(out[at(i)] - expected[at(i)]) <= 1e-6 * (1 + count));
+          }
         }
       }
     }
@@ -310,7 +314,7 @@ TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set"
   for (Isa isa : kIsas) {
     if (!isa_supported(isa)) {
       float w[1] = {1}, rows[1] = {1}, out[1] = {0};
-      CHECK_THROWS(add_weighted_rows_with(isa, w, rows, 1, 1, out));
+      CHECK_THROWS(add_weighted_rows_with(isa, w, 1, 1, rows, 1, 1, out));
     }
   }
 }

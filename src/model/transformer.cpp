@@ -57,8 +57,7 @@ void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const Mod
 
 // out[g * hd + d] = Σ_j scores[g * len + j - first] · value_j[d] over positions j = first..p of one
 // kv head's query group: the cached values slot range by slot range (a local layer's ring wraps to
-// slot 0), in blocks of 16 KiB that stay in L1 while each head of the group passes over them; the
-// chunk's own values from `cached` on (strided by the kv heads in b.v) one at a time.
+// slot 0), in blocks of 16 KiB, each row read once for the whole group; the chunk's own values from `cached` on (strided by the kv heads in b.v) one at a time.
 void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
                   int64_t group, int64_t first, int64_t p, int64_t pos, int64_t cached, const float* scores,
                   float* out) {
@@ -71,14 +70,12 @@ void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, con
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min({cached_end - j, capacity - slot, block});
-    for (int64_t g = 0; g < group; ++g) {
-      kernels::add_weighted_rows(scores + g * len + j - first, values + slot * hd, count, hd, out + g * hd);
-    }
+    kernels::add_weighted_rows(scores + j - first, len, group, values + slot * hd, count, hd, out);
     j += count;
   }
   for (j = std::max(first, cached); j <= p; ++j) {
     const float* v = b.v.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
-    for (int64_t g = 0; g < group; ++g) kernels::add_weighted_rows(scores + g * len + j - first, v, 1, hd, out + g * hd);
+    kernels::add_weighted_rows(scores + j - first, len, group, v, 1, hd, out);
   }
 }
 
