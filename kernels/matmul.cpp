@@ -1,5 +1,7 @@
 // matmul(): picks the kernel set for this CPU once, quantizes the activations for block-quantized
 // weights, and splits output rows over threads.
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
@@ -70,9 +72,28 @@ void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t
     }
     return;
   }
-  // Rows in chunks of a multiple of 16 (no two threads write the same cache line of y), about 8
-  // per thread, handed out dynamically: a thread that loses its core to another process does not
-  // hold the others up at the barrier. Which thread computes a row does not change how it is
+  if (n == 1) {
+    // Decode: each weight is read once, straight from memory. Each thread takes one contiguous
+    // range of the stacked rows (whole lines of 16 rows: no two threads write one cache line of
+    // y), a single stream for the hardware prefetcher. Measured (2 threads, SmolLM2-135M shape,
+    // tokens/s): chunks dealt out dynamically restart a stream at every chunk, q8_0 191 and q4_0
+    // 240 against 246 and 323; ranges walked in chunks that an idle thread may steal from the
+    // back, 192-232 and 291.
+#pragma omp parallel num_threads(team)
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads(), lines = (rows + 15) / 16;
+      const int64_t begin = lines * t / nt * 16, end = std::min(rows, lines * (t + 1) / nt * 16);
+      int64_t first = 0;  // stacked index of matrix i's row 0
+      for (size_t i = 0; i < ws.size(); first += std::max<int64_t>(ws[i].rows, 0), ++i) {
+        const int64_t r0 = std::max(begin, first) - first, r1 = std::min(end, first + ws[i].rows) - first;
+        if (r0 < r1) fn(args(i), r0, r1);
+      }
+    }
+    return;
+  }
+  // Prefill: rows in chunks of a multiple of 16 (no two threads write the same cache line of y),
+  // about 8 per thread, handed out dynamically: a thread that loses its core to another process
+  // does not hold the others up at the barrier. Which thread computes a row does not change how it is
   // computed, so results do not depend on the team size.
   const int64_t per_chunk = std::max<int64_t>(16, (rows / (team * 8) + 15) / 16 * 16);
   const auto chunks_of = [&](size_t i) { return (std::max<int64_t>(ws[i].rows, 0) + per_chunk - 1) / per_chunk; };

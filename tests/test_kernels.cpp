@@ -267,6 +267,41 @@ TEST_CASE("results do not depend on the thread count or on n") {
   }
 }
 
+TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread count") {
+  // Large enough for teams of up to 5 threads, row counts that are not multiples of 16, and a
+  // matrix smaller than one thread's share: decode (n = 1) gives each thread one contiguous range
+  // of the stacked rows, prefill deals chunks out. Every output must equal matmul()'s on one
+  // thread, and nothing outside the outputs may be written.
+  std::mt19937 rng(21);
+  const int64_t cols = 1024;
+  const int64_t rows[] = {1000, 37, 300};
+  for (DType dtype : {DType::f32, DType::q8_0, DType::q4_0}) {
+    std::vector<Weights> ws;
+    std::vector<MatrixRef> refs;
+    for (int64_t r : rows) {
+      ws.push_back(make_weights(dtype, random_values(static_cast<size_t>(r * cols), rng, 1.0f), r, cols));
+    }
+    for (const Weights& w : ws) refs.push_back(w.ref());
+    for (int64_t n : {1, 3}) {
+      const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
+      for (int threads : {1, 2, 3, 5}) {
+        INFO("dtype " << dtype_name(dtype) << " n " << n << " threads " << threads);
+        std::vector<std::vector<float>> ys;
+        std::vector<float*> outs;
+        for (int64_t r : rows) ys.emplace_back(static_cast<size_t>(n * r + 16), -7.0f);
+        for (auto& y : ys) outs.push_back(y.data());
+        matmul_many(refs, x.data(), n, outs, threads);
+        for (size_t i = 0; i < ws.size(); ++i) {
+          std::vector<float> want(static_cast<size_t>(n * rows[i]));
+          matmul(refs[i], x.data(), n, want.data(), 1);
+          REQUIRE(std::memcmp(ys[i].data(), want.data(), want.size() * sizeof(float)) == 0);
+          for (size_t g = want.size(); g < ys[i].size(); ++g) REQUIRE(ys[i][g] == -7.0f);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("kernel sets the CPU lacks are refused, bad shapes are rejected") {
   for (Isa isa : kIsas) {
     if (!isa_supported(isa)) {
