@@ -314,3 +314,35 @@ TEST_CASE("Mistral-style sliding window on every layer (Phi-3 with sliding_windo
   check_long_sequence(model, random_tokens(40, model->info().vocab_size, 11), 64);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a decoded token's attention split over a thread team gives the same logits on 1, 2 and 3 threads",
+          "[sliding][threads]") {
+  // Heads wide enough that one decoded token's attention gets a thread team (from position 64 on)
+  // and its positions are cut into several value blocks (64 positions at head_dim 64); a local
+  // layer (window 100, which wraps) and a global one.
+  slim::test::TempDir tmp;
+  {
+    std::ofstream out(tmp.path / "config.json");
+    out << R"({"architectures": ["Gemma2ForCausalLM"], "attn_logit_softcapping": 5.0,
+      "final_logit_softcapping": 2.0, "head_dim": 64, "hidden_activation": "gelu_pytorch_tanh",
+      "hidden_size": 128, "intermediate_size": 256, "max_position_embeddings": 512, "num_attention_heads": 8,
+      "num_hidden_layers": 2, "num_key_value_heads": 2, "query_pre_attn_scalar": 64, "rms_norm_eps": 1e-06,
+      "rope_theta": 10000.0, "sliding_window": 100, "vocab_size": 256})";
+  }
+  auto model = slim::Model::random(tmp.path / "config.json", {.threads = 2}, 11);
+  REQUIRE(model->impl().config.is_local_layer(0));
+  const std::vector<int32_t> tokens = random_tokens(175, model->info().vocab_size, 5);  // 3 value blocks
+  std::vector<float> steps[3];
+  for (int threads : {1, 2, 3}) {
+    slim::Session s(model, 300);
+    s.set_threads(threads);
+    for (int32_t t : tokens) {
+      auto out = s.decode(t);
+      steps[threads - 1].insert(steps[threads - 1].end(), out.begin(), out.end());
+    }
+  }
+  CHECK(steps[0] == steps[1]);
+  CHECK(steps[0] == steps[2]);
+  // And right: against one prefill, chunks and the naive reference (decoding on 2 threads).
+  check_long_sequence(model, tokens, 300);
+}

@@ -20,32 +20,41 @@ float dot(const float* a, const float* b, int64_t n) {
 }
 
 // The scores of one kv head's query group (the `group` heads that share its keys, their queries
-// contiguous in q) for positions j = first..p: scores[g * len + j - first] = q_g · key_j. The cached
-// keys go through the f32 matmul kernel as the activations against the group's queries, so each
-// key is read once for the whole group (grouped-query attention's saving); the kernel writes them
-// position-major into `transposed`. Positions from `cached` on are the chunk's own, not yet in the
-// cache (strided by the kv heads in b.k, the chunk starting at pos): one dot product each.
+// contiguous in q) for positions j = from..to: scores[g * stride + j - from] = q_g · key_j. The
+// cached keys go through the f32 matmul kernel as the activations against the group's queries, so
+// each key is read once for the whole group (grouped-query attention's saving); the kernel writes
+// them position-major into `transposed`, and computes each score the same way however the
+// positions are cut. Positions from `cached` on are the chunk's own, not yet in the cache (strided
+// by the kv heads in b.k, the chunk starting at pos): one dot product each.
 void group_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
-                  int64_t group, int64_t first, int64_t p, int64_t pos, int64_t cached, const float* q, float* scores,
-                  float* transposed) {
-  const int64_t hd = c.head_dim, capacity = cache.capacity(layer), len = p - first + 1;
+                  int64_t group, int64_t from, int64_t to, int64_t pos, int64_t cached, const float* q, float* scores,
+                  int64_t stride, float* transposed) {
+  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
   const float* keys = cache.k_slots(layer, kv_head);
   const kernels::MatrixRef queries{DType::f32, q, group, hd};
-  int64_t j = first;
-  const int64_t cached_end = std::min(p + 1, cached);
+  int64_t j = from;
+  const int64_t cached_end = std::min(to + 1, cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
     kernels::matmul(queries, keys + slot * hd, count, transposed, 1);
     for (int64_t t = 0; t < count; ++t) {
-      for (int64_t g = 0; g < group; ++g) scores[g * len + j - first + t] = transposed[t * group + g];
+      for (int64_t g = 0; g < group; ++g) scores[g * stride + j - from + t] = transposed[t * group + g];
     }
     j += count;
   }
-  for (j = std::max(first, cached); j <= p; ++j) {
+  for (j = std::max(from, cached); j <= to; ++j) {
     const float* key = b.k.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
-    for (int64_t g = 0; g < group; ++g) scores[g * len + j - first] = dot(q + g * hd, key, hd);
+    for (int64_t g = 0; g < group; ++g) scores[g * stride + j - from] = dot(q + g * hd, key, hd);
   }
+}
+
+// One head's scores of len positions into probabilities: scaled, soft-capped (Gemma 2: before the
+// mask and the softmax), softmax.
+void scores_to_probs(float* s, int64_t len, float scale, float cap) {
+  ops::scale(s, len, scale);
+  if (cap > 0) ops::softcap(s, len, cap);
+  kernels::softmax(s, len);
 }
 
 void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const ModelConfig& c, float* out) {
@@ -55,27 +64,92 @@ void rms_norm_rows(const float* x, const Tensor& weight, int64_t rows, const Mod
   }
 }
 
-// out[g * hd + d] = Σ_j scores[g * len + j - first] · value_j[d] over positions j = first..p of one
-// kv head's query group: the cached values slot range by slot range (a local layer's ring wraps to
-// slot 0), in blocks of 16 KiB, each row read once for the whole group; the chunk's own values from `cached` on (strided by the kv heads in b.v) one at a time.
-void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
-                  int64_t group, int64_t first, int64_t p, int64_t pos, int64_t cached, const float* scores,
-                  float* out) {
-  const int64_t hd = c.head_dim, capacity = cache.capacity(layer), len = p - first + 1;
+// Positions in one block of a value sum (16 KiB of f32 values a head). Blocks start at the query's
+// first visible position, so whichever path computes a token's sum cuts it into the same blocks
+// and adds them up in the same order: results do not depend on the thread count.
+int64_t value_block(int64_t head_dim) { return std::max<int64_t>(4, 4096 / head_dim); }
+
+// partial[g * hd + d] = Σ_j probs[g * stride + j - from] · value_j[d] over positions j = from..to
+// of one kv head's query group: the cached values slot range by slot range (a local layer's ring
+// wraps to slot 0), each row read once for the whole group; the chunk's own values from `cached`
+// on (strided by the kv heads in b.v) one at a time.
+void block_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
+                  int64_t group, int64_t from, int64_t to, int64_t pos, int64_t cached, const float* probs,
+                  int64_t stride, float* partial) {
+  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
   const float* values = cache.v_slots(layer, kv_head);
-  const int64_t block = std::max<int64_t>(4, 4096 / hd);
-  std::fill(out, out + group * hd, 0.0f);
-  int64_t j = first;
-  const int64_t cached_end = std::min(p + 1, cached);
+  std::fill(partial, partial + group * hd, 0.0f);
+  int64_t j = from;
+  const int64_t cached_end = std::min(to + 1, cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
-    const int64_t count = std::min({cached_end - j, capacity - slot, block});
-    kernels::add_weighted_rows(scores + j - first, len, group, values + slot * hd, count, hd, out);
+    const int64_t count = std::min(cached_end - j, capacity - slot);
+    kernels::add_weighted_rows(probs + j - from, stride, group, values + slot * hd, count, hd, partial);
     j += count;
   }
-  for (j = std::max(first, cached); j <= p; ++j) {
+  for (j = std::max(from, cached); j <= to; ++j) {
     const float* v = b.v.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
-    kernels::add_weighted_rows(scores + j - first, len, group, v, 1, hd, out);
+    kernels::add_weighted_rows(probs + j - from, stride, group, v, 1, hd, partial);
+  }
+}
+
+// out[g * hd + d] = Σ_j probs[g * len + j - first] · value_j[d] over positions j = first..p: the
+// sums of value_block() positions, added in order (`partial` holds group x hd floats).
+void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
+                  int64_t group, int64_t first, int64_t p, int64_t pos, int64_t cached, const float* probs,
+                  float* out, float* partial) {
+  const int64_t hd = c.head_dim, len = p - first + 1, block = value_block(hd);
+  std::fill(out, out + group * hd, 0.0f);
+  for (int64_t from = first; from <= p; from += block) {
+    const int64_t to = std::min(p, from + block - 1);
+    block_values(c, cache, layer, b, kv_head, group, from, to, pos, cached, probs + from - first, len, partial);
+    ops::add(out, partial, group * hd);
+  }
+}
+
+float query_scale(const ModelConfig& c) {
+  return c.traits.query_scale > 0 ? static_cast<float>(c.traits.query_scale)
+                                  : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+}
+
+// One token at position pos, every visible position in the cache, with a team of threads. Its kv
+// heads alone are too few work items (3 for SmolLM2-135M: two threads split them 2:1), so keys
+// and values are also cut by position: scores by (kv head, chunk), the softmax by head, the value
+// sums by (kv head, value block) into partial sums, added up in block order by kv head.
+void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t pos,
+                      int team) {
+  const int64_t hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
+  const float scale = query_scale(c), cap = static_cast<float>(c.traits.attn_softcap);
+  const int64_t first = c.is_local_layer(layer) ? std::max<int64_t>(0, pos - c.traits.sliding_window + 1) : 0;
+  const int64_t len = pos - first + 1, block = value_block(hd), blocks = (len + block - 1) / block;
+  // Scores in a few chunks of at least 256 positions per kv head: each chunk is one matmul call.
+  const int64_t chunks = std::clamp<int64_t>(len / 256, 1, (8 * team + kv_heads - 1) / kv_heads);
+  const int64_t chunk = (len + chunks - 1) / chunks;
+  float* probs = b.decode_probs.data();        // [head][len]
+  float* partials = b.decode_partials.data();  // [kv head][block][group x hd]
+#pragma omp parallel num_threads(team)
+  {
+    float* transposed = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < kv_heads * chunks; ++item) {
+      const int64_t kvh = item / chunks, from = first + item % chunks * chunk, to = std::min(pos, from + chunk - 1);
+      group_scores(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, b.q.data() + sz(kvh * group * hd),
+                   probs + sz(kvh * group * len + from - first), len, transposed);
+    }
+#pragma omp for schedule(static)
+    for (int64_t h = 0; h < heads; ++h) scores_to_probs(probs + sz(h * len), len, scale, cap);
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < kv_heads * blocks; ++item) {
+      const int64_t kvh = item / blocks, from = first + item % blocks * block, to = std::min(pos, from + block - 1);
+      block_values(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, probs + sz(kvh * group * len + from - first),
+                   len, partials + sz(item * group * hd));
+    }
+#pragma omp for schedule(static)
+    for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
+      float* out = b.attn.data() + sz(kvh * group * hd);
+      std::fill(out, out + group * hd, 0.0f);
+      for (int64_t k = 0; k < blocks; ++k) ops::add(out, partials + sz((kvh * blocks + k) * group * hd), group * hd);
+    }
   }
 }
 
@@ -85,33 +159,29 @@ void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, con
 void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t n, int64_t pos,
                int64_t cached, int threads) {
   const int64_t hd = c.head_dim, heads = c.num_heads, group = heads / c.num_kv_heads;
-  const float scale = c.traits.query_scale > 0 ? static_cast<float>(c.traits.query_scale)
-                                                : 1.0f / std::sqrt(static_cast<float>(hd));
-  const auto cap = static_cast<float>(c.traits.attn_softcap);
+  const float scale = query_scale(c), cap = static_cast<float>(c.traits.attn_softcap);
   const bool local = c.is_local_layer(layer);
   const int64_t context = cache.context();
   const int64_t kv_heads = c.num_kv_heads;
   const int64_t work = n * heads * (pos + n) * hd;
   const int team = work > (1 << 15) ? threads : 1;  // a thread team costs more than small work
+  if (n == 1 && team > 1 && cached == pos + 1) return decode_attention(c, cache, layer, b, pos, team);
   // One item per (token, kv head): its query group shares every key and value read.
 #pragma omp parallel for collapse(2) schedule(static, 1) num_threads(team)  // cyclic: causal rows grow
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
       float* scores = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
+      float* transposed = scores + group * context;
+      float* partial = transposed + group * context;
       const int64_t h0 = kvh * group;  // the group's first query head
       const float* q = b.q.data() + sz((i * heads + h0) * hd);
       const int64_t p = pos + i;
       const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
       const int64_t len = p - first + 1;
-      group_scores(c, cache, layer, b, kvh, group, first, p, pos, cached, q, scores, scores + group * context);
-      for (int64_t g = 0; g < group; ++g) {
-        float* s = scores + g * len;
-        ops::scale(s, len, scale);
-        if (cap > 0) ops::softcap(s, len, cap);  // Gemma 2: before the mask and the softmax
-        kernels::softmax(s, len);
-      }
+      group_scores(c, cache, layer, b, kvh, group, first, p, pos, cached, q, scores, len, transposed);
+      for (int64_t g = 0; g < group; ++g) scores_to_probs(scores + g * len, len, scale, cap);
       group_values(c, cache, layer, b, kvh, group, first, p, pos, cached, scores,
-                   b.attn.data() + sz((i * heads + h0) * hd));
+                   b.attn.data() + sz((i * heads + h0) * hd), partial);
     }
   }
 }
@@ -139,7 +209,7 @@ bool has_dense_mlp(const ModelConfig& c) {
 
 ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_t context, int threads)
     : max_tokens(max_tokens_),
-      scores_per_thread(2 * context * (c.num_heads / c.num_kv_heads)),
+      scores_per_thread((2 * context + c.head_dim) * (c.num_heads / c.num_kv_heads)),
       x(sz(max_tokens * c.hidden_size)),
       xn(x.size()),
       out(x.size()),
@@ -150,6 +220,8 @@ ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_
       gate(sz(has_dense_mlp(c) ? max_tokens * c.intermediate_size : 0)),
       up(gate.size()),
       scores(sz(scores_per_thread * std::max(threads, 1))),
+      decode_probs(sz(c.num_heads * context)),
+      decode_partials(sz(c.num_heads * c.head_dim * ((context + value_block(c.head_dim) - 1) / value_block(c.head_dim)))),
       moe(c, c.moe.num_experts > 0 ? max_tokens : 0) {}
 
 void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, ForwardBuffers& b,
