@@ -167,10 +167,29 @@ void BM_add_weighted_rows(benchmark::State& state) {
   state.SetLabel(k::active_isa());
 }
 
+// The gated MLP's activation over one token's intermediate row (1536: SmolLM2-135M), in L1.
+void BM_silu_mul(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  std::vector<float> gate(static_cast<size_t>(n)), up(static_cast<size_t>(n), 0.5f);
+  for (int64_t i = 0; i < n; ++i) gate[static_cast<size_t>(i)] = static_cast<float>(i % 17) - 8.0f;
+  const std::vector<float> start = gate;
+  for (auto _ : state) {
+    k::silu_mul(gate.data(), up.data(), n);
+    benchmark::DoNotOptimize(gate.data());
+    benchmark::ClobberMemory();
+    state.PauseTiming();
+    gate = start;  // keep the inputs in range
+    state.ResumeTiming();
+  }
+  state.counters["values/s"] = benchmark::Counter(static_cast<double>(n * state.iterations()), benchmark::Counter::kIsRate);
+  state.SetLabel(k::active_isa());
+}
+
 int register_all() {
   benchmark::RegisterBenchmark("add_weighted_rows", BM_add_weighted_rows)
       ->ArgNames({"outputs", "count", "cols"})->Args({1, 64, 64})->Args({3, 64, 64})->Args({7, 64, 64})
       ->Args({4, 32, 128})->Args({3, 2048, 64});
+  benchmark::RegisterBenchmark("silu_mul", BM_silu_mul)->Arg(1536)->Arg(8960)->ArgName("n");
   benchmark::RegisterBenchmark("memory_read/256MiB", BM_read_bandwidth)
       ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMillisecond);
   for (const Shape& shape : kShapes) {

@@ -1,5 +1,6 @@
-// The row operations of attention, add_weighted_rows() and softmax(): portable loops (the compiler
-// vectorises them for the baseline ISA) and the AVX2 versions where the kernel set is avx2.
+// The row operations: attention's add_weighted_rows() and softmax(), the MLP's silu_mul(). Portable
+// loops (the compiler vectorises them for the baseline ISA) and the AVX2 versions where the kernel
+// set is avx2.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -41,18 +42,26 @@ void softmax_portable(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+void silu_mul_portable(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
 struct RowOps {
   void (*add_weighted_rows)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
   void (*softmax)(float*, int64_t);
+  void (*silu_mul)(float*, const float*, int64_t);
 };
 
 RowOps row_ops(Isa isa) noexcept {
 #if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2) return {avx2::add_weighted_rows, avx2::softmax};
+  if (isa == Isa::avx2) return {avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul};
 #else
   (void)isa;
 #endif
-  return {add_weighted_rows_portable, softmax_portable};
+  return {add_weighted_rows_portable, softmax_portable, silu_mul_portable};
 }
 
 const RowOps& active() noexcept {
@@ -87,6 +96,15 @@ void softmax(float* x, int64_t n) {
 void softmax_with(Isa isa, float* x, int64_t n) {
   const RowOps ops = checked(isa);
   if (n > 0) ops.softmax(x, n);
+}
+
+void silu_mul(float* gate, const float* up, int64_t n) {
+  if (n > 0) active().silu_mul(gate, up, n);
+}
+
+void silu_mul_with(Isa isa, float* gate, const float* up, int64_t n) {
+  const RowOps ops = checked(isa);
+  if (n > 0) ops.silu_mul(gate, up, n);
 }
 
 }  // namespace slim::kernels

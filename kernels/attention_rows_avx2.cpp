@@ -1,4 +1,4 @@
-// AVX2 + FMA add_weighted_rows() and softmax(). Built with -mavx2 -mfma -mf16c and only called
+// AVX2 + FMA add_weighted_rows(), softmax() and silu_mul(). Built with -mavx2 -mfma -mf16c and only called
 // after cpu_features() confirmed them.
 //
 // add_weighted_rows: 32 output columns of up to three outputs stay in registers while every row
@@ -103,33 +103,6 @@ void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const 
   if (outputs - g == 1) weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
 }
 
-namespace {
-
-// e^x for x <= 0 (softmax's inputs after the maximum is taken off), following Cephes' expf: x =
-// k ln2 + r with |r| <= ln2 / 2, e^r by its degree-7 polynomial, 2^k put into the exponent bits.
-// Within 2 ulp of std::exp; inputs below -87.3 (where e^x leaves the normal floats, -infinity
-// included) give 0.
-inline __m256 exp_nonpositive(__m256 x) {
-  const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // ln 2 in two parts, so r = x - k ln2 keeps its low bits (Cephes' C1, C2).
-  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i two_k = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(two_k)));
-}
-
-}  // namespace
-
 void softmax(float* x, int64_t n) {
   const int64_t full = n - n % 8;
   __m256 m8 = _mm256_set1_ps(-INFINITY);
@@ -159,6 +132,26 @@ void softmax(float* x, int64_t n) {
   const __m256 inv8 = _mm256_set1_ps(1.0f / sum);
   for (int64_t i = 0; i < full; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv8));
   for (int64_t i = full; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
+void silu_mul(float* gate, const float* up, int64_t n) {
+  // silu(g) = g * sigma(g), sigma(g) = 1 / (1 + t) for g >= 0 and t / (1 + t) below, where
+  // t = e^-|g| <= 1: e^x is only ever taken of x <= 0, so it cannot overflow.
+  const auto eight = [](__m256 g, __m256 u) {
+    const __m256 t = exp_nonpositive(_mm256_or_ps(g, _mm256_set1_ps(-0.0f)));
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 num = _mm256_blendv_ps(t, one, _mm256_cmp_ps(g, _mm256_setzero_ps(), _CMP_GE_OQ));
+    return _mm256_mul_ps(_mm256_mul_ps(g, _mm256_div_ps(num, _mm256_add_ps(one, t))), u);
+  };
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, eight(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i < n) {  // the tail through the same lanes
+    alignas(32) float g[8] = {}, u[8] = {};
+    std::copy(gate + i, gate + n, g);
+    std::copy(up + i, up + n, u);
+    _mm256_store_ps(g, eight(_mm256_load_ps(g), _mm256_load_ps(u)));
+    std::copy(g, g + (n - i), gate + i);
+  }
 }
 
 }  // namespace slim::kernels::avx2

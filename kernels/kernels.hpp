@@ -46,6 +46,10 @@ void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const 
 // a polynomial within 2 ulp of std::exp; the other sets call std::exp.
 void softmax(float* x, int64_t n);
 
+// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g): the gated MLP's activation. AVX2
+// computes e^x with softmax()'s polynomial; the other sets call std::exp.
+void silu_mul(float* gate, const float* up, int64_t n);
+
 // Row `row` of w converted to f32 (embedding lookups); w.cols values.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);
 
@@ -82,10 +86,11 @@ const char* active_isa() noexcept;
 // isa_supported(isa) is false.
 void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
 
-// add_weighted_rows() and softmax() with a given kernel set (tests and benchmarks); sets without
+// add_weighted_rows(), softmax() and silu_mul() with a given kernel set (tests and benchmarks); sets without
 // their own version use the portable loops. Throw slim::Error(unsupported) as matmul_with() does.
 void add_weighted_rows_with(Isa isa, const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
                             int64_t cols, float* out);
 void softmax_with(Isa isa, float* x, int64_t n);
+void silu_mul_with(Isa isa, float* gate, const float* up, int64_t n);
 
 }  // namespace slim::kernels

@@ -44,6 +44,7 @@ void matmul_q_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // q8_0 / q4_0
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out);
 void softmax(float* x, int64_t n);  // n >= 1
+void silu_mul(float* gate, const float* up, int64_t n);
 }
 #endif
 #if defined(SLIM_HAVE_NEON_KERNELS)
