@@ -133,6 +133,7 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < kv_heads * chunks; ++item) {
       const int64_t kvh = item / chunks, from = first + item % chunks * chunk, to = std::min(pos, from + chunk - 1);
+      if (from > pos) continue;  // rounding up the chunk size can leave the last chunks empty
       group_scores(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, b.q.data() + sz(kvh * group * hd),
                    probs + sz(kvh * group * len + from - first), len, transposed);
     }
