@@ -32,6 +32,13 @@ std::vector<Isa> supported_isas() {
   return out;
 }
 
+// The supported sets and the scalar reference: for the row operations, checked against doubles.
+std::vector<Isa> supported_isas_and_scalar() {
+  std::vector<Isa> out = supported_isas();
+  out.push_back(Isa::scalar);
+  return out;
+}
+
 struct Weights {
   DType dtype;
   int64_t rows, cols;
@@ -318,8 +325,7 @@ TEST_CASE("kernel sets the CPU lacks are refused, bad shapes are rejected") {
 TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set") {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<Isa> isas = supported_isas();
-  isas.push_back(Isa::scalar);
+  const std::vector<Isa> isas = supported_isas_and_scalar();
   const auto at = [](int64_t i) { return static_cast<size_t>(i); };
   for (int64_t outputs : {1, 2, 3, 4, 7}) {
     for (int64_t cols : {1, 7, 8, 40, 64, 96, 128}) {
@@ -356,8 +362,7 @@ TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set"
 
 TEST_CASE("softmax matches a double-precision softmax in every kernel set") {
   std::mt19937 rng(5);
-  std::vector<Isa> isas = supported_isas();
-  isas.push_back(Isa::scalar);
+  const std::vector<Isa> isas = supported_isas_and_scalar();
   for (float spread : {0.1f, 10.0f, 200.0f}) {
     std::uniform_real_distribution<float> u(-spread, spread);
     for (int64_t n : {1, 2, 7, 8, 9, 31, 64, 1000}) {
@@ -392,8 +397,7 @@ TEST_CASE("softmax matches a double-precision softmax in every kernel set") {
 
 TEST_CASE("silu_mul matches a double-precision silu in every kernel set") {
   std::mt19937 rng(6);
-  std::vector<Isa> isas = supported_isas();
-  isas.push_back(Isa::scalar);
+  const std::vector<Isa> isas = supported_isas_and_scalar();
   for (float spread : {0.5f, 8.0f, 120.0f}) {
     std::uniform_real_distribution<float> u(-spread, spread);
     for (int64_t n : {1, 7, 8, 9, 33, 1536}) {

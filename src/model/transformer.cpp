@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <array>
 #include <cmath>
 
 #include "kernels/kernels.hpp"
@@ -123,8 +124,14 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
   const int64_t first = c.is_local_layer(layer) ? std::max<int64_t>(0, pos - c.traits.sliding_window + 1) : 0;
   const int64_t len = pos - first + 1, block = value_block(hd), blocks = (len + block - 1) / block;
   // Scores in a few chunks of at least 256 positions per kv head: each chunk is one matmul call.
-  const int64_t chunks = std::clamp<int64_t>(len / 256, 1, (8 * team + kv_heads - 1) / kv_heads);
-  const int64_t chunk = (len + chunks - 1) / chunks;
+  // The count is taken again from the rounded-up size, so that no chunk is empty.
+  const int64_t wanted = std::clamp<int64_t>(len / 256, 1, (8 * team + kv_heads - 1) / kv_heads);
+  const int64_t chunk = (len + wanted - 1) / wanted, chunks = (len + chunk - 1) / chunk;
+  // Item `item` of cuts of `size` positions, `per_head` of them a kv head: {kv head, from, to}.
+  const auto cut = [&](int64_t item, int64_t per_head, int64_t size) {
+    const int64_t from = first + item % per_head * size;
+    return std::array<int64_t, 3>{item / per_head, from, std::min(pos, from + size - 1)};
+  };
   float* probs = b.decode_probs.data();        // [head][len]
   float* partials = b.decode_partials.data();  // [kv head][block][group x hd]
 #pragma omp parallel num_threads(team)
@@ -132,8 +139,7 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
     float* transposed = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < kv_heads * chunks; ++item) {
-      const int64_t kvh = item / chunks, from = first + item % chunks * chunk, to = std::min(pos, from + chunk - 1);
-      if (from > pos) continue;  // rounding up the chunk size can leave the last chunks empty
+      const auto [kvh, from, to] = cut(item, chunks, chunk);
       group_scores(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, b.q.data() + sz(kvh * group * hd),
                    probs + sz(kvh * group * len + from - first), len, transposed);
     }
@@ -141,7 +147,7 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
     for (int64_t h = 0; h < heads; ++h) scores_to_probs(probs + sz(h * len), len, scale, cap);
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < kv_heads * blocks; ++item) {
-      const int64_t kvh = item / blocks, from = first + item % blocks * block, to = std::min(pos, from + block - 1);
+      const auto [kvh, from, to] = cut(item, blocks, block);
       block_values(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, probs + sz(kvh * group * len + from - first),
                    len, partials + sz(item * group * hd));
     }
