@@ -10,15 +10,33 @@
 
 namespace slim::kernels {
 
+// How the rows of a q8_0 / q4_0 matrix lie in memory (other dtypes are always `blocks`):
+//   blocks:  the row's GGUF blocks one after another, the file layout;
+//   groups8: each run of 8 whole blocks regrouped (quant_blocks.hpp, GroupQ8_0 / GroupQ4_0) so a
+//            kernel sums 8 blocks side by side, one block per 32-bit lane; the blocks after the
+//            last whole group stay GGUF blocks. The AVX2 kernels read it fastest.
+// Both take dtype_row_bytes() bytes a row and only move bytes within a row, so a range of rows is
+// still a matrix of the same layout (Phi-3's fused projections are split that way).
+enum class Layout : uint8_t { blocks, groups8 };
+
 // A read-only weight matrix of rows x cols, row-major; each row is dtype_row_bytes(dtype, cols)
-// bytes (for q8_0 / q4_0: cols / 32 GGUF blocks, cols a multiple of 32). No repacking: the kernels
-// read the file layout directly, so a mapped GGUF-style block array can be passed as it is.
+// bytes (for q8_0 / q4_0: cols / 32 blocks, cols a multiple of 32, laid out as `layout` says).
 struct MatrixRef {
   DType dtype = DType::f32;
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  Layout layout = Layout::blocks;
 };
+
+// The layout the active kernel set reads fastest for dtype: groups8 for q8_0 / q4_0 under avx2,
+// blocks otherwise. Kernel sets without their own groups8 code compute such a matrix with the
+// scalar reference (correct, slow), so weights are stored in the layout this names.
+Layout preferred_layout(DType dtype) noexcept;
+
+// One row of `cols` values of dtype, from layout `from` at src to layout `to` at dst (src and dst
+// must not overlap; a plain copy when the layouts are equal or dtype is not block-quantized).
+void relayout_row(DType dtype, int64_t cols, const void* src, Layout from, void* dst, Layout to) noexcept;
 
 // y = x · wᵀ for a batch of n activation rows: y[t*w.rows + r] = Σ_c w[r][c] · x[t*w.cols + c].
 // Each output is computed the same way whatever n and the thread count are, so prefill (n > 1) and
@@ -50,7 +68,7 @@ void softmax(float* x, int64_t n);
 // computes e^x with softmax()'s polynomial; the other sets call std::exp.
 void silu_mul(float* gate, const float* up, int64_t n);
 
-// Row `row` of w converted to f32 (embedding lookups); w.cols values.
+// Row `row` of w converted to f32 (embedding lookups); w.cols values, in either layout.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);
 
 // One row of `cols` f32 values stored as dtype into dtype_row_bytes(dtype, cols) bytes at out:

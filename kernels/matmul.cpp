@@ -47,8 +47,9 @@ Isa choose() noexcept {
 // 239 to 251 tokens/s.
 constexpr int64_t kMinWorkPerThread = 1 << 16;
 
-void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys,
-         int threads) {
+void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads) {
+  const MatmulRowsFn fn = rows_fn(isa);
+  const bool reads_groups = isa == Isa::avx2;
   if (ws.size() != ys.size()) throw Error(ErrorCode::invalid_argument, "kernels: one output per matrix");
   if (ws.empty() || n <= 0) return;
   const int64_t cols = ws[0].cols;
@@ -60,6 +61,9 @@ void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t
       throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(w.dtype)) +
                                                    " matrix needs a multiple of 32 columns");
     }
+    if (w.layout != Layout::blocks && !dtype_is_quantized(w.dtype)) {
+      throw Error(ErrorCode::invalid_argument, "kernels: only q8_0 / q4_0 matrices have a groups8 layout");
+    }
     rows += std::max<int64_t>(w.rows, 0);
     quantized = quantized || dtype_is_quantized(w.dtype);
   }
@@ -67,10 +71,12 @@ void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t
   ActBuffer acts;
   if (quantized) acts.quantize(x, n, cols);
   const auto args = [&](size_t i) { return MatmulArgs{ws[i], x, acts.view(), n, ys[i]}; };
+  // Only avx2 has groups8 code; other sets leave such a matrix to the scalar reference.
+  const auto fn_for = [&](size_t i) { return ws[i].layout == Layout::groups8 && !reads_groups ? scalar::matmul_rows : fn; };
   const int team = static_cast<int>(std::clamp<int64_t>(rows * cols * n / kMinWorkPerThread, 1, std::max(threads, 1)));
   if (team <= 1) {
     for (size_t i = 0; i < ws.size(); ++i) {
-      if (ws[i].rows > 0) fn(args(i), 0, ws[i].rows);
+      if (ws[i].rows > 0) fn_for(i)(args(i), 0, ws[i].rows);
     }
     return;
   }
@@ -88,7 +94,7 @@ void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t
       int64_t first = 0;  // stacked index of matrix i's row 0
       for (size_t i = 0; i < ws.size(); first += std::max<int64_t>(ws[i].rows, 0), ++i) {
         const int64_t r0 = std::max(begin, first) - first, r1 = std::min(end, first + ws[i].rows) - first;
-        if (r0 < r1) fn(args(i), r0, r1);
+        if (r0 < r1) fn_for(i)(args(i), r0, r1);
       }
     }
     return;
@@ -106,7 +112,7 @@ void run(MatmulRowsFn fn, std::span<const MatrixRef> ws, const float* x, int64_t
     size_t i = 0;
     int64_t k = c;  // chunk index within matrix i
     for (; k >= chunks_of(i); ++i) k -= chunks_of(i);
-    fn(args(i), k * per_chunk, std::min(ws[i].rows, (k + 1) * per_chunk));
+    fn_for(i)(args(i), k * per_chunk, std::min(ws[i].rows, (k + 1) * per_chunk));
   }
 }
 
@@ -146,8 +152,7 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads
 }
 
 void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads) {
-  static const MatmulRowsFn fn = rows_fn(active_isa_id());
-  run(fn, ws, x, n, ys, threads);
+  run(active_isa_id(), ws, x, n, ys, threads);
 }
 
 void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
@@ -155,7 +160,7 @@ void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* 
     throw Error(ErrorCode::unsupported,
                 std::string("kernels: kernel set '") + isa_name(isa) + "' is not available on this CPU");
   }
-  run(rows_fn(isa), {&w, 1}, x, n, {&y, 1}, threads);
+  run(isa, {&w, 1}, x, n, {&y, 1}, threads);
 }
 
 }  // namespace slim::kernels

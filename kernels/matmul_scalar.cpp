@@ -1,6 +1,8 @@
 // The scalar reference: plain loops that define what every other implementation computes.
 // Block-quantized weights: each block contributes float(integer dot product) * (d_w * d_x), summed
 // over the blocks in order.
+#include <vector>
+
 #include "kernels/convert.hpp"
 #include "kernels/matmul_impl.hpp"
 
@@ -37,14 +39,18 @@ int32_t block_dot(const BlockQ4_0& w, const int8_t* x) {
 template <typename Block>
 void quant_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const QuantizedActs& xq = a.xq;
-  const auto* w = static_cast<const Block*>(a.w.data);
-  for (int64_t t = 0; t < a.n; ++t) {
-    for (int64_t r = r0; r < r1; ++r) {
+  std::vector<Block> blocks(static_cast<size_t>(xq.blocks));  // a groups8 row as GGUF blocks
+  for (int64_t r = r0; r < r1; ++r) {
+    const Block* w = static_cast<const Block*>(a.w.data) + r * xq.blocks;
+    if (a.w.layout != Layout::blocks) {
+      relayout_row(a.w.dtype, a.w.cols, w, a.w.layout, blocks.data(), Layout::blocks);
+      w = blocks.data();
+    }
+    for (int64_t t = 0; t < a.n; ++t) {
       float sum = 0.0f;
       for (int64_t b = 0; b < xq.blocks; ++b) {
-        const Block& wb = w[r * xq.blocks + b];
-        const int32_t dot = block_dot(wb, xq.q + t * xq.cols + b * kBlock);
-        sum += static_cast<float>(dot) * (f16_to_f32(wb.d) * xq.d[t * xq.blocks + b]);
+        const int32_t dot = block_dot(w[b], xq.q + t * xq.cols + b * kBlock);
+        sum += static_cast<float>(dot) * (f16_to_f32(w[b].d) * xq.d[t * xq.blocks + b]);
       }
       a.y[t * a.w.rows + r] = sum;
     }

@@ -20,6 +20,29 @@ struct BlockQ4_0 {
 static_assert(sizeof(BlockQ8_0) == 34 && alignof(BlockQ8_0) == 2);
 static_assert(sizeof(BlockQ4_0) == 18 && alignof(BlockQ4_0) == 2);
 
+// Layout::groups8 (kernels.hpp): 8 consecutive blocks of a row as one group of the same size. The
+// values are dealt out four at a time so that in every 32-byte register a kernel loads, 32-bit
+// lane k holds four values of block k: one 8-bit dot product instruction then works on all 8
+// blocks at once, each block's integer sum builds up in its own lane, and the scales of the group
+// become one f16 -> f32 conversion, one int -> float conversion and one FMA (the GGUF layout
+// needs them once per pair of blocks).
+constexpr int kGroupBlocks = 8;
+
+// Register r (the 32 bytes at q + 32 r), lane k: values 4r .. 4r+3 of block k.
+struct GroupQ8_0 {
+  uint16_t d[kGroupBlocks];  // fp16 scales of blocks 0..7
+  int8_t q[kGroupBlocks * kBlock];
+};
+// 32-byte chunk c, lane k: low nibbles = values 8c .. 8c+3 of block k, high nibbles = values
+// 8c+4 .. 8c+7 (value v is a block's v-th weight in GGUF order, offset 8 as in BlockQ4_0). Masking
+// the low nibbles gives the register of values 8c.., shifting down the high ones that of 8c+4...
+struct GroupQ4_0 {
+  uint16_t d[kGroupBlocks];
+  uint8_t qs[kGroupBlocks * kBlock / 2];
+};
+static_assert(sizeof(GroupQ8_0) == kGroupBlocks * sizeof(BlockQ8_0) && alignof(GroupQ8_0) == 2);
+static_assert(sizeof(GroupQ4_0) == kGroupBlocks * sizeof(BlockQ4_0) && alignof(GroupQ4_0) == 2);
+
 // n activation rows of `cols` values as 8-bit blocks: row t, block b holds q[t*cols + b*32 + i]
 // with scale d[t*blocks + b] (f32, so no precision is lost to an fp16 scale) and the sum of its
 // 32 integers sums[t*blocks + b] (q4_0 kernels take the weights' offset 8 off as 8 * sum once per

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "kernels/convert.hpp"
 #include "kernels/kernels.hpp"
@@ -103,7 +104,13 @@ void quantize_row(DType dtype, const float* src, int64_t cols, void* out) {
 }
 
 void row_to_f32(const MatrixRef& w, int64_t row, float* out) {
-  const auto* base = static_cast<const unsigned char*>(w.data) + static_cast<size_t>(row) * dtype_row_bytes(w.dtype, w.cols);
+  const size_t row_bytes = dtype_row_bytes(w.dtype, w.cols);
+  const auto* base = static_cast<const unsigned char*>(w.data) + static_cast<size_t>(row) * row_bytes;
+  if (w.layout != Layout::blocks && dtype_is_quantized(w.dtype)) {
+    std::vector<unsigned char> blocks(row_bytes);
+    relayout_row(w.dtype, w.cols, base, w.layout, blocks.data(), Layout::blocks);
+    return row_to_f32({w.dtype, blocks.data(), 1, w.cols}, 0, out);
+  }
   switch (w.dtype) {
     case DType::f32:
       std::memcpy(out, base, static_cast<size_t>(w.cols) * sizeof(float));

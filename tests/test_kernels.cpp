@@ -43,8 +43,28 @@ struct Weights {
   DType dtype;
   int64_t rows, cols;
   std::vector<unsigned char> bytes;
-  MatrixRef ref() const { return {dtype, bytes.data(), rows, cols}; }
+  Layout layout = Layout::blocks;
+  MatrixRef ref() const { return {dtype, bytes.data(), rows, cols, layout}; }
 };
+
+// The same matrix in another layout.
+Weights relaid(const Weights& w, Layout layout) {
+  Weights out = w;
+  out.layout = layout;
+  const size_t row_bytes = dtype_row_bytes(w.dtype, w.cols);
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const size_t at = static_cast<size_t>(r) * row_bytes;
+    relayout_row(w.dtype, w.cols, w.bytes.data() + at, w.layout, out.bytes.data() + at, layout);
+  }
+  return out;
+}
+
+// w, and for block dtypes w in the groups8 layout too.
+std::vector<Weights> every_layout(const Weights& w) {
+  std::vector<Weights> out{w};
+  if (dtype_is_quantized(w.dtype)) out.push_back(relaid(w, Layout::groups8));
+  return out;
+}
 
 Weights make_weights(DType dtype, const std::vector<float>& values, int64_t rows, int64_t cols) {
   Weights w{dtype, rows, cols, std::vector<unsigned char>(dtype_row_bytes(dtype, cols) * static_cast<size_t>(rows))};
@@ -88,19 +108,25 @@ std::vector<double> magnitudes(const Weights& w, const std::vector<float>& x, in
   return m;
 }
 
-void check_close(Isa isa, const Weights& w, const std::vector<float>& x, int64_t n) {
-  INFO("isa " << isa_name(isa) << " dtype " << dtype_name(w.dtype) << " rows " << w.rows << " cols " << w.cols << " n " << n);
-  const std::vector<float> ref = run(Isa::scalar, w, x, n);
-  const std::vector<float> got = run(isa, w, x, n);
-  const std::vector<double> mag = magnitudes(w, x, n);
-  for (size_t i = 0; i < ref.size(); ++i) {
-    INFO("output " << i << " ref " << ref[i] << " got " << got[i] << " magnitude " << mag[i]);
-    REQUIRE(std::isfinite(got[i]));
-    // Both sum rounded f32 terms in different orders. Rounding errors of a sum grow like a random
-    // walk, about sqrt(cols) * 2^-24 of Σ|terms| (cols * 2^-24 at worst): 2e-5 up to 800 columns,
-    // scaled by sqrt(cols / 800) beyond.
-    const double tolerance = 2e-5 * std::max(1.0, std::sqrt(static_cast<double>(w.cols) / 800.0));
-    REQUIRE(std::fabs(double{got[i]} - ref[i]) <= tolerance * mag[i] + 1e-30);
+const char* layout_name(Layout layout) { return layout == Layout::blocks ? "blocks" : "groups8"; }
+
+// isa on w, in each of its layouts, against the scalar reference on w's GGUF blocks.
+void check_close(Isa isa, const Weights& blocks, const std::vector<float>& x, int64_t n) {
+  const std::vector<float> ref = run(Isa::scalar, blocks, x, n);
+  const std::vector<double> mag = magnitudes(blocks, x, n);
+  for (const Weights& w : every_layout(blocks)) {
+    INFO("isa " << isa_name(isa) << " dtype " << dtype_name(w.dtype) << " " << layout_name(w.layout) << " rows " << w.rows
+                << " cols " << w.cols << " n " << n);
+    const std::vector<float> got = run(isa, w, x, n);
+    for (size_t i = 0; i < ref.size(); ++i) {
+      INFO("output " << i << " ref " << ref[i] << " got " << got[i] << " magnitude " << mag[i]);
+      REQUIRE(std::isfinite(got[i]));
+      // Both sum rounded f32 terms in different orders. Rounding errors of a sum grow like a
+      // random walk, about sqrt(cols) * 2^-24 of Σ|terms| (cols * 2^-24 at worst): 2e-5 up to 800
+      // columns, scaled by sqrt(cols / 800) beyond.
+      const double tolerance = 2e-5 * std::max(1.0, std::sqrt(static_cast<double>(w.cols) / 800.0));
+      REQUIRE(std::fabs(double{got[i]} - ref[i]) <= tolerance * mag[i] + 1e-30);
+    }
   }
 }
 
@@ -139,7 +165,9 @@ TEST_CASE("SLIM_KERNELS selects the kernel set; the CPU check refuses what the C
 TEST_CASE("every kernel set matches the reference on random data") {
   std::mt19937 rng(42);
   // 8224 columns: 257 blocks, beyond the length where the AVX2 decode switches to 4-row tiles.
-  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {7, 160}, {37, 288}, {70, 800}, {9, 8224}};
+  // For the groups8 layout: no whole group (32-160 columns), groups and an odd or even number of
+  // blocks after them (288, 576, 800, 8224), groups only (256).
+  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {7, 160}, {3, 256}, {37, 288}, {11, 576}, {70, 800}, {9, 8224}};
   for (Isa isa : supported_isas()) {
     for (DType dtype : kDTypes) {
       for (const auto& shape : shapes) {
@@ -200,7 +228,7 @@ TEST_CASE("adversarial data: zeros and extreme scales") {
 TEST_CASE("integer parts are bit-exact against the reference") {
   std::mt19937 rng(11);
   for (DType dtype : {DType::q8_0, DType::q4_0}) {
-    for (int64_t cols : {32, 288, 800, 2016}) {
+    for (int64_t cols : {32, 288, 512, 800, 2016}) {
       const int64_t rows = 13, blocks = cols / 32;
       Weights w{dtype, rows, cols, std::vector<unsigned char>(dtype_row_bytes(dtype, cols) * rows)};
       std::uniform_int_distribution<int> byte(0, 255), q8(-16, 16), two(0, 1);
@@ -214,7 +242,7 @@ TEST_CASE("integer parts are bit-exact against the reference") {
         } else {
           auto& b = reinterpret_cast<BlockQ4_0*>(w.bytes.data())[i];
           b.d = d;
-          for (auto& q : b.qs) q = static_cast<uint8_t>(byte(rng));
+          for (auto& q : b.qs) q = static_cast<uint8_t>(i % 5 == 0 ? 0xFF : byte(rng));  // some at the top of the range
         }
       }
       for (int64_t n : {1, 3, 4, 17}) {
@@ -222,16 +250,67 @@ TEST_CASE("integer parts are bit-exact against the reference") {
         std::uniform_int_distribution<int> q(-127, 127);
         for (size_t i = 0; i < x.size(); ++i) {
           const float scale = (i / 32) % 2 ? 1.0f : 2.0f;
-          x[i] = static_cast<float>(i % 32 == 5 ? 127 : q(rng)) * scale;  // max|x| = 127 * scale
+          // max|x| = 127 * scale; the first row all 127: the largest sums the kernels can meet
+          x[i] = static_cast<float>(i % 32 == 5 || i < static_cast<size_t>(cols) ? 127 : q(rng)) * scale;
         }
         const std::vector<float> ref = run(Isa::scalar, w, x, n);
         for (Isa isa : supported_isas()) {
-          INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " cols " << cols << " n " << n);
-          REQUIRE(run(isa, w, x, n) == ref);
+          for (const Weights& laid : every_layout(w)) {
+            INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " " << layout_name(laid.layout) << " cols " << cols << " n " << n);
+            REQUIRE(run(isa, laid, x, n) == ref);
+          }
         }
       }
     }
   }
+}
+
+TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and converts back exactly") {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (DType dtype : {DType::q8_0, DType::q4_0}) {
+    for (int64_t cols : {32, 256, 288, 576, 2016}) {
+      INFO(dtype_name(dtype) << " cols " << cols);
+      const size_t row_bytes = dtype_row_bytes(dtype, cols);
+      std::vector<unsigned char> blocks(row_bytes), groups(row_bytes), back(row_bytes);
+      for (auto& b : blocks) b = static_cast<unsigned char>(byte(rng));
+      relayout_row(dtype, cols, blocks.data(), Layout::blocks, groups.data(), Layout::groups8);
+      relayout_row(dtype, cols, groups.data(), Layout::groups8, back.data(), Layout::blocks);
+      REQUIRE(back == blocks);
+      for (int64_t g = 0; g < cols / 256; ++g) {
+        for (int k = 0; k < kGroupBlocks; ++k) {
+          if (dtype == DType::q8_0) {
+            const auto& b = reinterpret_cast<const BlockQ8_0*>(blocks.data())[g * 8 + k];
+            const auto& group = reinterpret_cast<const GroupQ8_0*>(groups.data())[g];
+            REQUIRE(group.d[k] == b.d);
+            for (int v = 0; v < 32; ++v) REQUIRE(group.q[32 * (v / 4) + 4 * k + v % 4] == b.q[v]);
+          } else {
+            const auto& b = reinterpret_cast<const BlockQ4_0*>(blocks.data())[g * 8 + k];
+            const auto& group = reinterpret_cast<const GroupQ4_0*>(groups.data())[g];
+            REQUIRE(group.d[k] == b.d);
+            for (int v = 0; v < 32; ++v) {
+              const int want = v < 16 ? b.qs[v] & 15 : b.qs[v - 16] >> 4;
+              const int shift = v % 8 < 4 ? 0 : 4;
+              REQUIRE(((group.qs[32 * (v / 8) + 4 * k + v % 4] >> shift) & 15) == want);
+            }
+          }
+        }
+      }
+      // The blocks after the last whole group stay as they are; row_to_f32 reads either layout.
+      const size_t grouped_bytes = static_cast<size_t>(cols / 256) * 8 * dtype_block_bytes(dtype);
+      REQUIRE(std::equal(groups.begin() + static_cast<std::ptrdiff_t>(grouped_bytes), groups.end(),
+                         blocks.begin() + static_cast<std::ptrdiff_t>(grouped_bytes)));
+      std::vector<float> from_blocks(static_cast<size_t>(cols)), from_groups(static_cast<size_t>(cols));
+      row_to_f32({dtype, blocks.data(), 1, cols}, 0, from_blocks.data());
+      row_to_f32({dtype, groups.data(), 1, cols, Layout::groups8}, 0, from_groups.data());
+      REQUIRE(std::memcmp(from_blocks.data(), from_groups.data(), from_blocks.size() * sizeof(float)) == 0);
+    }
+  }
+  CHECK(preferred_layout(DType::f32) == Layout::blocks);
+  CHECK(preferred_layout(DType::q4_0) == (active_isa_id() == Isa::avx2 ? Layout::groups8 : Layout::blocks));
+  float x[32] = {}, y[1];
+  std::vector<unsigned char> f32(128);
+  CHECK_THROWS(matmul({DType::f32, f32.data(), 1, 32, Layout::groups8}, x, 1, y, 1));
 }
 
 TEST_CASE("the activation quantizer never writes -128 and rounds within half a step") {
@@ -258,16 +337,18 @@ TEST_CASE("results do not depend on the thread count or on n") {
   for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {40, 8224}}) {
     for (Isa isa : supported_isas()) {
       for (DType dtype : kDTypes) {
-        INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " cols " << cols);
-        const Weights w = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng, 1.0f), rows, cols);
         const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
-        const std::vector<float> one = run(isa, w, x, n, 1);
-        const std::vector<float> two = run(isa, w, x, n, 2);
-        REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
-        for (int64_t t : {0, 5, 16}) {
-          const std::vector<float> xt(x.begin() + t * cols, x.begin() + (t + 1) * cols);
-          const std::vector<float> single = run(isa, w, xt, 1, 2);
-          REQUIRE(std::memcmp(single.data(), one.data() + t * rows, rows * sizeof(float)) == 0);
+        const Weights blocks = make_weights(dtype, random_values(static_cast<size_t>(rows * cols), rng, 1.0f), rows, cols);
+        for (const Weights& w : every_layout(blocks)) {
+          INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " " << layout_name(w.layout) << " cols " << cols);
+          const std::vector<float> one = run(isa, w, x, n, 1);
+          const std::vector<float> two = run(isa, w, x, n, 2);
+          REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+          for (int64_t t : {0, 5, 16}) {
+            const std::vector<float> xt(x.begin() + t * cols, x.begin() + (t + 1) * cols);
+            const std::vector<float> single = run(isa, w, xt, 1, 2);
+            REQUIRE(std::memcmp(single.data(), one.data() + t * rows, rows * sizeof(float)) == 0);
+          }
         }
       }
     }
@@ -282,17 +363,18 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
   std::mt19937 rng(21);
   const int64_t cols = 1024;
   const int64_t rows[] = {1000, 37, 300};
-  for (DType dtype : {DType::f32, DType::q8_0, DType::q4_0}) {
+  for (const auto& [dtype, layout] : {std::pair{DType::f32, Layout::blocks}, {DType::q8_0, Layout::blocks}, {DType::q4_0, Layout::blocks},
+                                       {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}}) {
     std::vector<Weights> ws;
     std::vector<MatrixRef> refs;
     for (int64_t r : rows) {
-      ws.push_back(make_weights(dtype, random_values(static_cast<size_t>(r * cols), rng, 1.0f), r, cols));
+      ws.push_back(relaid(make_weights(dtype, random_values(static_cast<size_t>(r * cols), rng, 1.0f), r, cols), layout));
     }
     for (const Weights& w : ws) refs.push_back(w.ref());
     for (int64_t n : {1, 3}) {
       const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
       for (int threads : {1, 2, 3, 5}) {
-        INFO("dtype " << dtype_name(dtype) << " n " << n << " threads " << threads);
+        INFO("dtype " << dtype_name(dtype) << " " << layout_name(layout) << " n " << n << " threads " << threads);
         std::vector<std::vector<float>> ys;
         std::vector<float*> outs;
         for (int64_t r : rows) ys.emplace_back(static_cast<size_t>(n * r + 16), -7.0f);

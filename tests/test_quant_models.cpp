@@ -8,6 +8,7 @@
 
 #include "fixture_check.hpp"
 #include "io/safetensors.hpp"
+#include "kernels/kernels.hpp"
 #include "model/model_impl.hpp"
 #include "model/weight_sources.hpp"
 #include "slim/slim.hpp"
@@ -238,13 +239,81 @@ TEST_CASE("a saved quantized model maps back without re-quantizing and gives the
         for (WeightFormat again : {WeightFormat::as_stored, f}) {
           auto loaded = Model::load(tmp.path / "out", {.threads = 2, .weights = again});
           CHECK(loaded->weights_dtype() == quantized->weights_dtype());
-          // Views into the mapped file: nothing was converted.
-          CHECK_FALSE(loaded->impl().weights.embed.owns_memory());
-          CHECK_FALSE(loaded->impl().weights.layers[1].o.weight.owns_memory());
+          // Views into the mapped file where the kernels read its GGUF blocks as they are; copies
+          // where they want them regrouped (kernels::Layout::groups8). Never re-quantized: the
+          // logits below are identical.
+          const bool mapped = slim::kernels::preferred_layout(loaded->weights_dtype()) == slim::kernels::Layout::blocks;
+          CHECK(loaded->impl().weights.embed.owns_memory() != mapped);
+          CHECK(loaded->impl().weights.layers[1].o.weight.owns_memory() != mapped);
           CHECK(loaded->info().weight_bytes == quantized->info().weight_bytes);
           CHECK(run(loaded, input) == run(quantized, input));
         }
       }
+    }
+  }
+}
+
+TEST_CASE("a saved quantized file holds GGUF blocks whatever layout the kernels use in memory", "[quant][save]") {
+  const fs::path llama = fixtures() / "llama";
+  const auto source = slim::io::WeightFiles::open(llama);
+  for (WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0}) {
+    slim::test::TempDir tmp;
+    auto model = Model::load(llama, {.threads = 1, .weights = f});
+    model->save(tmp.path);
+    const auto saved = slim::io::WeightFiles::open(tmp.path);
+    for (const char* name : {"model.embed_tokens.weight", "model.layers.0.mlp.down_proj.weight"}) {
+      INFO(weight_format_name(f) << " " << name);
+      const slim::Tensor original = source.tensor(name), stored = saved.tensor(name);
+      const int64_t rows = original.dim(0), cols = original.dim(1);
+      REQUIRE(stored.dtype() == model->weights_dtype());
+      const size_t row_bytes = slim::dtype_row_bytes(stored.dtype(), cols);
+      std::vector<float> values(static_cast<size_t>(cols));
+      std::vector<unsigned char> blocks(row_bytes);
+      for (int64_t r = 0; r < rows; ++r) {
+        slim::kernels::row_to_f32({original.dtype(), original.data(), rows, cols}, r, values.data());
+        slim::kernels::quantize_row(stored.dtype(), values.data(), cols, blocks.data());
+        REQUIRE(std::memcmp(blocks.data(), stored.data_as<unsigned char>() + static_cast<size_t>(r) * row_bytes, row_bytes) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("a model whose rows hold groups of 8 blocks and blocks after them saves GGUF blocks and maps back", "[quant][save]") {
+  // 288 columns: one group of 8 blocks and 1 block; 800: 3 groups and 1 block (the fixtures, 64
+  // and 128 wide, hold no whole group). The tied embedding is looked up and used as the head.
+  slim::test::TempDir tmp;
+  const fs::path config = tmp.path / "config.json";
+  write_text(config, R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 288, "intermediate_size": 800,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512,
+    "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "tie_word_embeddings": true})");
+  const std::vector<int32_t> prompt = {1, 5, 9, 200, 31, 7, 77, 12, 100, 3, 511};
+  for (WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0}) {
+    SECTION(std::string(slim::weight_format_name(f))) {
+      auto model = Model::random(config, {.threads = 2, .weights = f}, 11);
+      model->save(tmp.path / "out");
+      const auto saved = slim::io::WeightFiles::open(tmp.path / "out");
+      const auto& w = model->impl().weights;
+      const std::pair<const char*, slim::kernels::MatrixRef> matrices[] = {
+          {"model.embed_tokens.weight", {w.embed.dtype(), w.embed.data(), w.embed.dim(0), w.embed.dim(1), w.embed_layout}},
+          {"model.layers.1.mlp.down_proj.weight", w.layers[1].mlp.down.matrix()},
+          {"model.layers.0.self_attn.k_proj.weight", w.layers[0].k.matrix()}};
+      for (const auto& [name, m] : matrices) {
+        INFO(name);
+        CHECK(m.layout == slim::kernels::preferred_layout(m.dtype));
+        const slim::Tensor stored = saved.tensor(name);
+        const size_t row_bytes = slim::dtype_row_bytes(m.dtype, m.cols);
+        std::vector<unsigned char> blocks(row_bytes);
+        for (int64_t r = 0; r < m.rows; ++r) {
+          slim::kernels::relayout_row(m.dtype, m.cols, static_cast<const unsigned char*>(m.data) + r * row_bytes, m.layout,
+                                      blocks.data(), slim::kernels::Layout::blocks);
+          REQUIRE(std::memcmp(blocks.data(), stored.data_as<unsigned char>() + r * row_bytes, row_bytes) == 0);
+        }
+      }
+      const auto loaded = Model::load(tmp.path / "out", {.threads = 2});
+      const auto logits = run(model, prompt, 2);
+      CHECK(run(loaded, prompt, 2) == logits);
+      CHECK(run(model, prompt, 1) == logits);
+      for (float v : logits) REQUIRE(std::isfinite(v));
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -74,12 +75,27 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Name
     }
     uint64_t written = 0;
     constexpr size_t kChunk = size_t{16} << 20;  // progress every 16 MiB
+    std::vector<unsigned char> blocks;  // rows of a regrouped tensor turned back into GGUF blocks
     for (const NamedTensor* t : order) {
-      const auto* p = static_cast<const unsigned char*>(t->tensor.data());
-      const size_t n = t->tensor.nbytes();
+      const Tensor& x = t->tensor;
+      const auto* p = static_cast<const unsigned char*>(x.data());
+      const size_t n = x.nbytes();
+      const bool regrouped = t->layout != kernels::Layout::blocks && dtype_is_quantized(x.dtype());
+      const int64_t cols = x.ndim() > 0 ? x.dim(x.ndim() - 1) : 0;
+      const size_t row_bytes = std::max<size_t>(1, dtype_row_bytes(x.dtype(), cols));
       for (size_t done = 0; done < n;) {
-        const size_t step = std::min(kChunk, n - done);
-        if (std::fwrite(p + done, 1, step, f.get()) != step) fail("write failed (disk full?)");
+        // Whole rows at a time, so a regrouped tensor's rows can be converted on the way out.
+        const size_t step = std::min(std::max(kChunk / row_bytes, size_t{1}) * row_bytes, n - done);
+        const unsigned char* out = p + done;
+        if (regrouped) {
+          blocks.resize(step);
+          for (size_t r = 0; r < step / row_bytes; ++r) {
+            kernels::relayout_row(x.dtype(), cols, out + r * row_bytes, t->layout, blocks.data() + r * row_bytes,
+                                  kernels::Layout::blocks);
+          }
+          out = blocks.data();
+        }
+        if (std::fwrite(out, 1, step, f.get()) != step) fail("write failed (disk full?)");
         done += step;
         written += step;
         if (progress && offset > 0) progress(static_cast<float>(static_cast<double>(written) / static_cast<double>(offset)));

@@ -1,6 +1,7 @@
 // Writes tensors as a safetensors file. Plain tensors keep their dtype (F32, BF16, F16); q8_0 /
-// q4_0 tensors are written as U8 [rows, row bytes] with slim's block metadata
-// (io/quantized_format.hpp), so SafetensorsFile reads them back as the same tensors.
+// q4_0 tensors are written as U8 [rows, row bytes] of GGUF blocks (whatever their layout in
+// memory) with slim's block metadata (io/quantized_format.hpp), so SafetensorsFile reads them
+// back as the same tensors.
 #pragma once
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/kernels.hpp"
 #include "slim/tensor.hpp"
 
 namespace slim::io {
@@ -16,6 +18,7 @@ namespace slim::io {
 struct NamedTensor {
   std::string name;
   Tensor tensor;
+  kernels::Layout layout = kernels::Layout::blocks;  // of a q8_0 / q4_0 tensor's rows in memory
 };
 
 // Writes `path` through a temporary file renamed into place at the end. Every tensor starts at a

@@ -239,7 +239,7 @@ void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, Forwar
   const auto n = static_cast<int64_t>(tokens.size());
   const int64_t hidden = c.hidden_size, hd = c.head_dim;
 
-  const kernels::MatrixRef embed{w.embed.dtype(), w.embed.data(), c.vocab_size, hidden};
+  const kernels::MatrixRef embed{w.embed.dtype(), w.embed.data(), c.vocab_size, hidden, w.embed_layout};
   for (int64_t i = 0; i < n; ++i) kernels::row_to_f32(embed, tokens[sz(i)], b.x.data() + sz(i * hidden));
   if (traits.scale_embeddings) {
     // Gemma: × sqrt(hidden_size), rounded to the compute dtype (f32) first, as transformers does.

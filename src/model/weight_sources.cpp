@@ -33,12 +33,15 @@ void check_shape(const std::string& name, const Tensor& t, std::initializer_list
   }
 }
 
-// A matrix to fill row by row from make_row(r, f32 buffer), quantized or converted to out's dtype.
+// A matrix to fill row by row, in out's dtype and in kernels::preferred_layout() of it: from
+// make_row(r, f32 buffer), quantized or converted, or, where make_row is empty, from `same` (the
+// same dtype in GGUF blocks, which only needs regrouping).
 struct FillJob {
   Tensor out;
   unsigned char* dest;  // out's data
   std::string name;
   std::function<void(int64_t row, float* values)> make_row;
+  Tensor same;
 };
 
 // Fills every job's rows in one thread team: work items of about 64K values handed out
@@ -65,16 +68,31 @@ void run_fill_jobs(const std::vector<FillJob>& jobs, int threads, Progress& prog
 #pragma omp parallel num_threads(team)
   {
     std::vector<float> values;
+    std::vector<unsigned char> blocks;  // a quantized row before regrouping
 #pragma omp for schedule(dynamic, 1)
     for (size_t i = 0; i < items.size(); ++i) {
       const FillJob& job = jobs[items[i].job];
+      const DType dtype = job.out.dtype();
       const int64_t cols = job.out.dim(1);
-      const size_t row_bytes = dtype_row_bytes(job.out.dtype(), cols);
+      const size_t row_bytes = dtype_row_bytes(dtype, cols);
+      const kernels::Layout layout = kernels::preferred_layout(dtype);
       values.resize(static_cast<size_t>(cols));
+      blocks.resize(row_bytes);
       for (int64_t r = items[i].first; r < items[i].last; ++r) {
+        unsigned char* dest = job.dest + static_cast<size_t>(r) * row_bytes;
         try {
+          if (!job.make_row) {
+            const auto* src = static_cast<const unsigned char*>(job.same.data()) + static_cast<size_t>(r) * row_bytes;
+            kernels::relayout_row(dtype, cols, src, kernels::Layout::blocks, dest, layout);
+            continue;
+          }
           job.make_row(r, values.data());
-          kernels::quantize_row(job.out.dtype(), values.data(), cols, job.dest + static_cast<size_t>(r) * row_bytes);
+          if (layout == kernels::Layout::blocks) {
+            kernels::quantize_row(dtype, values.data(), cols, dest);
+          } else {
+            kernels::quantize_row(dtype, values.data(), cols, blocks.data());
+            kernels::relayout_row(dtype, cols, blocks.data(), kernels::Layout::blocks, dest, layout);
+          }
         } catch (const std::exception& e) {
 #pragma omp critical(slim_fill_rows_error)
           if (error.empty()) error = "tensor '" + job.name + "' row " + std::to_string(r) + ": " + e.what();
@@ -98,15 +116,21 @@ class FileSource final : public TensorSource {
     Tensor t = files_.tensor(name);
     check_shape(name, t, {rows, cols});
     const DType target = target_dtype(format_, t.dtype(), cols);
-    if (t.dtype() == target) {  // used in place: a saved q4_0 folder is never re-quantized
-      progress_.advance(static_cast<uint64_t>(rows * cols));
-      return t;
+    if (t.dtype() == target) {  // a saved q4_0 folder is never re-quantized
+      if (kernels::preferred_layout(target) == kernels::Layout::blocks) {  // used in place
+        progress_.advance(static_cast<uint64_t>(rows * cols));
+        return t;
+      }
+      // The kernels read another layout than the file's GGUF blocks: a regrouped copy.
+      Tensor out = arena_.matrix(target, rows, cols);
+      jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, {}, t});
+      return out;
     }
     Tensor out = arena_.matrix(target, rows, cols);
     // The job keeps t (a view of the mapping, or an aligned copy) alive until finish().
     jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, [t, rows, cols](int64_t r, float* row) {
                        kernels::row_to_f32({t.dtype(), t.data(), rows, cols}, r, row);
-                     }});
+                     }, {}});
     return out;
   }
 
@@ -172,7 +196,7 @@ class RandomSource final : public TensorSource {
     const uint64_t stream = seed_ ^ fnv1a(name);
     // Uniform within ±1/sqrt(cols): a matmul then keeps its activations' scale (Glorot-like).
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
-    jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, [stream, scale, cols](int64_t r, float* row) { uniform_row(stream, r, scale, row, cols); }});
+    jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, [stream, scale, cols](int64_t r, float* row) { uniform_row(stream, r, scale, row, cols); }, {}});
     return out;
   }
 

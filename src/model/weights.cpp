@@ -12,9 +12,10 @@ class Loader {
   Loader(TensorSource& source, bool norm_adds_one, std::vector<io::NamedTensor>& saved)
       : source_(source), norm_adds_one_(norm_adds_one), saved_(saved) {}
 
+  // Block-quantized matrices come in the kernels' preferred layout (TensorSource::matrix).
   Tensor matrix(const std::string& name, int64_t rows, int64_t cols) const {
     Tensor t = source_.matrix(name, rows, cols);
-    saved_.push_back({name, t});
+    saved_.push_back({name, t, kernels::preferred_layout(t.dtype())});
     return t;
   }
   // A vector converted to f32 (norm weights and biases are small and read on every token).
@@ -36,6 +37,7 @@ class Loader {
   Linear linear(const std::string& prefix, int64_t out, int64_t in, bool bias) const {
     Linear l;
     l.weight = matrix(prefix + ".weight", out, in);
+    l.layout = kernels::preferred_layout(l.weight.dtype());
     if (bias) l.bias = vector_f32(prefix + ".bias", out);
     return l;
   }
@@ -79,6 +81,7 @@ Linear row_range(const Tensor& t, int64_t first, int64_t count) {
   Linear l;
   const int64_t shape[] = {count, t.dim(1)};
   l.weight = Tensor::view(t.dtype(), shape, base + static_cast<size_t>(first) * row_bytes);
+  l.layout = kernels::preferred_layout(t.dtype());  // the layouts move bytes only within a row
   return l;
 }
 
@@ -140,6 +143,7 @@ Weights build_weights(const ModelConfig& c, TensorSource& source, std::vector<io
   const TensorNames names = tensor_names(c.arch);
   Weights w;
   w.embed = load.matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size);
+  w.embed_layout = kernels::preferred_layout(w.embed.dtype());
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerWeights l;
@@ -158,8 +162,10 @@ Weights build_weights(const ModelConfig& c, TensorSource& source, std::vector<io
   // transformers ties them anyway, so the embedding wins.
   if (c.tie_word_embeddings) {
     w.lm_head.weight = w.embed;
+    w.lm_head.layout = w.embed_layout;
   } else {
     w.lm_head.weight = load.matrix("lm_head.weight", c.vocab_size, c.hidden_size);
+    w.lm_head.layout = kernels::preferred_layout(w.lm_head.weight.dtype());
   }
   source.finish();
   return w;

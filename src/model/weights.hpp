@@ -14,13 +14,15 @@
 
 namespace slim {
 
-// y = x·Wᵀ (+ bias). weight is [out, in]; bias, when present, is [out] f32.
+// y = x·Wᵀ (+ bias). weight is [out, in], its rows laid out as `layout` says (q8_0 / q4_0 in
+// kernels::preferred_layout(), the layout the kernels read fastest); bias, when present, is [out] f32.
 struct Linear {
   Tensor weight;
   Tensor bias;
+  kernels::Layout layout = kernels::Layout::blocks;
   int64_t out() const { return weight.dim(0); }
   int64_t in() const { return weight.dim(1); }
-  kernels::MatrixRef matrix() const { return {weight.dtype(), weight.data(), weight.dim(0), weight.dim(1)}; }
+  kernels::MatrixRef matrix() const { return {weight.dtype(), weight.data(), weight.dim(0), weight.dim(1), layout}; }
 };
 
 // A gated MLP: down(act(gate(x)) * up(x)). Also one expert of a mixture of experts.
@@ -54,6 +56,7 @@ struct LayerWeights {
 
 struct Weights {
   Tensor embed;  // [vocab, hidden]
+  kernels::Layout embed_layout = kernels::Layout::blocks;
   std::vector<LayerWeights> layers;
   Tensor final_norm;  // [hidden] f32
   Linear lm_head;     // shares embed's memory when tied
@@ -63,8 +66,9 @@ struct Weights {
 class TensorSource {
  public:
   virtual ~TensorSource() = default;
-  // The matrix `name` of [rows, cols], in its final dtype. Throws slim::Error naming the tensor.
-  // Its values may be filled in only by finish().
+  // The matrix `name` of [rows, cols], in its final dtype and, for q8_0 / q4_0, with its rows in
+  // kernels::preferred_layout(dtype). Throws slim::Error naming the tensor. Its values may be
+  // filled in only by finish().
   virtual Tensor matrix(const std::string& name, int64_t rows, int64_t cols) = 0;
   // The vector `name` of n values as f32, as stored (a Gemma norm before its 1 + weight).
   virtual Tensor vector(const std::string& name, int64_t n, bool is_norm) = 0;

@@ -1,0 +1,92 @@
+// Layout::groups8: regrouping a row's GGUF blocks for the AVX2 kernels, and back (for files and the
+// kernel sets that read only GGUF blocks). quant_blocks.hpp describes the group layouts.
+#include <cstring>
+
+#include "kernels/kernels.hpp"
+#include "kernels/quant_blocks.hpp"
+
+namespace slim::kernels {
+namespace {
+
+// Both directions move whole 4-byte lanes (q4_0: 4 bytes of nibble pairs), the unit of the layout.
+uint32_t load32(const void* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+void store32(void* p, uint32_t v) { std::memcpy(p, &v, 4); }
+
+void group(const BlockQ8_0* in, GroupQ8_0& out) {
+  for (int k = 0; k < kGroupBlocks; ++k) {
+    out.d[k] = in[k].d;
+    for (int r = 0; r < 8; ++r) store32(out.q + 32 * r + 4 * k, load32(in[k].q + 4 * r));
+  }
+}
+
+void ungroup(const GroupQ8_0& in, BlockQ8_0* out) {
+  for (int k = 0; k < kGroupBlocks; ++k) {
+    out[k].d = in.d[k];
+    for (int r = 0; r < 8; ++r) store32(out[k].q + 4 * r, load32(in.q + 32 * r + 4 * k));
+  }
+}
+
+// q4_0: GGUF byte qs[i] holds value i (low nibble) and value i + 16 (high nibble); lane k of chunk
+// c holds values 8c..8c+3 (low nibbles) and 8c+4..8c+7 (high nibbles) of block k. So chunks 0 and
+// 1 come from the low nibbles of qs[0..7] and qs[8..15], chunks 2 and 3 from their high nibbles.
+constexpr uint32_t kLow = 0x0F0F0F0Fu, kHigh = 0xF0F0F0F0u;
+
+void group(const BlockQ4_0* in, GroupQ4_0& out) {
+  for (int k = 0; k < kGroupBlocks; ++k) {
+    out.d[k] = in[k].d;
+    for (int c = 0; c < 4; ++c) {
+      const uint32_t a = load32(in[k].qs + 8 * (c % 2)), b = load32(in[k].qs + 8 * (c % 2) + 4);
+      const uint32_t lane = c < 2 ? (a & kLow) | (b & kLow) << 4 : (a >> 4 & kLow) | (b & kHigh);
+      store32(out.qs + 32 * c + 4 * k, lane);
+    }
+  }
+}
+
+void ungroup(const GroupQ4_0& in, BlockQ4_0* out) {
+  for (int k = 0; k < kGroupBlocks; ++k) {
+    out[k].d = in.d[k];
+    for (int half = 0; half < 2; ++half) {  // qs[8 half ..]: chunk `half` (low nibbles), chunk half + 2 (high)
+      const uint32_t lo = load32(in.qs + 32 * half + 4 * k), hi = load32(in.qs + 32 * (half + 2) + 4 * k);
+      store32(out[k].qs + 8 * half, (lo & kLow) | (hi & kLow) << 4);
+      store32(out[k].qs + 8 * half + 4, (lo >> 4 & kLow) | (hi & kHigh));
+    }
+  }
+}
+
+// Whole groups converted one way or the other; the blocks after them are copied as they are.
+template <typename Block, typename Group>
+void relayout(int64_t blocks, const void* src, void* dst, bool to_groups) {
+  const int64_t groups = blocks / kGroupBlocks;
+  for (int64_t g = 0; g < groups; ++g) {
+    if (to_groups) {
+      group(static_cast<const Block*>(src) + g * kGroupBlocks, static_cast<Group*>(dst)[g]);
+    } else {
+      ungroup(static_cast<const Group*>(src)[g], static_cast<Block*>(dst) + g * kGroupBlocks);
+    }
+  }
+  const size_t done = static_cast<size_t>(groups) * sizeof(Group);
+  std::memcpy(static_cast<unsigned char*>(dst) + done, static_cast<const unsigned char*>(src) + done,
+              static_cast<size_t>(blocks % kGroupBlocks) * sizeof(Block));
+}
+
+}  // namespace
+
+Layout preferred_layout(DType dtype) noexcept {
+  return dtype_is_quantized(dtype) && active_isa_id() == Isa::avx2 ? Layout::groups8 : Layout::blocks;
+}
+
+void relayout_row(DType dtype, int64_t cols, const void* src, Layout from, void* dst, Layout to) noexcept {
+  if (from == to || !dtype_is_quantized(dtype)) {
+    std::memcpy(dst, src, dtype_row_bytes(dtype, cols));
+    return;
+  }
+  const bool to_groups = to == Layout::groups8;
+  if (dtype == DType::q8_0) return relayout<BlockQ8_0, GroupQ8_0>(cols / kBlock, src, dst, to_groups);
+  relayout<BlockQ4_0, GroupQ4_0>(cols / kBlock, src, dst, to_groups);
+}
+
+}  // namespace slim::kernels

@@ -1,0 +1,185 @@
+// AVX2 matmul for q8_0 / q4_0 weights in the groups8 layout (quant_blocks.hpp) against 8-bit
+// quantized activations. Built with -mavx2 -mfma -mf16c and only called after cpu_features()
+// confirmed them.
+//
+// A group is 8 blocks whose values lie so that 32-bit lane k of each 32-byte register holds block
+// k. The activations of a group are dealt out the same way once per matmul (XGroup), so the
+// integer dot products of all 8 blocks build up side by side, one per lane, and are scaled by one
+// FMA with [d_w,k * d_x,k]: per 256 weights one f16 conversion, one int->float conversion and one
+// FMA, where the GGUF layout needs four of each and a shuffle per pair of blocks. The products are
+// exact:
+//   q4_0: maddubs(nibble, x) <= 2 * 15 * 127 per 16-bit lane, so the 8 registers of a group add up
+//         in 16 bits (<= 30480) before one madd widens them; the offset 8 comes off as 8 * (sum of
+//         the activation block) per lane.
+//   q8_0: maddubs(|w|, sign(x, w)) (|w| <= 128, |x| <= 127) is widened per register.
+// The blocks after the last whole group (a row of 576 columns: 2 groups and 2 blocks) go through
+// the pair code of the GGUF layout (q_pairs_avx2.hpp) on the same accumulators. Decode and prefill
+// run the same instruction sequence for every output, so results do not depend on n or on how rows
+// are split over threads.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "kernels/q_pairs_avx2.hpp"
+
+namespace slim::kernels::avx2 {
+namespace {
+
+// The activations of one group of one row, in the weights' order.
+struct XGroup {
+  __m256i a[kGroupBlocks];  // register r, lane k: values 4r .. 4r+3 of block k
+  __m256i corr;             // lane k: 8 * the sum of block k's values (q4_0's offset)
+  __m256 d;                 // lane k: block k's scale
+};
+
+XGroup prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
+  const int8_t* q = xq.q + t * xq.cols + g * kGroupBlocks * kBlock;
+  alignas(32) int32_t lanes[kGroupBlocks][8];
+  for (int r = 0; r < kGroupBlocks; ++r) {
+    for (int k = 0; k < 8; ++k) std::memcpy(&lanes[r][k], q + k * kBlock + 4 * r, 4);
+  }
+  XGroup x;
+  for (int r = 0; r < kGroupBlocks; ++r) x.a[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[r]));
+  const int64_t b = t * xq.blocks + g * kGroupBlocks;
+  x.corr = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sums + b)), 3);
+  x.d = _mm256_loadu_ps(xq.d + b);
+  return x;
+}
+
+// Each weight type: dot<T>() gives the exact integer dot products of one weight group with the
+// same group of T activation rows (x[j]), block k in lane k; Pair is the GGUF pair code for the
+// blocks after the last group.
+struct G4 {
+  using Group = GroupQ4_0;
+  using Pair = Q4;
+  template <int T>
+  static void dot(const Group& w, const XGroup* x, __m256i* out) {
+    const __m256i m = _mm256_set1_epi8(15);
+    __m256i s[T];
+    for (int j = 0; j < T; ++j) s[j] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
+      const __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+      for (int j = 0; j < T; ++j) {
+        s[j] = _mm256_add_epi16(
+            s[j], _mm256_add_epi16(_mm256_maddubs_epi16(lo, x[j].a[2 * c]), _mm256_maddubs_epi16(hi, x[j].a[2 * c + 1])));
+      }
+    }
+    for (int j = 0; j < T; ++j) out[j] = _mm256_sub_epi32(_mm256_madd_epi16(s[j], _mm256_set1_epi16(1)), x[j].corr);
+  }
+};
+
+struct G8 {
+  using Group = GroupQ8_0;
+  using Pair = Q8;
+  template <int T>
+  static void dot(const Group& w, const XGroup* x, __m256i* out) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int j = 0; j < T; ++j) out[j] = _mm256_setzero_si256();
+    for (int r = 0; r < kGroupBlocks; ++r) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.q + 32 * r));
+      const __m256i magnitude = _mm256_abs_epi8(v);
+      for (int j = 0; j < T; ++j) {
+        const __m256i p = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(x[j].a[r], v));
+        out[j] = _mm256_add_epi32(out[j], _mm256_madd_epi16(p, ones));
+      }
+    }
+  }
+};
+
+// Outputs y[t+j][r] for j < T: weight row r against activation rows t..t+T-1, whose groups are
+// prepared in xg[g * T + j] and the pairs after them in xp[p * T + j]. Each weight group is loaded
+// once for the T rows.
+template <typename G, int T>
+inline void row_tile(const MatmulArgs& a, int64_t r, int64_t t, const XGroup* xg, const typename G::Pair::X* xp) {
+  using Pair = typename G::Pair;
+  using Block = typename Pair::Block;
+  const int64_t nb = a.xq.blocks, groups = nb / kGroupBlocks;
+  const auto* w = reinterpret_cast<const typename G::Group*>(static_cast<const unsigned char*>(a.w.data) +
+                                                             r * static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)));
+  __m256 acc[T];
+  for (int j = 0; j < T; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g, xg += T) {
+    __m256i dots[T];
+    G::template dot<T>(w[g], xg, dots);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[g].d)));
+    for (int j = 0; j < T; ++j) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots[j]), _mm256_mul_ps(dw, xg[j].d), acc[j]);
+  }
+  const Block* tail = reinterpret_cast<const Block*>(w + groups);
+  const int64_t tail_blocks = nb - groups * kGroupBlocks;
+  for (int64_t b = 0; b < tail_blocks; b += 2, xp += T) {
+    const Block& w0 = tail[b];
+    const Block& w1 = tail[b + 1 < tail_blocks ? b + 1 : b];
+    const typename Pair::W wv = Pair::load(w0, w1);
+    const __m256 dw = spread_pair(scale_pair(w0.d, w1.d));
+    for (int j = 0; j < T; ++j) acc[j] = step<Pair>(acc[j], wv, _mm256_mul_ps(dw, Pair::spread_d(xp[j])), xp[j]);
+  }
+  for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r] = hsum(acc[j]);
+}
+
+// Decode: the groups of one weight row against one activation row; row_tile<G, 1>'s steps.
+template <typename G>
+inline __m256 groups_dot(const typename G::Group* w, int64_t groups, const XGroup* x) {
+  __m256 acc = _mm256_setzero_ps();
+  for (const auto* end = w + groups; w != end; ++w, ++x) {
+    __m256i dot;
+    G::template dot<1>(*w, x, &dot);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w->d)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, x->d), acc);
+  }
+  return acc;
+}
+
+// The groups and tail pairs of activation rows t..t+T-1.
+template <typename G, int T>
+void prepare(const QuantizedActs& xq, int64_t t, XGroup* xg, typename G::Pair::X* xp) {
+  const int64_t groups = xq.blocks / kGroupBlocks;
+  for (int64_t g = 0; g < groups; ++g)
+    for (int j = 0; j < T; ++j) xg[g * T + j] = prepare_group(xq, t + j, g);
+  prepare_pairs<typename G::Pair, T>(xq, t, groups * kGroupBlocks, xp);
+}
+
+template <typename G>
+void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  using X = typename G::Pair::X;
+  using Block = typename G::Pair::Block;
+  constexpr int kT = 4;  // prefill: activation rows per pass over a weight row
+  const int64_t n = a.n, nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)), full_t = n - n % kT;
+  const int64_t per_row = full_t > 0 ? kT : 1;
+  const std::unique_ptr<XGroup[]> xg(new XGroup[static_cast<size_t>(std::max<int64_t>(1, groups * per_row))]);
+  const std::unique_ptr<X[]> xp(new X[static_cast<size_t>(std::max<int64_t>(1, (tail_blocks + 1) / 2 * per_row))]);
+  if (full_t > 0) {
+    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
+    const int64_t run_rows = std::max<int64_t>(1, 256 * 1024 / row_bytes);
+    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
+      const int64_t g1 = std::min(r1, g0 + run_rows);
+      for (int64_t t = 0; t < full_t; t += kT) {
+        prepare<G, kT>(a.xq, t, xg.get(), xp.get());
+        for (int64_t r = g0; r < g1; ++r) row_tile<G, kT>(a, r, t, xg.get(), xp.get());
+      }
+    }
+  }
+  // Decode and leftovers: the weight rows one after the other, one sequential stream.
+  for (int64_t t = full_t; t < n; ++t) {
+    prepare<G, 1>(a.xq, t, xg.get(), xp.get());
+    const auto* row = static_cast<const unsigned char*>(a.w.data) + r0 * row_bytes;
+    float* y = a.y + t * a.w.rows;
+    for (int64_t r = r0; r < r1; ++r, row += row_bytes) {
+      const auto* w = reinterpret_cast<const typename G::Group*>(row);
+      const __m256 acc = groups_dot<G>(w, groups, xg.get());
+      y[r] = hsum(pairs_dot<typename G::Pair>(acc, reinterpret_cast<const Block*>(w + groups), tail_blocks, xp.get()));
+    }
+  }
+}
+
+}  // namespace
+
+void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  if (a.w.dtype == DType::q8_0) return run<G8>(a, r0, r1);
+  return run<G4>(a, r0, r1);
+}
+
+}  // namespace slim::kernels::avx2
