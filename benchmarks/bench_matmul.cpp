@@ -7,6 +7,8 @@
 // once), GFLOP/s = 2 * rows * cols * n per call.
 //
 // The kernel set is the one matmul() picks; SLIM_KERNELS=xsimd (or scalar, ...) selects another.
+// q8_0 / q4_0 matrices are in the layout the engine stores them in (kernels::preferred_layout());
+// where that is not the GGUF block layout, "matmul/q4_0.blocks/..." runs the GGUF layout too.
 // Run e.g.: build/benchmarks/bench_matmul --benchmark_filter='2048x8192/.*n:1/'
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
@@ -43,6 +45,7 @@ struct Free {
 // memory as a decode step of a real model does, not from the 32 MiB L3.
 struct WeightCache {
   DType dtype = DType::f32;
+  k::Layout layout = k::Layout::blocks;
   Shape shape{0, 0};
   std::unique_ptr<void, Free> data;
   size_t bytes = 0;   // one copy
@@ -71,9 +74,10 @@ void* aligned(size_t bytes) {
   return p;
 }
 
-const WeightCache& weights(DType dtype, Shape shape) {
+const WeightCache& weights(DType dtype, k::Layout layout, Shape shape) {
   static WeightCache cache;  // benchmark-only scratch, never shared between threads
-  if (cache.data && cache.dtype == dtype && cache.shape.rows == shape.rows && cache.shape.cols == shape.cols) {
+  if (cache.data && cache.dtype == dtype && cache.layout == layout && cache.shape.rows == shape.rows &&
+      cache.shape.cols == shape.cols) {
     return cache;
   }
   cache.data.reset();
@@ -82,6 +86,7 @@ const WeightCache& weights(DType dtype, Shape shape) {
   cache.copies = std::max<size_t>(1, ((size_t{256} << 20) + cache.bytes - 1) / cache.bytes);
   cache.data.reset(aligned(cache.stride * cache.copies));
   cache.dtype = dtype;
+  cache.layout = layout;
   cache.shape = shape;
   uint64_t s = 0x9E3779B97F4A7C15ull;
   auto* bytes = static_cast<unsigned char*>(cache.data.get());
@@ -104,21 +109,30 @@ const WeightCache& weights(DType dtype, Shape shape) {
     const size_t block = slim::dtype_block_bytes(dtype);
     const uint16_t d = k::f32_to_f16(0.01f);
     for (size_t i = 0; i < cache.bytes; i += block) std::memcpy(bytes + i, &d, 2);
+    if (layout != k::Layout::blocks) {
+      const size_t row_bytes = slim::dtype_row_bytes(dtype, shape.cols);
+      std::vector<unsigned char> row(row_bytes);
+      for (int64_t r = 0; r < shape.rows; ++r) {
+        unsigned char* at = bytes + static_cast<size_t>(r) * row_bytes;
+        std::memcpy(row.data(), at, row_bytes);
+        k::relayout_row(dtype, shape.cols, row.data(), k::Layout::blocks, at, layout);
+      }
+    }
   }
   for (size_t c = 1; c < cache.copies; ++c) std::memcpy(bytes + c * cache.stride, bytes, cache.bytes);
   return cache;
 }
 
-void BM_matmul(benchmark::State& state, DType dtype, Shape shape) {
+void BM_matmul(benchmark::State& state, DType dtype, k::Layout layout, Shape shape) {
   const int64_t n = state.range(0);
   const int threads = static_cast<int>(state.range(1));
-  const WeightCache& w = weights(dtype, shape);
+  const WeightCache& w = weights(dtype, layout, shape);
   std::vector<float> x(static_cast<size_t>(n * shape.cols)), y(static_cast<size_t>(n * shape.rows));
   uint64_t s = 12345;
   for (float& v : x) v = static_cast<float>(static_cast<int64_t>(next(s) % 2001) - 1000) * 1e-3f;
   size_t call = 0;
   for (auto _ : state) {
-    const k::MatrixRef m{dtype, w.copy(call++), shape.rows, shape.cols};
+    const k::MatrixRef m{dtype, w.copy(call++), shape.rows, shape.cols, layout};
     k::matmul(m, x.data(), n, y.data(), threads);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
@@ -197,7 +211,8 @@ int register_all() {
       const std::string name = "matmul/" + std::string(slim::dtype_name(dtype)) + "/" + std::to_string(shape.rows) +
                                "x" + std::to_string(shape.cols);
       const double flops_per_row = 2.0 * static_cast<double>(shape.rows * shape.cols);
-      auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_matmul, dtype, shape);
+      const k::Layout layout = k::preferred_layout(dtype);
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_matmul, dtype, layout, shape);
       b->ArgNames({"n", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
       for (int64_t n : {1, 8, 64, 512}) {
         // n = 512 only where one call stays under ~20 GFLOP (the largest shapes would take
@@ -205,6 +220,13 @@ int register_all() {
         if (n == 512 && flops_per_row * 512 > 2e10) continue;
         b->Args({n, 1});
         if (n == 1 || n == 512) b->Args({n, 2});
+      }
+      if (layout != k::Layout::blocks) {  // the GGUF layout, for comparison
+        const std::string blocks = "matmul/" + std::string(slim::dtype_name(dtype)) + ".blocks/" +
+                                   std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+        benchmark::RegisterBenchmark(blocks.c_str(), BM_matmul, dtype, k::Layout::blocks, shape)
+            ->ArgNames({"n", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.3)
+            ->Args({1, 1})->Args({64, 1});
       }
     }
   }

@@ -166,8 +166,9 @@ TEST_CASE("every kernel set matches the reference on random data") {
   std::mt19937 rng(42);
   // 8224 columns: 257 blocks, beyond the length where the AVX2 decode switches to 4-row tiles.
   // For the groups8 layout: no whole group (32-160 columns), groups and an odd or even number of
-  // blocks after them (288, 576, 800, 8224), groups only (256).
-  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {7, 160}, {3, 256}, {37, 288}, {11, 576}, {70, 800}, {9, 8224}};
+  // blocks after them (288, 576, 800, 8224), groups only (256), and rows long enough (40 groups)
+  // for the decode tiles of 8 rows, with rows left over (10272 columns, 11 rows).
+  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {7, 160}, {3, 256}, {37, 288}, {11, 576}, {70, 800}, {9, 8224}, {11, 10272}};
   for (Isa isa : supported_isas()) {
     for (DType dtype : kDTypes) {
       for (const auto& shape : shapes) {
@@ -334,7 +335,7 @@ TEST_CASE("the activation quantizer never writes -128 and rounds within half a s
 TEST_CASE("results do not depend on the thread count or on n") {
   std::mt19937 rng(9);
   const int64_t n = 17;
-  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {40, 8224}}) {
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {40, 8224}, {19, 10272}}) {
     for (Isa isa : supported_isas()) {
       for (DType dtype : kDTypes) {
         const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
