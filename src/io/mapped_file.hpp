@@ -1,5 +1,6 @@
 // A read-only file mapped into memory (or, when mapping is not wanted, read into memory). Weights
-// are used in place from the mapping, so loading costs no copy and resident memory tracks use.
+// the kernels read as stored are used in place from the mapping, so loading costs no copy and
+// resident memory tracks use.
 #pragma once
 
 #include <cstddef>
