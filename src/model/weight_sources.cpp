@@ -10,6 +10,7 @@
 #include <exception>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernels.hpp"
@@ -116,21 +117,21 @@ class FileSource final : public TensorSource {
     Tensor t = files_.tensor(name);
     check_shape(name, t, {rows, cols});
     const DType target = target_dtype(format_, t.dtype(), cols);
-    if (t.dtype() == target) {  // a saved q4_0 folder is never re-quantized
-      if (kernels::preferred_layout(target) == kernels::Layout::blocks) {  // used in place
-        progress_.advance(static_cast<uint64_t>(rows * cols));
-        return t;
-      }
-      // The kernels read another layout than the file's GGUF blocks: a regrouped copy.
-      Tensor out = arena_.matrix(target, rows, cols);
-      jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, {}, t});
-      return out;
+    // A saved q4_0 folder is never re-quantized: used in place, or regrouped where the kernels
+    // read another layout than the file's GGUF blocks.
+    if (t.dtype() == target && kernels::preferred_layout(target) == kernels::Layout::blocks) {
+      progress_.advance(static_cast<uint64_t>(rows * cols));
+      return t;
     }
     Tensor out = arena_.matrix(target, rows, cols);
     // The job keeps t (a view of the mapping, or an aligned copy) alive until finish().
-    jobs_.push_back({out, static_cast<unsigned char*>(out.mutable_data()), name, [t, rows, cols](int64_t r, float* row) {
-                       kernels::row_to_f32({t.dtype(), t.data(), rows, cols}, r, row);
-                     }, {}});
+    FillJob job{out, static_cast<unsigned char*>(out.mutable_data()), name, {}, {}};
+    if (t.dtype() == target) {
+      job.same = t;
+    } else {
+      job.make_row = [t, rows, cols](int64_t r, float* row) { kernels::row_to_f32({t.dtype(), t.data(), rows, cols}, r, row); };
+    }
+    jobs_.push_back(std::move(job));
     return out;
   }
 
