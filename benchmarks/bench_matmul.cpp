@@ -164,6 +164,22 @@ void BM_read_bandwidth(benchmark::State& state) {
                                               benchmark::Counter::kIsRate);
 }
 
+// Attention's scores: one query group against `count` keys of head_dim f32 values (one kv head's
+// cached keys, in L1/L2). GFLOP/s = 2 * queries * count * cols.
+void BM_dot_rows(benchmark::State& state) {
+  const int64_t queries = state.range(0), count = state.range(1), cols = state.range(2);
+  std::vector<float> q(static_cast<size_t>(queries * cols), 0.01f), rows(static_cast<size_t>(count * cols), 0.5f),
+      out(static_cast<size_t>(queries * count), 0.0f);
+  for (auto _ : state) {
+    k::dot_rows(q.data(), queries, rows.data(), cols, count, cols, out.data(), count);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(queries * count * cols) * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(k::active_isa());
+}
+
 // Attention's weighted sums of value rows: `count` rows of head_dim f32 values (one kv head's
 // cached values, in L1/L2 as attention's blocks keep them) into one output row per head of the
 // query group. GFLOP/s = 2 * outputs * count * cols.
@@ -200,6 +216,9 @@ void BM_silu_mul(benchmark::State& state) {
 }
 
 int register_all() {
+  benchmark::RegisterBenchmark("dot_rows", BM_dot_rows)
+      ->ArgNames({"queries", "count", "cols"})->Args({1, 64, 64})->Args({3, 64, 64})->Args({7, 64, 64})
+      ->Args({4, 32, 128})->Args({3, 2048, 64});
   benchmark::RegisterBenchmark("add_weighted_rows", BM_add_weighted_rows)
       ->ArgNames({"outputs", "count", "cols"})->Args({1, 64, 64})->Args({3, 64, 64})->Args({7, 64, 64})
       ->Args({4, 32, 128})->Args({3, 2048, 64});

@@ -1,4 +1,4 @@
-// The row operations: attention's add_weighted_rows() and softmax(), the MLP's silu_mul(). Portable
+// The row operations: attention's dot_rows(), add_weighted_rows() and softmax(), the MLP's silu_mul(). Portable
 // loops (the compiler vectorises them for the baseline ISA) and the AVX2 versions where the kernel
 // set is avx2.
 #include <algorithm>
@@ -10,6 +10,26 @@
 
 namespace slim::kernels {
 namespace {
+
+// Each score in eight partial sums (columns d, d + 8, ... go to sum d % 8), which the compiler keeps
+// in vector registers, added up pairwise at the end.
+void dot_rows_portable(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
+                       int64_t cols, float* out, int64_t out_stride) {
+  const int64_t full = cols - cols % 8;
+  for (int64_t t = 0; t < count; ++t) {
+    const float* r = rows + t * row_stride;
+    for (int64_t g = 0; g < queries; ++g) {
+      const float* qg = q + g * cols;
+      float part[8] = {};
+      for (int64_t d = 0; d < full; d += 8) {
+        for (int k = 0; k < 8; ++k) part[k] += qg[d + k] * r[d + k];
+      }
+      float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+      for (int64_t d = full; d < cols; ++d) s += qg[d] * r[d];
+      out[g * out_stride + t] = s;
+    }
+  }
+}
 
 // One output, four rows a pass, so out is loaded and stored once per four rows.
 void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
@@ -50,6 +70,7 @@ void silu_mul_portable(float* gate, const float* up, int64_t n) {
 }
 
 struct RowOps {
+  void (*dot_rows)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t);
   void (*add_weighted_rows)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
   void (*softmax)(float*, int64_t);
   void (*silu_mul)(float*, const float*, int64_t);
@@ -57,11 +78,11 @@ struct RowOps {
 
 RowOps row_ops(Isa isa) noexcept {
 #if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2) return {avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul};
+  if (isa == Isa::avx2) return {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul};
 #else
   (void)isa;
 #endif
-  return {add_weighted_rows_portable, softmax_portable, silu_mul_portable};
+  return {dot_rows_portable, add_weighted_rows_portable, softmax_portable, silu_mul_portable};
 }
 
 const RowOps& active() noexcept {
@@ -78,6 +99,16 @@ RowOps checked(Isa isa) {
 }
 
 }  // namespace
+
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride) {
+  active().dot_rows(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
+
+void dot_rows_with(Isa isa, const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
+                   int64_t cols, float* out, int64_t out_stride) {
+  checked(isa).dot_rows(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
 
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out) {

@@ -1,5 +1,8 @@
-// AVX2 + FMA add_weighted_rows(), softmax() and silu_mul(). Built with -mavx2 -mfma -mf16c and only called
-// after cpu_features() confirmed them.
+// AVX2 + FMA dot_rows(), add_weighted_rows(), softmax() and silu_mul(). Built with -mavx2 -mfma -mf16c and
+// only called after cpu_features() confirmed them.
+//
+// dot_rows: eight keys at a time, one FMA chain each, whose eight sums come out of one transposing
+// reduction (sums8) rather than eight horizontal sums.
 //
 // add_weighted_rows: 32 output columns of up to three outputs stay in registers while every row
 // passes by, so out is read and written once and each row is loaded once per three outputs.
@@ -14,6 +17,44 @@
 namespace slim::kernels::avx2 {
 
 namespace {
+
+// Lane k: the sum of a[k]'s eight lanes, added in the same order for every k:
+// ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)).
+inline __m256 sums8(const __m256* a) {
+  const __m256 h01 = _mm256_hadd_ps(a[0], a[1]), h23 = _mm256_hadd_ps(a[2], a[3]);
+  const __m256 h45 = _mm256_hadd_ps(a[4], a[5]), h67 = _mm256_hadd_ps(a[6], a[7]);
+  // Lanes 0-3 of `low`: a[0..3]'s lanes 0-3 summed; lanes 4-7: their lanes 4-7; `high` for a[4..7].
+  const __m256 low = _mm256_hadd_ps(h01, h23), high = _mm256_hadd_ps(h45, h67);
+  return _mm256_add_ps(_mm256_permute2f128_ps(low, high, 0x20), _mm256_permute2f128_ps(low, high, 0x31));
+}
+
+// Rows t0..t0+7 (past `count`: the last row again, computed and not stored) against every query.
+void dot_rows_8(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+                int64_t t0, float* out, int64_t out_stride) {
+  const float* r[8];
+  for (int k = 0; k < 8; ++k) r[k] = rows + std::min(t0 + k, count - 1) * row_stride;
+  const int64_t full = cols - cols % 8, valid = std::min<int64_t>(8, count - t0);
+  for (int64_t g = 0; g < queries; ++g) {
+    const float* qg = q + g * cols;
+    __m256 acc[8];
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < full; d += 8) {
+      const __m256 qv = _mm256_loadu_ps(qg + d);
+      for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r[k] + d), acc[k]);
+    }
+    float* o = out + g * out_stride + t0;
+    if (full == cols && valid == 8) {
+      _mm256_storeu_ps(o, sums8(acc));
+      continue;
+    }
+    alignas(32) float s[8];
+    _mm256_store_ps(s, sums8(acc));
+    for (int64_t d = full; d < cols; ++d) {
+      for (int k = 0; k < 8; ++k) s[k] += qg[d] * r[k][d];
+    }
+    for (int64_t k = 0; k < valid; ++k) o[k] = s[k];
+  }
+}
 
 // One output: two rows a step into separate accumulators, eight independent FMA chains.
 void weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
@@ -94,6 +135,11 @@ void weighted_rows_group(const float* w, int64_t w_stride, const float* rows, in
 }
 
 }  // namespace
+
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride) {
+  for (int64_t t0 = 0; t0 < count; t0 += 8) dot_rows_8(q, queries, rows, row_stride, count, cols, t0, out, out_stride);
+}
 
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out) {

@@ -53,6 +53,14 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads
 // exactly as matmul() computes it.
 void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads);
 
+// out[g * out_stride + t] = Σ_d q[g * cols + d] · rows[t * row_stride + d] for g < queries, t < count:
+// attention's scores of the heads of a query group against `count` keys, each key read from memory
+// once for the group. Every score goes through the same steps wherever it falls in `count`, so
+// cutting the positions differently does not change it. One thread; AVX2 where the active kernel
+// set is avx2, a loop the compiler vectorises for the baseline ISA otherwise.
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride);
+
 // out[g * cols + d] += Σ_t w[g * w_stride + t] · rows[t * cols + d] for g < outputs, d < cols, over
 // `count` f32 rows: attention's sums of the value rows weighted by the probabilities of each head
 // of a query group (each row is read once for the group). One thread; AVX2 where the active kernel
@@ -104,8 +112,11 @@ const char* active_isa() noexcept;
 // isa_supported(isa) is false.
 void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
 
-// add_weighted_rows(), softmax() and silu_mul() with a given kernel set (tests and benchmarks); sets without
-// their own version use the portable loops. Throw slim::Error(unsupported) as matmul_with() does.
+// dot_rows(), add_weighted_rows(), softmax() and silu_mul() with a given kernel set (tests and
+// benchmarks); sets without their own version use the portable loops. Throw
+// slim::Error(unsupported) as matmul_with() does.
+void dot_rows_with(Isa isa, const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
+                   int64_t cols, float* out, int64_t out_stride);
 void add_weighted_rows_with(Isa isa, const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
                             int64_t cols, float* out);
 void softmax_with(Isa isa, float* x, int64_t n);

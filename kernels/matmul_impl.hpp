@@ -42,6 +42,8 @@ namespace avx2 {
 void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_q_rows(const MatmulArgs& a, int64_t r0, int64_t r1);         // q8_0 / q4_0 only
 void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // q8_0 / q4_0 in groups8
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride);
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out);
 void softmax(float* x, int64_t n);  // n >= 1

@@ -405,6 +405,56 @@ TEST_CASE("kernel sets the CPU lacks are refused, bad shapes are rejected") {
   CHECK_THROWS(matmul({DType::q4_0, w.data(), 2, 40}, x.data(), 1, y.data(), 1));
 }
 
+TEST_CASE("dot_rows matches a double-precision dot product in every kernel set") {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const std::vector<Isa> isas = supported_isas_and_scalar();
+  const auto at = [](int64_t i) { return static_cast<size_t>(i); };
+  for (int64_t queries : {1, 2, 3, 7}) {
+    for (int64_t cols : {1, 7, 8, 40, 64, 96, 128}) {
+      for (int64_t count : {0, 1, 2, 7, 8, 9, 17, 64}) {
+        const int64_t row_stride = cols + 5, out_stride = count + 3;  // strided keys, as the chunk's own
+        std::vector<float> q(at(queries * cols)), rows(at(std::max<int64_t>(count, 1) * row_stride));
+        for (auto& v : q) v = u(rng);
+        for (auto& v : rows) v = u(rng);
+        for (Isa isa : isas) {
+          std::vector<float> out(at(queries * out_stride), -7.0f);
+          dot_rows_with(isa, q.data(), queries, rows.data(), row_stride, count, cols, out.data(), out_stride);
+          for (int64_t g = 0; g < queries; ++g) {
+            for (int64_t t = 0; t < out_stride; ++t) {
+              INFO(isa_name(isa) << " queries " << queries << " cols " << cols << " count " << count << " g " << g << " t " << t);
+              if (t >= count) {
+                CHECK(out[at(g * out_stride + t)] == -7.0f);  // nothing written past count
+                continue;
+              }
+              double expected = 0;
+              for (int64_t d = 0; d < cols; ++d) expected += double{q[at(g * cols + d)]} * rows[at(t * row_stride + d)];
+              CHECK(std::abs(out[at(g * out_stride + t)] - expected) <= 1e-6 * (1 + cols));
+            }
+          }
+        }
+      }
+    }
+  }
+  // Each score is the same whichever run of positions it is computed in.
+  const int64_t cols = 64, count = 37;
+  std::vector<float> q(3 * cols), rows(count * cols), whole(3 * count), parts(3 * count);
+  for (auto& v : q) v = u(rng);
+  for (auto& v : rows) v = u(rng);
+  dot_rows(q.data(), 3, rows.data(), cols, count, cols, whole.data(), count);
+  for (int64_t t0 = 0; t0 < count; t0 += 5) {
+    const int64_t n = std::min<int64_t>(5, count - t0);
+    dot_rows(q.data(), 3, rows.data() + t0 * cols, cols, n, cols, parts.data() + t0, count);
+  }
+  CHECK(whole == parts);
+  for (Isa isa : kIsas) {
+    if (!isa_supported(isa)) {
+      float one[1] = {1}, out[1] = {0};
+      CHECK_THROWS(dot_rows_with(isa, one, 1, one, 1, 1, 1, out, 1));
+    }
+  }
+}
+
 TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set") {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);

@@ -14,39 +14,29 @@ namespace {
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
-float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
 // The scores of one kv head's query group (the `group` heads that share its keys, their queries
-// contiguous in q) for positions j = from..to: scores[g * stride + j - from] = q_g · key_j. The
-// cached keys go through the f32 matmul kernel as the activations against the group's queries, so
-// each key is read once for the whole group (grouped-query attention's saving); the kernel writes
-// them position-major into `transposed`, and computes each score the same way however the
-// positions are cut. Positions from `cached` on are the chunk's own, not yet in the cache (strided
-// by the kv heads in b.k, the chunk starting at pos): one dot product each.
+// contiguous in q) for positions j = from..to: scores[g * stride + j - from] = q_g · key_j. Cached
+// keys are read slot range by slot range (a local layer's ring wraps to slot 0), positions from
+// `cached` on are the chunk's own, not yet in the cache (strided by the kv heads in b.k, the chunk
+// starting at pos). dot_rows() computes each score the same way wherever it comes from and however
+// the positions are cut.
 void group_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
                   int64_t group, int64_t from, int64_t to, int64_t pos, int64_t cached, const float* q, float* scores,
-                  int64_t stride, float* transposed) {
+                  int64_t stride) {
   const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
   const float* keys = cache.k_slots(layer, kv_head);
-  const kernels::MatrixRef queries{DType::f32, q, group, hd};
   int64_t j = from;
   const int64_t cached_end = std::min(to + 1, cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
-    kernels::matmul(queries, keys + slot * hd, count, transposed, 1);
-    for (int64_t t = 0; t < count; ++t) {
-      for (int64_t g = 0; g < group; ++g) scores[g * stride + j - from + t] = transposed[t * group + g];
-    }
+    kernels::dot_rows(q, group, keys + slot * hd, hd, count, hd, scores + j - from, stride);
     j += count;
   }
-  for (j = std::max(from, cached); j <= to; ++j) {
+  j = std::max(from, cached);
+  if (j <= to) {
     const float* key = b.k.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
-    for (int64_t g = 0; g < group; ++g) scores[g * stride + j - from] = dot(q + g * hd, key, hd);
+    kernels::dot_rows(q, group, key, c.num_kv_heads * hd, to - j + 1, hd, scores + j - from, stride);
   }
 }
 
@@ -123,7 +113,7 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
   const float scale = query_scale(c), cap = static_cast<float>(c.traits.attn_softcap);
   const int64_t first = c.is_local_layer(layer) ? std::max<int64_t>(0, pos - c.traits.sliding_window + 1) : 0;
   const int64_t len = pos - first + 1, block = value_block(hd), blocks = (len + block - 1) / block;
-  // Scores in a few chunks of at least 256 positions per kv head: each chunk is one matmul call.
+  // Scores in a few chunks of at least 256 positions per kv head: each chunk is one dot_rows call.
   // The count is taken again from the rounded-up size, so that no chunk is empty.
   const int64_t wanted = std::clamp<int64_t>(len / 256, 1, (8 * team + kv_heads - 1) / kv_heads);
   const int64_t chunk = (len + wanted - 1) / wanted, chunks = (len + chunk - 1) / chunk;
@@ -136,12 +126,11 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
   float* partials = b.decode_partials.data();  // [kv head][block][group x hd]
 #pragma omp parallel num_threads(team)
   {
-    float* transposed = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < kv_heads * chunks; ++item) {
       const auto [kvh, from, to] = cut(item, chunks, chunk);
       group_scores(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, b.q.data() + sz(kvh * group * hd),
-                   probs + sz(kvh * group * len + from - first), len, transposed);
+                   probs + sz(kvh * group * len + from - first), len);
     }
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < heads; ++h) scores_to_probs(probs + sz(h * len), len, scale, cap);
@@ -178,14 +167,13 @@ void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, Forwar
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
       float* scores = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
-      float* transposed = scores + group * context;
-      float* partial = transposed + group * context;
+      float* partial = scores + group * context;
       const int64_t h0 = kvh * group;  // the group's first query head
       const float* q = b.q.data() + sz((i * heads + h0) * hd);
       const int64_t p = pos + i;
       const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
       const int64_t len = p - first + 1;
-      group_scores(c, cache, layer, b, kvh, group, first, p, pos, cached, q, scores, len, transposed);
+      group_scores(c, cache, layer, b, kvh, group, first, p, pos, cached, q, scores, len);
       for (int64_t g = 0; g < group; ++g) scores_to_probs(scores + g * len, len, scale, cap);
       group_values(c, cache, layer, b, kvh, group, first, p, pos, cached, scores,
                    b.attn.data() + sz((i * heads + h0) * hd), partial);
@@ -216,7 +204,7 @@ bool has_dense_mlp(const ModelConfig& c) {
 
 ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_t context, int threads)
     : max_tokens(max_tokens_),
-      scores_per_thread((2 * context + c.head_dim) * (c.num_heads / c.num_kv_heads)),
+      scores_per_thread((context + c.head_dim) * (c.num_heads / c.num_kv_heads)),
       x(sz(max_tokens * c.hidden_size)),
       xn(x.size()),
       out(x.size()),

@@ -19,8 +19,7 @@ struct ForwardBuffers {
   // Makes room for the attention scratch of `threads` threads.
   void set_threads(int threads) { scores.resize(static_cast<size_t>(scores_per_thread * std::max(threads, 1))); }
   int64_t max_tokens;
-  // A query group's scores, their transpose (group x context each) and a block's value sums
-  // (group x head_dim).
+  // A query group's scores (group x context) and a block's value sums (group x head_dim).
   int64_t scores_per_thread;
   std::vector<float> x, xn, out, q, k, v, attn, gate, up, scores;
   std::vector<float> decode_probs, decode_partials;  // one token's attention with a thread team
