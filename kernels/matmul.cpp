@@ -69,7 +69,7 @@ void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std:
   }
   if (rows == 0) return;
   ActBuffer acts;
-  if (quantized) acts.quantize(x, n, cols);
+  if (quantized) acts.quantize(x, n, cols, act_row_quantizer(isa));
   const auto args = [&](size_t i) { return MatmulArgs{ws[i], x, acts.view(), n, ys[i]}; };
   // Only avx2 has groups8 code; other sets leave such a matrix to the scalar reference.
   const auto fn_for = [&](size_t i) { return ws[i].layout == Layout::groups8 && !reads_groups ? scalar::matmul_rows : fn; };

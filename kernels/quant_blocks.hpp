@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/kernels.hpp"
+
 namespace slim::kernels {
 
 constexpr int kBlock = 32;
@@ -54,11 +56,14 @@ struct QuantizedActs {
   const int32_t* sums = nullptr;
 };
 
-// Owns the memory behind a QuantizedActs; filled by quantize_acts().
+using ActRowQuantizer = void (*)(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
+
+// Owns the memory behind a QuantizedActs.
 class ActBuffer {
  public:
   QuantizedActs view() const noexcept { return acts_; }
-  void quantize(const float* x, int64_t n, int64_t cols);
+  // The n rows of x, each through `row` (act_row_quantizer()).
+  void quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row);
 
  private:
   struct Free {
@@ -71,7 +76,10 @@ class ActBuffer {
 
 // One activation row -> 8-bit blocks: d = max|x| / 127, q = round-half-even(x / d) in [-127, 127];
 // a block of zeros (or non-finite values) gets d = 0 and q = 0; sums[b] = the sum of block b's q.
-// The same function serves every kernel set, so all of them see identical integers.
+// Every kernel set sees these same bytes: avx2 has its own version, which writes identical ones.
 void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
+
+// The activation quantizer of kernel set `isa`: quantize_act_row or its own version of it.
+ActRowQuantizer act_row_quantizer(Isa isa) noexcept;
 
 }  // namespace slim::kernels

@@ -11,6 +11,7 @@
 
 #include "kernels/convert.hpp"
 #include "kernels/kernels.hpp"
+#include "kernels/matmul_impl.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "slim/error.hpp"
 
@@ -172,9 +173,18 @@ void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t
   }
 }
 
+ActRowQuantizer act_row_quantizer(Isa isa) noexcept {
+#if defined(SLIM_HAVE_AVX2_KERNELS)
+  if (isa == Isa::avx2) return avx2::quantize_act_row;
+#else
+  (void)isa;
+#endif
+  return quantize_act_row;
+}
+
 void ActBuffer::Free::operator()(void* p) const noexcept { std::free(p); }
 
-void ActBuffer::quantize(const float* x, int64_t n, int64_t cols) {
+void ActBuffer::quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row) {
   const int64_t blocks = cols / kBlock;
   const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
   const size_t d_bytes = static_cast<size_t>(n * blocks) * sizeof(float);
@@ -189,7 +199,7 @@ void ActBuffer::quantize(const float* x, int64_t n, int64_t cols) {
   auto* d = reinterpret_cast<float*>(q + q_bytes);
   auto* sums = reinterpret_cast<int32_t*>(d + n * blocks);
   for (int64_t t = 0; t < n; ++t) {
-    quantize_act_row(x + t * cols, cols, q + t * cols, d + t * blocks, sums + t * blocks);
+    row(x + t * cols, cols, q + t * cols, d + t * blocks, sums + t * blocks);
   }
   acts_ = {n, cols, blocks, q, d, sums};
 }

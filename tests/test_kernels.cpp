@@ -332,6 +332,37 @@ TEST_CASE("the activation quantizer never writes -128 and rounds within half a s
   }
 }
 
+TEST_CASE("every kernel set's activation quantizer writes the same bytes") {
+  std::mt19937 rng(6);
+  std::vector<float> x;
+  for (float scale : {1e-30f, 1e-3f, 1.0f, 4.0f, 1e30f}) {
+    const std::vector<float> r = random_values(32 * 16, rng, scale);
+    x.insert(x.end(), r.begin(), r.end());
+  }
+  // Halfway cases: max 127 makes the scale 1, so k + 0.5 rounds to even.
+  for (int i = 0; i < 32; ++i) x.push_back(i == 0 ? 127.0f : static_cast<float>(i % 9) - 4.5f);
+  // Zeros, -0, denormals, NaN of either sign, infinities, the largest floats.
+  const float odd[] = {0.0f, -0.0f, 1e-45f, -1e-40f, std::nanf(""), -std::nanf(""), INFINITY, -INFINITY, 3.4e38f, -3.4e38f};
+  for (int b = 0; b < 12; ++b) {
+    for (int i = 0; i < 32; ++i) x.push_back((i + b) % 3 == 0 ? odd[(i + b) % 10] : (b % 2 ? 0.0f : static_cast<float>(i) - 16));
+  }
+  const int64_t cols = static_cast<int64_t>(x.size()), blocks = cols / 32;
+  std::vector<int8_t> q(x.size());
+  std::vector<float> d(static_cast<size_t>(blocks));
+  std::vector<int32_t> sums(d.size());
+  quantize_act_row(x.data(), cols, q.data(), d.data(), sums.data());
+  for (Isa isa : supported_isas()) {
+    INFO(isa_name(isa));
+    std::vector<int8_t> q2(q.size(), 99);
+    std::vector<float> d2(d.size(), 99);
+    std::vector<int32_t> sums2(sums.size(), 99);
+    act_row_quantizer(isa)(x.data(), cols, q2.data(), d2.data(), sums2.data());
+    CHECK(q2 == q);
+    CHECK(std::memcmp(d2.data(), d.data(), d.size() * sizeof(float)) == 0);
+    CHECK(sums2 == sums);
+  }
+}
+
 TEST_CASE("results do not depend on the thread count or on n") {
   std::mt19937 rng(9);
   const int64_t n = 17;
