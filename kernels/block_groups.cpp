@@ -2,8 +2,7 @@
 // kernel sets that read only GGUF blocks). quant_blocks.hpp describes the group layouts.
 #include <cstring>
 
-#include "kernels/kernels.hpp"
-#include "kernels/quant_blocks.hpp"
+#include "kernels/matmul_impl.hpp"
 
 namespace slim::kernels {
 namespace {
@@ -76,7 +75,7 @@ void relayout(int64_t blocks, const void* src, void* dst, bool to_groups) {
 }  // namespace
 
 Layout preferred_layout(DType dtype) noexcept {
-  return dtype_is_quantized(dtype) && active_isa_id() == Isa::avx2 ? Layout::groups8 : Layout::blocks;
+  return dtype_is_quantized(dtype) && reads_groups8(active_isa_id()) ? Layout::groups8 : Layout::blocks;
 }
 
 void relayout_row(DType dtype, int64_t cols, const void* src, Layout from, void* dst, Layout to) noexcept {

@@ -49,7 +49,6 @@ constexpr int64_t kMinWorkPerThread = 1 << 16;
 
 void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads) {
   const MatmulRowsFn fn = rows_fn(isa);
-  const bool reads_groups = isa == Isa::avx2;
   if (ws.size() != ys.size()) throw Error(ErrorCode::invalid_argument, "kernels: one output per matrix");
   if (ws.empty() || n <= 0) return;
   const int64_t cols = ws[0].cols;
@@ -71,8 +70,9 @@ void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std:
   ActBuffer acts;
   if (quantized) acts.quantize(x, n, cols, act_row_quantizer(isa));
   const auto args = [&](size_t i) { return MatmulArgs{ws[i], x, acts.view(), n, ys[i]}; };
-  // Only avx2 has groups8 code; other sets leave such a matrix to the scalar reference.
-  const auto fn_for = [&](size_t i) { return ws[i].layout == Layout::groups8 && !reads_groups ? scalar::matmul_rows : fn; };
+  const auto fn_for = [&](size_t i) {
+    return ws[i].layout == Layout::groups8 && !reads_groups8(isa) ? scalar::matmul_rows : fn;
+  };
   const int team = static_cast<int>(std::clamp<int64_t>(rows * cols * n / kMinWorkPerThread, 1, std::max(threads, 1)));
   if (team <= 1) {
     for (size_t i = 0; i < ws.size(); ++i) {

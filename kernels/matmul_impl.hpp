@@ -31,6 +31,10 @@ struct MatmulArgs {
 
 using MatmulRowsFn = void (*)(const MatmulArgs& a, int64_t r0, int64_t r1);
 
+// Whether kernel set `isa` has its own code for Layout::groups8 matrices (only avx2 does; the
+// others leave them to the scalar reference).
+constexpr bool reads_groups8(Isa isa) noexcept { return isa == Isa::avx2; }
+
 namespace scalar {
 void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
