@@ -15,9 +15,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <memory>
 
 #include "kernels/q_pairs_avx2.hpp"
+#include "kernels/scratch.hpp"
 
 namespace slim::kernels::avx2 {
 namespace {
@@ -60,7 +60,7 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   constexpr int kR = 2, kT = 4;  // prefill tile
   const int64_t n = a.n, nb = a.xq.blocks, pairs = (nb + 1) / 2;
   const int64_t full_t = n - n % kT;
-  const std::unique_ptr<X[]> x(new X[static_cast<size_t>(pairs * (full_t > 0 ? kT : 1))]);
+  Scratch<X, 128> x(static_cast<size_t>(pairs * (full_t > 0 ? kT : 1)));  // inline: 8192 columns at decode
   if (full_t > 0) {
     // Rows in groups whose weights (about 256 KiB) stay in L2 while every token tile passes by;
     // each token tile's pairs are prepared once per group.

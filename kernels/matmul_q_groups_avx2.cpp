@@ -23,6 +23,7 @@
 #include <memory>
 
 #include "kernels/q_pairs_avx2.hpp"
+#include "kernels/scratch.hpp"
 
 namespace slim::kernels::avx2 {
 namespace {
@@ -211,8 +212,9 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const int64_t n = a.n, nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)), full_t = n - n % kT;
   const int64_t per_row = full_t > 0 ? kT : 1;
-  const std::unique_ptr<XGroup[]> xg(new XGroup[static_cast<size_t>(std::max<int64_t>(1, groups * per_row))]);
-  const std::unique_ptr<X[]> xp(new X[static_cast<size_t>(std::max<int64_t>(1, (tail_blocks + 1) / 2 * per_row))]);
+  // Inline up to 16384 columns at decode, 4096 at prefill (20 KiB), and every tail (< 4 pairs).
+  Scratch<XGroup, 64> xg(static_cast<size_t>(groups * per_row));
+  Scratch<X, 4 * kT> xp(static_cast<size_t>((tail_blocks + 1) / 2 * per_row));
   if (full_t > 0) {
     // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
     const int64_t run_rows = std::max<int64_t>(1, 256 * 1024 / row_bytes);

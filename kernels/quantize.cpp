@@ -189,13 +189,13 @@ void ActBuffer::quantize(const float* x, int64_t n, int64_t cols, ActRowQuantize
   const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
   const size_t d_bytes = static_cast<size_t>(n * blocks) * sizeof(float);
   const size_t bytes = q_bytes + d_bytes + static_cast<size_t>(n * blocks) * sizeof(int32_t) + 64;
-  if (bytes > capacity_) {
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (p == nullptr) throw std::bad_alloc();
-    memory_.reset(p);
-    capacity_ = bytes;
+  void* memory = local_;
+  if (bytes > sizeof(local_)) {
+    memory = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (memory == nullptr) throw std::bad_alloc();
+    memory_.reset(memory);
   }
-  auto* q = static_cast<int8_t*>(memory_.get());
+  auto* q = static_cast<int8_t*>(memory);
   auto* d = reinterpret_cast<float*>(q + q_bytes);
   auto* sums = reinterpret_cast<int32_t*>(d + n * blocks);
   for (int64_t t = 0; t < n; ++t) {
