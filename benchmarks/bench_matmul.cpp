@@ -197,6 +197,38 @@ void BM_add_weighted_rows(benchmark::State& state) {
   state.SetLabel(k::active_isa());
 }
 
+// One decode step's attention of a kv head from memory, as in a model, where a token's weights
+// evict the KV cache from L2 and L3: the scores of a query group against `count` keys (dot_rows),
+// then the weighted sum of as many values (add_weighted_rows, in attention's blocks of 64
+// positions). The heads' keys and values fill 256 MiB and the calls cycle through them. GB/s of
+// keys and values read.
+void BM_attention_rows_dram(benchmark::State& state) {
+  const int64_t queries = state.range(0), count = state.range(1), cols = state.range(2), block = 64;
+  const size_t head_floats = static_cast<size_t>(count * cols);
+  const size_t heads = (size_t{256} << 20) / (2 * head_floats * sizeof(float));
+  std::unique_ptr<void, Free> mem(aligned(2 * heads * head_floats * sizeof(float)));
+  auto* kv = static_cast<float*>(mem.get());
+  for (size_t i = 0; i < 2 * heads * head_floats; ++i) kv[i] = static_cast<float>(i % 7) * 0.01f;
+  std::vector<float> q(static_cast<size_t>(queries * cols), 0.01f), scores(static_cast<size_t>(queries * count)),
+      out(static_cast<size_t>(queries * cols));
+  size_t head = 0;
+  for (auto _ : state) {
+    const float* keys = kv + 2 * head * head_floats;
+    const float* values = keys + head_floats;
+    k::dot_rows(q.data(), queries, keys, cols, count, cols, scores.data(), count);
+    for (int64_t from = 0; from < count; from += block) {
+      k::add_weighted_rows(scores.data() + from, count, queries, values + from * cols, std::min(block, count - from), cols,
+                           out.data());
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+    head = (head + 1) % heads;
+  }
+  state.counters["GB/s"] = benchmark::Counter(2.0 * static_cast<double>(head_floats * sizeof(float)) * static_cast<double>(state.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+  state.SetLabel(k::active_isa());
+}
+
 // The gated MLP's activation over one token's intermediate row (1536: SmolLM2-135M), in L1.
 void BM_silu_mul(benchmark::State& state) {
   const int64_t n = state.range(0);
@@ -222,6 +254,9 @@ int register_all() {
   benchmark::RegisterBenchmark("add_weighted_rows", BM_add_weighted_rows)
       ->ArgNames({"outputs", "count", "cols"})->Args({1, 64, 64})->Args({3, 64, 64})->Args({7, 64, 64})
       ->Args({4, 32, 128})->Args({3, 2048, 64});
+  benchmark::RegisterBenchmark("attention_rows/dram", BM_attention_rows_dram)
+      ->ArgNames({"queries", "count", "cols"})->Args({3, 64, 64})->Args({3, 1024, 64})->Args({7, 1024, 64})
+      ->Args({4, 1024, 128})->MinTime(0.3);
   benchmark::RegisterBenchmark("silu_mul", BM_silu_mul)->Arg(1536)->Arg(8960)->ArgName("n");
   benchmark::RegisterBenchmark("memory_read/256MiB", BM_read_bandwidth)
       ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMillisecond);
