@@ -39,8 +39,11 @@ class RowPrefetch {
         ahead_(std::max<int64_t>(8, kAhead / std::max<int64_t>(stride_bytes_, 1))) {}
   // Prefetch rows [t + ahead, t + ahead + n). They may lie past the caller's rows (the next value
   // block, or memory nobody reads): a prefetch never faults. Addresses as integers, since such a
-  // pointer may not be formed. (Stopping at the call's rows, or at the rows the caller reads
-  // next, measured 35 against 23 us for 1024 positions: not kept.)
+  // pointer may not be formed. Stopping at the call's rows plus the rows the caller reads next
+  // (an argument to add_weighted_rows) helped short heads (64 positions 1.6-1.8 against 1.8 us)
+  // but lost at long contexts (SmolLM2-135M q4_0 tg32 @ d1024, 1 thread, 173 against 194
+  // tokens/s; 169 against 182 in a 4096-position session): not kept. (Its first try measured no
+  // prefetch at all: GCC 12 deleted these _mm_prefetch loops once the bound read a stop row.)
   void rows(int64_t t, int64_t n) const {
     for (int64_t r = t + ahead_; r < t + ahead_ + n; ++r) {
       const uintptr_t row = rows_ + static_cast<uintptr_t>(r * stride_bytes_);
