@@ -37,18 +37,16 @@ class RowPrefetch {
   RowPrefetch(const float* rows, int64_t row_stride, int64_t cols)
       : rows_(reinterpret_cast<uintptr_t>(rows)), stride_bytes_(row_stride * kFloat), bytes_(cols * kFloat),
         ahead_(std::max<int64_t>(8, kAhead / std::max<int64_t>(stride_bytes_, 1))) {}
-  // Prefetch rows [t + ahead, t + ahead + n). They may lie past the caller's rows (the next value
-  // block, or memory nobody reads): a prefetch never faults. Addresses as integers, since such a
-  // pointer may not be formed. Stopping at the call's rows plus the rows the caller reads next
-  // (an argument to add_weighted_rows) helped short heads (64 positions 1.6-1.8 against 1.8 us)
-  // but lost at long contexts (SmolLM2-135M q4_0 tg32 @ d1024, 1 thread, 173 against 194
-  // tokens/s; 169 against 182 in a 4096-position session): not kept. (Its first try measured no
-  // prefetch at all: GCC 12 deleted these _mm_prefetch loops once the bound read a stop row.)
+  // Prefetch the cache lines of rows [t + ahead, t + ahead + n). They may lie past the caller's
+  // rows (the next value block, or memory nobody reads): a prefetch never faults. Addresses as
+  // integers, since such a pointer may not be formed. Stopping at the rows the caller reads lost
+  // at long contexts (docs/performance.md, third November 26 session): not kept.
   void rows(int64_t t, int64_t n) const {
     for (int64_t r = t + ahead_; r < t + ahead_ + n; ++r) {
       const uintptr_t row = rows_ + static_cast<uintptr_t>(r * stride_bytes_);
-      for (int64_t b = 0; b < bytes_; b += 64) _mm_prefetch(reinterpret_cast<const char*>(row + b), _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char*>(row + bytes_ - 1), _MM_HINT_T1);  // a row that is not line-aligned
+      for (uintptr_t line = row & ~uintptr_t{63}; line < row + bytes_; line += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T1);
+      }
     }
   }
 

@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 
 #include "kernels/q_pairs_avx2.hpp"
 #include "kernels/scratch.hpp"

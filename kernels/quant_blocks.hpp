@@ -3,9 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 
 #include "kernels/kernels.hpp"
+#include "kernels/scratch.hpp"
 
 namespace slim::kernels {
 
@@ -62,19 +62,15 @@ using ActRowQuantizer = void (*)(const float* x, int64_t cols, int8_t* q, float*
 // 1.25 bytes a column), on the heap beyond.
 class ActBuffer {
  public:
-  ActBuffer() = default;
-  ActBuffer(const ActBuffer&) = delete;  // view() may point into the object itself
-  ActBuffer& operator=(const ActBuffer&) = delete;
   QuantizedActs view() const noexcept { return acts_; }
   // The n rows of x, each through `row` (act_row_quantizer()).
   void quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row);
 
  private:
-  struct Free {
-    void operator()(void* p) const noexcept;
+  struct alignas(64) Line {
+    unsigned char bytes[64];
   };
-  alignas(64) unsigned char local_[20 * 1024];
-  std::unique_ptr<void, Free> memory_;
+  Scratch<Line, 20 * 1024 / 64> memory_;
   QuantizedActs acts_;
 };
 

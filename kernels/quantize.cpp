@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -182,20 +180,12 @@ ActRowQuantizer act_row_quantizer(Isa isa) noexcept {
   return quantize_act_row;
 }
 
-void ActBuffer::Free::operator()(void* p) const noexcept { std::free(p); }
-
 void ActBuffer::quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row) {
   const int64_t blocks = cols / kBlock;
   const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
   const size_t d_bytes = static_cast<size_t>(n * blocks) * sizeof(float);
   const size_t bytes = q_bytes + d_bytes + static_cast<size_t>(n * blocks) * sizeof(int32_t) + 64;
-  void* memory = local_;
-  if (bytes > sizeof(local_)) {
-    memory = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (memory == nullptr) throw std::bad_alloc();
-    memory_.reset(memory);
-  }
-  auto* q = static_cast<int8_t*>(memory);
+  auto* q = reinterpret_cast<int8_t*>(memory_.data((bytes + 63) / 64));
   auto* d = reinterpret_cast<float*>(q + q_bytes);
   auto* sums = reinterpret_cast<int32_t*>(d + n * blocks);
   for (int64_t t = 0; t < n; ++t) {
