@@ -38,11 +38,12 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
   // longrope chooses its factors once for the whole call, from the length the call reaches.
   const RopeTable& rope = rope_uses_long_factors(m.config.rope_scaling, s.position + n) ? s.rope_long : s.rope;
   for (int64_t done = 0; done < n;) {
-    const int64_t chunk = std::min(n - done, s.buffers.max_tokens);
-    // Without all_logits each chunk writes its last row's logits over the previous chunk's.
-    float* out = all_logits ? s.logits.data() + done * vocab : s.logits.data();
-    forward(m, s.cache, rope, s.buffers, tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(chunk)),
-            s.position, all_logits, out, threads());
+    const int64_t chunk = std::min(n - done, s.buffers.max_rows);
+    const bool last = done + chunk == n;
+    const BatchSequence seq{.cache = &s.cache, .rope = &rope, .pos = s.position, .count = chunk,
+                            .logits = all_logits ? LogitRows::all : last ? LogitRows::last : LogitRows::none};
+    forward(m, tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(chunk)), {&seq, 1}, s.buffers,
+            s.logits.data() + (all_logits ? done * vocab : 0), threads());
     s.position += chunk;
     done += chunk;
   }

@@ -8,35 +8,56 @@
 #include "kernels/kernels.hpp"
 #include "model/blocks.hpp"
 #include "ops/ops.hpp"
+#include "slim/error.hpp"
 
 namespace slim {
 namespace {
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
+// What attention reads of one sequence at one layer: its cache, and its rows' own keys and values
+// for the positions not yet in the cache (position pos + i at i * kv_heads * head_dim of k_new and
+// v_new).
+struct KvView {
+  const ModelConfig* c = nullptr;
+  const KvCache* cache = nullptr;
+  int64_t layer = 0;
+  const float* k_new = nullptr;
+  const float* v_new = nullptr;
+  int64_t pos = 0;     // the sequence's first position in the batch
+  int64_t count = 0;   // its rows
+  int64_t cached = 0;  // positions before this are read from the cache, the rest from k_new / v_new
+  int64_t row = 0;     // its first row in the batch
+
+  // The first position row p sees: a local layer's token at p sees (p - window, p], as
+  // transformers' sliding-window mask does.
+  int64_t first_visible(int64_t p) const {
+    return c->is_local_layer(layer) ? std::max<int64_t>(0, p - c->traits.sliding_window + 1) : 0;
+  }
+};
+
 // The scores of one kv head's query group (the `group` heads that share its keys, their queries
 // contiguous in q) for positions j = from..to: scores[g * stride + j - from] = q_g · key_j. Cached
 // keys are read slot range by slot range (a local layer's ring wraps to slot 0), positions from
-// `cached` on are the chunk's own, not yet in the cache (strided by the kv heads in b.k, the chunk
-// starting at pos). dot_rows() computes each score the same way wherever it comes from and however
-// the positions are cut.
-void group_scores(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
-                  int64_t group, int64_t from, int64_t to, int64_t pos, int64_t cached, const float* q, float* scores,
-                  int64_t stride) {
-  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
-  const float* keys = cache.k_slots(layer, kv_head);
+// kv.cached on from the rows' own keys. dot_rows() computes each score the same way wherever it
+// comes from and however the positions are cut.
+void group_scores(const KvView& kv, int64_t kv_head, int64_t group, int64_t from, int64_t to, const float* q,
+                  float* scores, int64_t stride) {
+  const int64_t hd = kv.c->head_dim, capacity = kv.cache->capacity(kv.layer);
+  const float* keys = kv.cache->k_slots(kv.layer, kv_head);
   int64_t j = from;
-  const int64_t cached_end = std::min(to + 1, cached);
+  const int64_t cached_end = std::min(to + 1, kv.cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
     kernels::dot_rows(q, group, keys + slot * hd, hd, count, hd, scores + j - from, stride);
     j += count;
   }
-  j = std::max(from, cached);
+  j = std::max(from, kv.cached);
   if (j <= to) {
-    const float* key = b.k.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
-    kernels::dot_rows(q, group, key, c.num_kv_heads * hd, to - j + 1, hd, scores + j - from, stride);
+    const int64_t kv_heads = kv.c->num_kv_heads;
+    const float* key = kv.k_new + sz(((j - kv.pos) * kv_heads + kv_head) * hd);
+    kernels::dot_rows(q, group, key, kv_heads * hd, to - j + 1, hd, scores + j - from, stride);
   }
 }
 
@@ -62,38 +83,36 @@ int64_t value_block(int64_t head_dim) { return std::max<int64_t>(4, 4096 / head_
 
 // partial[g * hd + d] = Σ_j probs[g * stride + j - from] · value_j[d] over positions j = from..to
 // of one kv head's query group: the cached values slot range by slot range (a local layer's ring
-// wraps to slot 0), each row read once for the whole group; the chunk's own values from `cached`
-// on (strided by the kv heads in b.v) one at a time.
-void block_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
-                  int64_t group, int64_t from, int64_t to, int64_t pos, int64_t cached, const float* probs,
+// wraps to slot 0), each row read once for the whole group; the rows' own values from kv.cached on
+// one at a time.
+void block_values(const KvView& kv, int64_t kv_head, int64_t group, int64_t from, int64_t to, const float* probs,
                   int64_t stride, float* partial) {
-  const int64_t hd = c.head_dim, capacity = cache.capacity(layer);
-  const float* values = cache.v_slots(layer, kv_head);
+  const int64_t hd = kv.c->head_dim, capacity = kv.cache->capacity(kv.layer);
+  const float* values = kv.cache->v_slots(kv.layer, kv_head);
   std::fill(partial, partial + group * hd, 0.0f);
   int64_t j = from;
-  const int64_t cached_end = std::min(to + 1, cached);
+  const int64_t cached_end = std::min(to + 1, kv.cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
     kernels::add_weighted_rows(probs + j - from, stride, group, values + slot * hd, count, hd, partial);
     j += count;
   }
-  for (j = std::max(from, cached); j <= to; ++j) {
-    const float* v = b.v.data() + sz(((j - pos) * c.num_kv_heads + kv_head) * hd);
+  for (j = std::max(from, kv.cached); j <= to; ++j) {
+    const float* v = kv.v_new + sz(((j - kv.pos) * kv.c->num_kv_heads + kv_head) * hd);
     kernels::add_weighted_rows(probs + j - from, stride, group, v, 1, hd, partial);
   }
 }
 
 // out[g * hd + d] = Σ_j probs[g * len + j - first] · value_j[d] over positions j = first..p: the
 // sums of value_block() positions, added in order (`partial` holds group x hd floats).
-void group_values(const ModelConfig& c, const KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t kv_head,
-                  int64_t group, int64_t first, int64_t p, int64_t pos, int64_t cached, const float* probs,
+void group_values(const KvView& kv, int64_t kv_head, int64_t group, int64_t first, int64_t p, const float* probs,
                   float* out, float* partial) {
-  const int64_t hd = c.head_dim, len = p - first + 1, block = value_block(hd);
+  const int64_t hd = kv.c->head_dim, len = p - first + 1, block = value_block(hd);
   std::fill(out, out + group * hd, 0.0f);
   for (int64_t from = first; from <= p; from += block) {
     const int64_t to = std::min(p, from + block - 1);
-    block_values(c, cache, layer, b, kv_head, group, from, to, pos, cached, probs + from - first, len, partial);
+    block_values(kv, kv_head, group, from, to, probs + from - first, len, partial);
     ops::add(out, partial, group * hd);
   }
 }
@@ -103,15 +122,16 @@ float query_scale(const ModelConfig& c) {
                                   : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
 }
 
-// One token at position pos, every visible position in the cache, with a team of threads. Its kv
-// heads alone are too few work items (3 for SmolLM2-135M: two threads split them 2:1), so keys
-// and values are also cut by position: scores by (kv head, chunk), the softmax by head, the value
-// sums by (kv head, value block) into partial sums, added up in block order by kv head.
-void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t pos,
-                      int team) {
+// One token (kv.count == 1, already in the cache), every visible position, with a team of
+// threads. Its kv heads alone are too few work items (3 for SmolLM2-135M: two threads split them
+// 2:1), so keys and values are also cut by position: scores by (kv head, chunk), the softmax by
+// head, the value sums by (kv head, value block) into partial sums, added up in block order by kv
+// head.
+void decode_attention(const KvView& kv, ForwardBuffers& b, int team) {
+  const ModelConfig& c = *kv.c;
   const int64_t hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
   const float scale = query_scale(c), cap = static_cast<float>(c.traits.attn_softcap);
-  const int64_t first = c.is_local_layer(layer) ? std::max<int64_t>(0, pos - c.traits.sliding_window + 1) : 0;
+  const int64_t pos = kv.pos, first = kv.first_visible(pos);
   const int64_t len = pos - first + 1, block = value_block(hd), blocks = (len + block - 1) / block;
   // Scores in a few chunks of at least 256 positions per kv head: each chunk is one dot_rows call.
   // The count is taken again from the rounded-up size, so that no chunk is empty.
@@ -122,6 +142,8 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
     const int64_t from = first + item % per_head * size;
     return std::array<int64_t, 3>{item / per_head, from, std::min(pos, from + size - 1)};
   };
+  const float* q = b.q.data() + sz(kv.row * heads * hd);
+  float* attn = b.attn.data() + sz(kv.row * heads * hd);
   float* probs = b.decode_probs.data();        // [head][len]
   float* partials = b.decode_partials.data();  // [kv head][block][group x hd]
 #pragma omp parallel num_threads(team)
@@ -129,66 +151,67 @@ void decode_attention(const ModelConfig& c, const KvCache& cache, int64_t layer,
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < kv_heads * chunks; ++item) {
       const auto [kvh, from, to] = cut(item, chunks, chunk);
-      group_scores(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, b.q.data() + sz(kvh * group * hd),
-                   probs + sz(kvh * group * len + from - first), len);
+      group_scores(kv, kvh, group, from, to, q + sz(kvh * group * hd), probs + sz(kvh * group * len + from - first),
+                   len);
     }
 #pragma omp for schedule(static)
     for (int64_t h = 0; h < heads; ++h) scores_to_probs(probs + sz(h * len), len, scale, cap);
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < kv_heads * blocks; ++item) {
       const auto [kvh, from, to] = cut(item, blocks, block);
-      block_values(c, cache, layer, b, kvh, group, from, to, pos, pos + 1, probs + sz(kvh * group * len + from - first),
-                   len, partials + sz(item * group * hd));
+      block_values(kv, kvh, group, from, to, probs + sz(kvh * group * len + from - first), len,
+                   partials + sz(item * group * hd));
     }
 #pragma omp for schedule(static)
     for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
-      float* out = b.attn.data() + sz(kvh * group * hd);
+      float* out = attn + sz(kvh * group * hd);
       std::fill(out, out + group * hd, 0.0f);
       for (int64_t k = 0; k < blocks; ++k) ops::add(out, partials + sz((kvh * blocks + k) * group * hd), group * hd);
     }
   }
 }
 
-// Causal attention of n query tokens (positions pos..pos+n-1) of one layer; positions before
-// `cached` are read from the cache, the rest from the chunk's b.k / b.v. A local layer's token at p
-// sees positions (p - window, p], as transformers' sliding-window mask does.
-void attention(const ModelConfig& c, const KvCache& cache, int64_t layer, ForwardBuffers& b, int64_t n, int64_t pos,
-               int64_t cached, int threads) {
-  const int64_t hd = c.head_dim, heads = c.num_heads, group = heads / c.num_kv_heads;
+// Causal attention of every row of the batch at one layer, each sequence on its own cache.
+void attention(const ModelConfig& c, std::span<const KvView> views, ForwardBuffers& b, int threads) {
+  const int64_t hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
   const float scale = query_scale(c), cap = static_cast<float>(c.traits.attn_softcap);
-  const bool local = c.is_local_layer(layer);
-  const int64_t context = cache.context();
-  const int64_t kv_heads = c.num_kv_heads;
-  const int64_t work = n * heads * (pos + n) * hd;
+  int64_t work = 0, items = 0;
+  for (const KvView& kv : views) {
+    work += kv.count * heads * (kv.pos + kv.count) * hd;
+    items += kv.count * kv_heads;
+  }
   const int team = work > (1 << 15) ? threads : 1;  // a thread team costs more than small work
-  if (n == 1 && team > 1 && cached == pos + 1) return decode_attention(c, cache, layer, b, pos, team);
-  // One item per (token, kv head): its query group shares every key and value read.
-#pragma omp parallel for collapse(2) schedule(static, 1) num_threads(team)  // cyclic: causal rows grow
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
-      float* scores = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
-      float* partial = scores + group * context;
-      const int64_t h0 = kvh * group;  // the group's first query head
-      const float* q = b.q.data() + sz((i * heads + h0) * hd);
-      const int64_t p = pos + i;
-      const int64_t first = local ? std::max<int64_t>(0, p - c.traits.sliding_window + 1) : 0;
-      const int64_t len = p - first + 1;
-      group_scores(c, cache, layer, b, kvh, group, first, p, pos, cached, q, scores, len);
-      for (int64_t g = 0; g < group; ++g) scores_to_probs(scores + g * len, len, scale, cap);
-      group_values(c, cache, layer, b, kvh, group, first, p, pos, cached, scores,
-                   b.attn.data() + sz((i * heads + h0) * hd), partial);
-    }
+  if (views.size() == 1 && views[0].count == 1 && team > 1 && views[0].cached == views[0].pos + 1) {
+    return decode_attention(views[0], b, team);
+  }
+  // One item per (row, kv head): its query group shares every key and value read.
+#pragma omp parallel for schedule(static, 1) num_threads(team)  // cyclic: causal rows grow
+  for (int64_t item = 0; item < items; ++item) {
+    size_t s = 0;
+    int64_t k = item;  // item within sequence s
+    while (k >= views[s].count * kv_heads) k -= views[s++].count * kv_heads;
+    const KvView& kv = views[s];
+    const int64_t i = k / kv_heads, kvh = k % kv_heads, row = kv.row + i;
+    float* scores = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
+    float* partial = scores + group * b.context;
+    const int64_t h0 = kvh * group;  // the group's first query head
+    const float* q = b.q.data() + sz((row * heads + h0) * hd);
+    const int64_t p = kv.pos + i, first = kv.first_visible(p), len = p - first + 1;
+    group_scores(kv, kvh, group, first, p, q, scores, len);
+    for (int64_t g = 0; g < group; ++g) scores_to_probs(scores + g * len, len, scale, cap);
+    group_values(kv, kvh, group, first, p, scores, b.attn.data() + sz((row * heads + h0) * hd), partial);
   }
 }
 
-// The chunk's rotated keys and values into the cache; a ring buffer keeps only the last of them.
-void store_kv(const ModelConfig& c, KvCache& cache, int64_t layer, const ForwardBuffers& b, int64_t n, int64_t pos) {
+// A sequence's rotated keys and values into its cache; a ring buffer keeps only the last of them.
+void store_kv(const ModelConfig& c, KvCache& cache, int64_t layer, const float* k, const float* v, int64_t n,
+              int64_t pos) {
   const int64_t hd = c.head_dim;
   for (int64_t i = std::max<int64_t>(0, n - cache.capacity(layer)); i < n; ++i) {
     for (int64_t h = 0; h < c.num_kv_heads; ++h) {
       const size_t at = sz((i * c.num_kv_heads + h) * hd);
-      std::copy(b.k.data() + at, b.k.data() + at + sz(hd), cache.k(layer, h, pos + i));
-      std::copy(b.v.data() + at, b.v.data() + at + sz(hd), cache.v(layer, h, pos + i));
+      std::copy(k + at, k + at + sz(hd), cache.k(layer, h, pos + i));
+      std::copy(v + at, v + at + sz(hd), cache.v(layer, h, pos + i));
     }
   }
 }
@@ -202,30 +225,49 @@ bool has_dense_mlp(const ModelConfig& c) {
 
 }  // namespace
 
-ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_tokens_, int64_t context, int threads)
-    : max_tokens(max_tokens_),
+ForwardBuffers::ForwardBuffers(const ModelConfig& c, int64_t max_rows_, int64_t context_, int threads)
+    : max_rows(max_rows_),
+      context(context_),
       scores_per_thread((context + c.head_dim) * (c.num_heads / c.num_kv_heads)),
-      x(sz(max_tokens * c.hidden_size)),
+      x(sz(max_rows * c.hidden_size)),
       xn(x.size()),
       out(x.size()),
-      q(sz(max_tokens * c.num_heads * c.head_dim)),
-      k(sz(max_tokens * c.num_kv_heads * c.head_dim)),
+      q(sz(max_rows * c.num_heads * c.head_dim)),
+      k(sz(max_rows * c.num_kv_heads * c.head_dim)),
       v(k.size()),
       attn(q.size()),
-      gate(sz(has_dense_mlp(c) ? max_tokens * c.intermediate_size : 0)),
+      gate(sz(has_dense_mlp(c) ? max_rows * c.intermediate_size : 0)),
       up(gate.size()),
       scores(sz(scores_per_thread * std::max(threads, 1))),
       decode_probs(sz(c.num_heads * context)),
       decode_partials(sz(c.num_heads * c.head_dim * ((context + value_block(c.head_dim) - 1) / value_block(c.head_dim)))),
-      moe(c, c.moe.num_experts > 0 ? max_tokens : 0) {}
+      moe(c, c.moe.num_experts > 0 ? max_rows : 0) {}
 
-void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, ForwardBuffers& b,
-             std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits, int threads) {
+int64_t logit_rows(std::span<const BatchSequence> sequences) {
+  int64_t rows = 0;
+  for (const BatchSequence& s : sequences) {
+    rows += s.logits == LogitRows::all ? s.count : s.logits == LogitRows::last ? 1 : 0;
+  }
+  return rows;
+}
+
+void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<const BatchSequence> sequences,
+             ForwardBuffers& b, float* logits, int threads) {
   const ModelConfig& c = m.config;
   const BlockTraits& traits = c.traits;
   const Weights& w = m.weights;
   const auto n = static_cast<int64_t>(tokens.size());
-  const int64_t hidden = c.hidden_size, hd = c.head_dim;
+  const int64_t hidden = c.hidden_size, hd = c.head_dim, kv_row = c.num_kv_heads * hd;
+
+  std::vector<KvView> views(sequences.size());
+  int64_t row = 0;
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    const BatchSequence& seq = sequences[s];
+    views[s] = {.c = &c, .cache = seq.cache, .k_new = b.k.data() + sz(row * kv_row),
+                .v_new = b.v.data() + sz(row * kv_row), .pos = seq.pos, .count = seq.count, .row = row};
+    row += seq.count;
+  }
+  if (row != n) throw Error(ErrorCode::invalid_argument, "forward: the sequences' rows do not add up to the batch");
 
   const kernels::MatrixRef embed{w.embed.dtype(), w.embed.data(), c.vocab_size, hidden, w.embed_layout};
   for (int64_t i = 0; i < n; ++i) kernels::row_to_f32(embed, tokens[sz(i)], b.x.data() + sz(i * hidden));
@@ -242,22 +284,33 @@ void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, Forwar
     const Linear* qkv[] = {&lw.q, &lw.k, &lw.v};
     float* qkv_out[] = {b.q.data(), b.k.data(), b.v.data()};
     linear_many(qkv, b.xn.data(), n, qkv_out, threads);
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t p = pos + i;
-      for (int64_t h = 0; h < c.num_heads; ++h) {
-        ops::rope_rotate_half(b.q.data() + sz((i * c.num_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
-      }
-      for (int64_t h = 0; h < c.num_kv_heads; ++h) {
-        ops::rope_rotate_half(b.k.data() + sz((i * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
+    for (size_t s = 0; s < sequences.size(); ++s) {
+      const RopeTable& rope = *sequences[s].rope;
+      for (int64_t i = 0; i < views[s].count; ++i) {
+        const int64_t p = views[s].pos + i, r = views[s].row + i;
+        for (int64_t h = 0; h < c.num_heads; ++h) {
+          ops::rope_rotate_half(b.q.data() + sz((r * c.num_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
+        }
+        for (int64_t h = 0; h < c.num_kv_heads; ++h) {
+          ops::rope_rotate_half(b.k.data() + sz((r * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
+        }
       }
     }
-    // A chunk that fits the layer's slots without wrapping goes into the cache first, so attention
-    // reads every position from there (contiguous, through the kernels). Otherwise a local
-    // layer's ring would overwrite positions the chunk's earlier tokens still see: then after.
-    const bool store_first = pos + n <= cache.capacity(l);
-    if (store_first) store_kv(c, cache, l, b, n, pos);
-    attention(c, cache, l, b, n, pos, store_first ? pos + n : pos, threads);
-    if (!store_first) store_kv(c, cache, l, b, n, pos);
+    // A sequence whose rows fit the layer's slots without wrapping goes into its cache first, so
+    // attention reads every position from there (contiguous, through the kernels). Otherwise a
+    // local layer's ring would overwrite positions its earlier rows still see: then after.
+    for (size_t s = 0; s < sequences.size(); ++s) {
+      KvView& kv = views[s];
+      kv.layer = l;
+      const bool store_first = kv.pos + kv.count <= kv.cache->capacity(l);
+      kv.cached = store_first ? kv.pos + kv.count : kv.pos;
+      if (store_first) store_kv(c, *sequences[s].cache, l, kv.k_new, kv.v_new, kv.count, kv.pos);
+    }
+    attention(c, views, b, threads);
+    for (size_t s = 0; s < sequences.size(); ++s) {
+      const KvView& kv = views[s];
+      if (kv.cached == kv.pos) store_kv(c, *sequences[s].cache, l, kv.k_new, kv.v_new, kv.count, kv.pos);
+    }
     linear(lw.o, b.attn.data(), n, b.out.data(), threads);
     if (traits.sandwich_norms) rms_norm_rows(b.out.data(), lw.post_attn_norm, n, c, b.out.data());
     ops::add(b.x.data(), b.out.data(), n * hidden);
@@ -274,9 +327,16 @@ void forward(const Model::Impl& m, KvCache& cache, const RopeTable& rope, Forwar
   }
 
   // Only the rows whose logits are wanted go through the final norm and the head.
-  const int64_t first = all_logits ? 0 : n - 1;
-  const int64_t rows = n - first;
-  rms_norm_rows(b.x.data() + sz(first * hidden), w.final_norm, rows, c, b.xn.data());
+  int64_t rows = 0;
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    const KvView& kv = views[s];
+    if (sequences[s].logits == LogitRows::none) continue;
+    const int64_t first = sequences[s].logits == LogitRows::all ? kv.row : kv.row + kv.count - 1;
+    const int64_t count = kv.row + kv.count - first;
+    rms_norm_rows(b.x.data() + sz(first * hidden), w.final_norm, count, c, b.xn.data() + sz(rows * hidden));
+    rows += count;
+  }
+  if (rows == 0) return;
   linear(w.lm_head, b.xn.data(), rows, logits, threads);
   if (traits.final_softcap > 0) ops::softcap(logits, rows * c.vocab_size, static_cast<float>(traits.final_softcap));
 }

@@ -1,5 +1,9 @@
-// The forward pass of a decoder-only transformer over a batch of tokens: one shared block, with
-// each family's differences read from config.traits (see model/config.hpp).
+// The forward pass of a decoder-only transformer over a batch of rows: one shared block, with each
+// family's differences read from config.traits (see model/config.hpp). A batch holds the rows of
+// one or more sequences, each with its own KV cache and position: the dense parts (norms, every
+// matmul, the MLP or mixture of experts) run once over all rows, attention per sequence on its own
+// cache. Every row's result is computed the same way whatever else is in the batch, whatever the
+// batch's size or order and the thread count.
 #pragma once
 
 #include <algorithm>
@@ -13,12 +17,14 @@
 
 namespace slim {
 
-// Scratch memory of one session, sized for up to max_tokens tokens a forward call.
+// Scratch memory of one forward caller (a Session, an Engine), sized for up to max_rows rows a
+// call and sequences of up to `context` positions.
 struct ForwardBuffers {
-  ForwardBuffers(const ModelConfig& c, int64_t max_tokens, int64_t context, int threads);
+  ForwardBuffers(const ModelConfig& c, int64_t max_rows, int64_t context, int threads);
   // Makes room for the attention scratch of `threads` threads.
   void set_threads(int threads) { scores.resize(static_cast<size_t>(scores_per_thread * std::max(threads, 1))); }
-  int64_t max_tokens;
+  int64_t max_rows;
+  int64_t context;
   // A query group's scores (group x context) and a block's value sums (group x head_dim).
   int64_t scores_per_thread;
   std::vector<float> x, xn, out, q, k, v, attn, gate, up, scores;
@@ -26,10 +32,27 @@ struct ForwardBuffers {
   MoeScratch moe;
 };
 
-// Runs tokens (at most buffers.max_tokens) at positions [pos, pos + n), writing their keys and
-// values into the cache. Writes the logits of every token (n rows) when all_logits, otherwise of the
-// last one only. threads may not exceed the count buffers were made for.
-void forward(const Model::Impl& model, KvCache& cache, const RopeTable& rope, ForwardBuffers& buffers,
-             std::span<const int32_t> tokens, int64_t pos, bool all_logits, float* logits, int threads);
+// Which logits a sequence of a batch wants.
+enum class LogitRows : uint8_t { none, last, all };
+
+// One sequence's part of a batch: `count` consecutive rows (tokens) at positions
+// [pos, pos + count), whose keys and values go into `cache`.
+struct BatchSequence {
+  KvCache* cache = nullptr;
+  const RopeTable* rope = nullptr;  // longrope: the table this call's length chose
+  int64_t pos = 0;
+  int64_t count = 0;
+  LogitRows logits = LogitRows::last;
+};
+
+// Runs the tokens of a batch (at most buffers.max_rows; sequences in order, each's rows
+// consecutive, positions below buffers.context) and writes their keys and values into each
+// sequence's cache. Writes the wanted logits rows, vocab_size values each, one after another in
+// batch order. threads may not exceed the count buffers were made for.
+void forward(const Model::Impl& model, std::span<const int32_t> tokens, std::span<const BatchSequence> sequences,
+             ForwardBuffers& buffers, float* logits, int threads);
+
+// Rows of logits forward() writes for these sequences.
+int64_t logit_rows(std::span<const BatchSequence> sequences);
 
 }  // namespace slim
