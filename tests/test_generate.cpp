@@ -6,6 +6,7 @@
 
 #include "slim/slim.hpp"
 #include "test_support.hpp"
+#include "tiny_models.hpp"
 
 namespace {
 
@@ -125,4 +126,24 @@ TEST_CASE("the model's log callback receives the load message", "[generate]") {
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("LlamaForCausalLM") != std::string::npos);
   CHECK(&model->chat_template() == &model->chat_template());
+}
+
+TEST_CASE("generation never samples an id the tokenizer has no token for", "[generate]") {
+  // Qwen2.5's embedding has 151,936 rows for 151,665 tokens; a bias makes a padding id the most
+  // likely by far, so only the mask keeps it out.
+  slim::test::TempDir tmp;
+  auto model = slim::Model::load(slim::test::make_qwen_tokenizer_model(tmp.path / "qwen"), {.threads = 1});
+  REQUIRE(model->info().vocab_size == 151936);
+  const int32_t tokens = model->tokenizer().vocab_size();
+  REQUIRE(tokens == 151665);
+  for (float temperature : {0.0f, 2.0f}) {
+    slim::Session session(model, 512);
+    slim::GenerateOptions options{.max_tokens = 200, .stop_at_eos = false};
+    options.sampler.temperature = temperature;
+    options.sampler.seed = 1;
+    options.sampler.logit_bias = {{151698, 100.0f}, {151935, 100.0f}};
+    const auto r = slim::generate(session, "Hello", options);
+    CHECK(r.tokens.size() == 200);
+    CHECK(std::all_of(r.tokens.begin(), r.tokens.end(), [&](int32_t t) { return t >= 0 && t < tokens; }));
+  }
 }

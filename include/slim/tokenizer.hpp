@@ -57,7 +57,8 @@ class Tokenizer {
 
   // Streaming detokenizer for generation: push() one id at a time; it returns the newly completed
   // text (never a partial UTF-8 character); the concatenation of all push() results plus finish()
-  // equals decode(all ids). The Tokenizer must outlive it.
+  // equals decode(all ids). An id outside [0, vocab_size()) gives nothing (a model's embedding may
+  // have more rows than the tokenizer has tokens). The Tokenizer must outlive it.
   class StreamDecoder {
    public:
     StreamDecoder(StreamDecoder&&) noexcept;

@@ -36,8 +36,10 @@ Tokenizer::StreamDecoder::~StreamDecoder() = default;
 
 std::string Tokenizer::StreamDecoder::push(int32_t id) {
   State& s = *state_;
-  s.impl->check_id(id);
-  if (s.skip_special && s.impl->special[id]) return {};
+  // An id without a token (an embedding padded past the vocabulary) decodes to nothing, as
+  // transformers' decode skips it.
+  if (id < 0 || id >= s.impl->vocab_size) return {};
+  if (s.skip_special && s.impl->special[static_cast<size_t>(id)]) return {};
   s.window.push_back(id);
   if (s.impl->decoder && !s.impl->decoder->prefix_stable()) return {};  // all at finish()
   const std::string text = s.decode_window(false);
