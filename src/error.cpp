@@ -13,6 +13,7 @@ const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::context_overflow: return "context_overflow";
     case ErrorCode::limit_exceeded: return "limit_exceeded";
     case ErrorCode::template_error: return "template_error";
+    case ErrorCode::busy: return "busy";
   }
   return "unknown";
 }

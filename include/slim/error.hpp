@@ -17,6 +17,7 @@ enum class ErrorCode {
   context_overflow,   // more tokens than the session's context length
   limit_exceeded,     // input exceeds a documented resource limit
   template_error,     // a chat template failed to parse or raised an exception
+  busy,               // an Engine's queue of waiting requests is full; try again later
 };
 
 // Short lowercase name of a code, e.g. "invalid_format".

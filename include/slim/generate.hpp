@@ -32,7 +32,8 @@ enum class StopReason {
   eos,          // the model produced an end-of-sequence token
   stop_string,  // one of GenerateOptions::stop appeared
   callback,     // the callback returned false
-  context_full  // the session's context is full
+  context_full, // the session's context is full
+  cancelled     // Engine: the request was cancelled (GenerationHandle::cancel, the engine closing)
 };
 
 struct GenerateResult {
@@ -43,6 +44,7 @@ struct GenerateResult {
   double prompt_seconds = 0;       // running the prompt
   double first_token_seconds = 0;  // from the call to the first generated token
   double generate_seconds = 0;     // from the first generated token to the end
+  int64_t cached_tokens = 0;       // Engine: prompt tokens reused from a slot's cache, not computed
 };
 
 // Receives each complete piece of text; returning false stops generation.

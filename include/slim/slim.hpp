@@ -3,6 +3,7 @@
 
 #include "slim/chat_template.hpp"
 #include "slim/dtype.hpp"
+#include "slim/engine.hpp"
 #include "slim/error.hpp"
 #include "slim/generate.hpp"
 #include "slim/limits.hpp"
