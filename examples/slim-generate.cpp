@@ -1,7 +1,9 @@
 // slim-generate: text generation from a Hugging Face model folder.
 //   slim-generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [model flags]
-//                 [--logits-out FILE] [--chat] [--stop TEXT]... [sampling flags]
-// Streams the text to stdout as it is produced and prints prompt and generation speed on stderr.
+//                 [--logits-out FILE] [--chat] [--no-echo] [--stop TEXT]... [sampling flags]
+// Prints the prompt, then streams the continuation to stdout as it is produced (as llama-cli does),
+// and prompt and generation speed on stderr. --no-echo prints only the continuation; --ids,
+// --logits-out and --chat runs never echo (--chat prints only the reply, not the templated prompt).
 // --logits-out writes {"input_ids": [...], "logits": [[...] per prompt position], "new_tokens": [...]}.
 // A folder without tokenizer.json works with --ids; the generated ids are printed instead of text.
 #include <chrono>
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   slim::cli::ModelArgs model_args;
   std::string prompt, logits_out;
   std::vector<int32_t> ids;
-  bool ignore_eos = false, chat = false;
+  bool ignore_eos = false, chat = false, no_echo = false;
   slim::GenerateOptions options{.max_tokens = 128};
   slim::cli::add_model_options(app, model_args);
   app.get_option("--context")->description("context length in tokens (0 = prompt + max tokens)");
@@ -48,12 +50,13 @@ int main(int argc, char** argv) {
       ->check(slim::cli::must_be<int>("0 or more", [](int v) { return v >= 0; }));
   app.add_option("--logits-out", logits_out, "write prompt logits and generated ids as JSON to this file");
   app.add_option("--stop", options.stop, "stop before this text (repeatable)");
-  app.add_flag("--chat", chat, "wrap the prompt as one user message in the model's chat template");
+  app.add_flag("--chat", chat, "wrap the prompt as one user message in the model's chat template (prints only the reply)");
+  app.add_flag("--no-echo", no_echo, "print only the continuation, not the prompt before it");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating after an end-of-sequence token");
   slim::cli::add_sampling_options(app, options.sampler);
   app.footer(slim::cli::examples(
       {"build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Once upon a time\" --weights q4_0",
-       "build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Lily\" --temp 0.8 --seed 7"}));
+       "build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Lily\" --temp 0.8 --seed 7 --no-echo"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     if (prompt_opt->count() == 0 && ids_opt->count() == 0) throw CLI::RequiredError("--prompt or --ids");
@@ -77,6 +80,10 @@ int main(int argc, char** argv) {
                             std::to_string(std::min(context, model->info().max_context)));
     }
     slim::Session session(model, context);
+
+    // The prompt as the user wrote it, then the continuation. Not for the templated --chat prompt,
+    // nor --ids / --logits-out runs, whose output other tools read.
+    if (!no_echo && !chat && prompt_opt->count() && logits_out.empty()) slim::cli::print_text(prompt);
 
     std::vector<float> prompt_logits;
     std::span<const int32_t> prompt_ids = ids;
