@@ -24,10 +24,11 @@
 
 namespace slim::cli {
 
-// A check of a number option whose error reads on from the option's name:
-// must_be<int>("0 (all cores) or more", [](int v) { return v >= 0; }) rejects -3 with
-// "--threads must be 0 (all cores) or more, not '-3'" (run() drops the colon CLI11 puts after the
-// name). The check parses the text itself, so "abc" gets the same sentence.
+// A check of a number option whose error reads on from the option's name, instead of CLI11's
+// "Value -3 not in range 0.000000 to 1797693134862315708145274..." for NonNegativeNumber:
+// must_be<float>("between 0 and 1", [](float v) { return v >= 0 && v <= 1; }) rejects 2 with
+// "--top-p must be between 0 and 1, not '2'" (run() drops the colon CLI11 puts after the name).
+// The check parses the text itself, so "abc" gets the same sentence.
 template <class T, class Ok>
 CLI::Validator must_be(std::string what, Ok ok) {
   return CLI::Validator(
@@ -39,6 +40,13 @@ CLI::Validator must_be(std::string what, Ok ok) {
         return "must be " + what + ", not '" + text + "'";
       },
       "");
+}
+
+// must_be for a lower bound: at_least(1) rejects 0 with "must be 1 or more, not '0'".
+template <class T = int>
+CLI::Validator at_least(T low, std::string what = "") {
+  if (what.empty()) what = std::to_string(low) + " or more";
+  return must_be<T>(what, [low](T v) { return v >= low; });
 }
 
 // The same check on every item of a comma-separated list ("1,2,4").
@@ -100,14 +108,14 @@ inline CLI::Option* add_threads_option(CLI::App& app, int& threads, const std::s
   return app
       .add_option(names, threads,
                   "threads (0 = all hardware threads; more than the hardware has are capped, see --threads-force)")
-      ->check(must_be<int>("0 (all cores) or more", [](int v) { return v >= 0; }));
+      ->check(at_least(0, "0 (all cores) or more"));
 }
 inline CLI::Option* add_threads_force_option(CLI::App& app, bool& force) {
   return app.add_flag("--threads-force", force, "run the threads asked for even when the hardware has fewer");
 }
 inline CLI::Option* add_context_option(CLI::App& app, int64_t& context) {
   return app.add_option("--context", context, "context length in tokens (0 = the model's, at most 4096)")
-      ->check(must_be<int64_t>("0 (the default) or more", [](int64_t v) { return v >= 0; }));
+      ->check(at_least<int64_t>(0, "0 (the default) or more"));
 }
 inline CLI::Option* add_no_mmap_option(CLI::App& app, bool& no_mmap) {
   return app.add_flag("--no-mmap", no_mmap, "read the weights files into memory instead of mapping them");
@@ -176,9 +184,9 @@ inline bool print_text(std::string_view text) {
 inline void add_sampling_options(CLI::App& app, SamplerOptions& s) {
   const auto fraction = must_be<float>("between 0 and 1", [](float v) { return v >= 0 && v <= 1; });
   app.add_option("--temp", s.temperature, "temperature; 0 = greedy")
-      ->check(must_be<float>("0 (greedy) or more", [](float v) { return v >= 0; }));
+      ->check(at_least(0.0f, "0 (greedy) or more"));
   app.add_option("--top-k", s.top_k, "keep the k most likely tokens; 0 = off")
-      ->check(must_be<int>("0 (off) or more", [](int v) { return v >= 0; }));
+      ->check(at_least(0, "0 (off) or more"));
   app.add_option("--top-p", s.top_p, "keep the most likely tokens up to this probability")->check(fraction);
   app.add_option("--min-p", s.min_p, "drop tokens below this fraction of the most likely")->check(fraction);
   app.add_option("--repeat-penalty", s.repetition_penalty, "penalty for recent tokens; 1 = off")

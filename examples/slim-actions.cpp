@@ -18,11 +18,12 @@ int main(int argc, char** argv) {
   int chunk_lines = 1;
   slim::cli::add_model_options(app, model_args);
   app.add_option("--file", file, "the transcript (default: stdin)");
-  app.add_option("--chunk-lines", chunk_lines, "lines a chunk")->check(slim::cli::must_be<int>("1 or more", [](int v) { return v >= 1; }));
-  app.add_option("--max-tokens", options.max_tokens, "most tokens of the answer")->check(slim::cli::must_be<int>("0 or more", [](int v) { return v >= 0; }));
+  app.add_option("--chunk-lines", chunk_lines, "lines a chunk")->check(slim::cli::at_least(1));
+  app.add_option("--max-tokens", options.max_tokens, "most tokens of the answer")->check(slim::cli::at_least(0));
   slim::cli::add_sampling_options(app, options.sampler);
   app.footer(slim::cli::examples(
-      {"printf 'Anna: I will send the notes by Friday.\\nBen: I will book the room.\\n' | build/examples/slim-actions --model ../shared/models/stories260K --max-tokens 64"}));
+      {"printf 'Anna: I will send the notes by Friday.\\nBen: I will book the room.\\n' | "
+       "build/examples/slim-actions --model ../shared/models/stories260K --max-tokens 64"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     std::ifstream in_file;

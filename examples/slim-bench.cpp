@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   int prompt = 512, gen = 128, reps = 5, depth = 0;
   uint64_t seed = 0;
   bool json = false, bandwidth = false;
-  const auto zero_or_more = slim::cli::must_be<int>("0 or more", [](int v) { return v >= 0; });
+  const auto zero_or_more = slim::cli::at_least(0);
   auto* model_opt = slim::cli::add_model_option(app, model_args.path);
   auto* config_opt = app.add_option("--config", config, "config.json: random weights of this shape")
                          ->check(CLI::ExistingFile);
@@ -154,17 +154,17 @@ int main(int argc, char** argv) {
   app.add_option("-t,--threads", threads_list,
                  "thread counts, comma-separated (more than the hardware has are capped, see --threads-force)")
       ->check(slim::cli::each_of_list(
-          slim::cli::must_be<int>("thread counts from 1 to 1024", [](int v) { return v >= 1 && v <= 1024; })));
+          slim::cli::must_be<int>("comma-separated thread counts from 1 to 1024", [](int v) { return v >= 1 && v <= 1024; })));
   slim::cli::add_threads_force_option(app, model_args.threads_force);
-  app.add_option("-r,--repetitions", reps, "measured runs of each test")
-      ->check(slim::cli::must_be<int>("1 or more", [](int v) { return v >= 1; }));
+  app.add_option("-r,--repetitions", reps, "measured runs of each test")->check(slim::cli::at_least(1));
   app.add_option("--seed", seed, "seed of --config's random weights and of the token ids");
   app.add_flag("--json", json, "print one JSON object instead of a table");
   app.add_flag("--bandwidth", bandwidth, "measure the read bandwidth first and relate tg to it");
   slim::cli::add_no_mmap_option(app, model_args.no_mmap);
   app.footer(slim::cli::examples(
       {"build/examples/slim-bench --model ../shared/models/stories260K --weights q8_0,q4_0 -p 64 -n 32 -t 1,2",
-       "build/examples/slim-bench --config ../shared/configs/SmolLM2-135M.json --weights q4_0 -p 32 -n 8 -t 1 -r 1 --json"}));
+       "build/examples/slim-bench --config ../shared/configs/SmolLM2-135M.json --weights q4_0 -p 32 -n 8 -t 1 -r 1 "
+       "--json"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const std::string& model_dir = model_args.path;
@@ -173,14 +173,16 @@ int main(int argc, char** argv) {
     std::vector<int> thread_counts;  // as given; a capped count is dropped when the list has it already
     bool warned = false;
     for (const auto& t : split(threads_list)) {
-      const int asked = std::stoi(t);
+      const int asked = std::stoi(t);  // checked by -t
       const int n = slim::cli::usable_threads(asked, model_args.threads_force, warned ? slim::LogCallback{} : log);
       warned = warned || n != asked;
       if (n != asked && std::find(thread_counts.begin(), thread_counts.end(), n) != thread_counts.end()) continue;
       thread_counts.push_back(n);
     }
     std::vector<slim::WeightFormat> formats;
-    for (const auto& w : split(weights_list.empty() ? "as_stored" : weights_list)) formats.push_back(*slim::parse_weight_format(w));
+    for (const auto& w : split(weights_list.empty() ? "as_stored" : weights_list)) {
+      formats.push_back(*slim::parse_weight_format(w));  // checked by --weights
+    }
     const std::string shape = model_dir.empty() ? std::filesystem::path(config).stem().string()
                                                 : std::filesystem::path(model_dir).filename().string();
 

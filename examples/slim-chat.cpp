@@ -18,12 +18,14 @@ int main(int argc, char** argv) {
   slim::GenerateOptions options{.max_tokens = 512};
   std::string system;
   slim::cli::add_model_options(app, model_args);
-  app.add_option("--max-tokens", options.max_tokens, "most tokens a reply may have")->check(slim::cli::must_be<int>("1 or more", [](int v) { return v >= 1; }));
+  app.add_option("--max-tokens", options.max_tokens, "most tokens a reply may have")
+      ->check(slim::cli::at_least(1));
   app.add_option("--system", system, "a system message that opens the conversation");
   slim::cli::add_sampling_options(app, options.sampler);
   app.footer(slim::cli::examples(
       {"build/examples/slim-chat --model ../shared/models/stories260K --weights q8_0",
-       "printf 'Tell me a story\\n/reset\\nHello\\n' | build/examples/slim-chat --model ../shared/models/stories260K --max-tokens 32"}));
+       "printf 'Tell me a story\\n/reset\\nHello\\n' | "
+       "build/examples/slim-chat --model ../shared/models/stories260K --max-tokens 32"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));

@@ -13,11 +13,12 @@ int main(int argc, char** argv) {
   std::string file;
   slim::cli::add_model_options(app, model_args);
   app.add_option("--file", file, "the prefix to complete")->required();
-  app.add_option("--max-tokens", options.max_tokens, "most tokens to add")->check(slim::cli::must_be<int>("0 or more", [](int v) { return v >= 0; }));
+  app.add_option("--max-tokens", options.max_tokens, "most tokens to add")->check(slim::cli::at_least(0));
   app.add_option("--stop", options.stop, "stop before this text (repeatable), e.g. a blank line");
   slim::cli::add_sampling_options(app, options.sampler);
   app.footer(slim::cli::examples(
-      {"echo 'Once upon a time' | build/examples/slim-complete --model ../shared/models/stories260K --file /dev/stdin --weights q4_0"}));
+      {"echo 'Once upon a time' | "
+       "build/examples/slim-complete --model ../shared/models/stories260K --file /dev/stdin --weights q4_0"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const std::string prefix = slim::cli::read_text_file(file);

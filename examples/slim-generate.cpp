@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   auto* ids_opt = app.add_option("--ids", ids, "prompt as token ids, e.g. 1,2,3 (no BOS added)")->delimiter(',');
   prompt_opt->excludes(ids_opt);
   app.add_option("--max-tokens", options.max_tokens, "tokens to generate")
-      ->check(slim::cli::must_be<int>("0 or more", [](int v) { return v >= 0; }));
+      ->check(slim::cli::at_least(0));
   app.add_option("--logits-out", logits_out, "write prompt logits and generated ids as JSON to this file");
   app.add_option("--stop", options.stop, "stop before this text (repeatable)");
   app.add_flag("--chat", chat, "wrap the prompt as one user message in the model's chat template (prints only the reply)");

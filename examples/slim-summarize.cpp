@@ -13,10 +13,11 @@ int main(int argc, char** argv) {
   std::string file;
   slim::cli::add_model_options(app, model_args);
   app.add_option("--file", file, "the text to summarise")->required();
-  app.add_option("--max-tokens", options.max_tokens, "most tokens of summary")->check(slim::cli::must_be<int>("0 or more", [](int v) { return v >= 0; }));
+  app.add_option("--max-tokens", options.max_tokens, "most tokens of summary")->check(slim::cli::at_least(0));
   slim::cli::add_sampling_options(app, options.sampler);
   app.footer(slim::cli::examples(
-      {"echo 'Lily went to the park. She saw a big dog.' | build/examples/slim-summarize --model ../shared/models/stories260K --file /dev/stdin --max-tokens 64"}));
+      {"echo 'Lily went to the park. She saw a big dog.' | "
+       "build/examples/slim-summarize --model ../shared/models/stories260K --file /dev/stdin --max-tokens 64"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const auto start = std::chrono::steady_clock::now();
