@@ -1,7 +1,7 @@
 // slim-actions: action items from a live transcript. Each chunk of lines is run into the session as
 // it arrives (so the final question costs only its own tokens); at the end the model lists the
 // action items.
-//   slim-actions --model DIR [--file TRANSCRIPT] [--chunk-lines N] [--max-tokens N] [sampling flags]
+//   slim-actions --model DIR [--file TRANSCRIPT] [--chunk-lines N] [--max-tokens N] [model flags] [sampling flags]
 // Reads stdin when no --file is given. Per-chunk latency on stderr, the action items on stdout.
 #include <cstdio>
 #include <fstream>
@@ -18,9 +18,12 @@ int main(int argc, char** argv) {
   int chunk_lines = 1;
   slim::cli::add_model_options(app, model_args);
   app.add_option("--file", file, "the transcript (default: stdin)");
-  app.add_option("--chunk-lines", chunk_lines, "lines a chunk")->check(CLI::PositiveNumber);
-  app.add_option("--max-tokens", options.max_tokens, "most tokens of the answer")->check(CLI::NonNegativeNumber);
+  app.add_option("--chunk-lines", chunk_lines, "lines a chunk")->check(slim::cli::at_least(1));
+  app.add_option("--max-tokens", options.max_tokens, "most tokens of the answer")->check(slim::cli::at_least(0));
   slim::cli::add_sampling_options(app, options.sampler);
+  app.footer(slim::cli::examples(
+      {"printf 'Anna: I will send the notes by Friday.\\nBen: I will book the room.\\n' | "
+       "build/examples/slim-actions --model ../shared/models/stories260K --max-tokens 64"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     std::ifstream in_file;
@@ -29,7 +32,7 @@ int main(int argc, char** argv) {
       if (!in_file) throw slim::Error(slim::ErrorCode::io, file + ": cannot open");
     }
     std::istream& in = file.empty() ? std::cin : in_file;
-    auto model = slim::cli::load_model(model_args);
+    auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
     const slim::Tokenizer& tokenizer = model->tokenizer();
     slim::Session session(model, model_args.context);
 

@@ -1,6 +1,6 @@
 // slim-bench: prefill and decode speed, the llama-bench of slim.
 //   slim-bench (--model DIR | --config CONFIG.json) [--weights f32|bf16|q8_0|q4_0] [-p 512] [-n 128]
-//              [-t 1,2] [-r 5] [-d 0] [--json] [--bandwidth] [--no-mmap]
+//              [-t 1,2] [-r 5] [-d 0] [--json] [--bandwidth] [--no-mmap] [--threads-force]
 // ppN prefills N tokens into an empty session; tgN decodes N tokens one at a time from an empty
 // session. With -d D both start after D tokens of context (prefilled, not timed), shown as
 // "tgN @ dD" as llama-bench does: attention's cost grows with the context. Each runs once to warm up, then r times: mean ± sample standard deviation of tokens/s.
@@ -8,9 +8,11 @@
 // --bandwidth first measures this machine's read bandwidth for each thread count (a streaming sum
 // over 1 GiB, best of 5) and shows tg's GB/s as a fraction of it. --config builds random weights
 // of that shape directly in the chosen format (speed does not depend on the values).
-// --weights and -t take comma-separated lists.
+// --weights and -t take comma-separated lists; a thread count above the hardware threads is capped
+// to them with a warning unless --threads-force.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -132,43 +134,54 @@ std::string fixed(double v, int digits) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Measures prefill (ppN) and decode (tgN) speed in tokens/s"};
-  std::string model_dir, config, weights_list, threads_list = "1,2";
+  CLI::App app{"Measures prefill (ppN) and decode (tgN) speed in tokens/s", "slim-bench"};
+  slim::cli::ModelArgs model_args;  // path, no_mmap, threads_force; --weights and -t take lists here
+  std::string config, weights_list, threads_list = "1,2";
   int prompt = 512, gen = 128, reps = 5, depth = 0;
   uint64_t seed = 0;
-  bool json = false, bandwidth = false, no_mmap = false;
-  auto* model_opt = app.add_option("--model", model_dir, "Hugging Face model folder")->check(CLI::ExistingDirectory);
+  bool json = false, bandwidth = false;
+  const auto zero_or_more = slim::cli::at_least(0);
+  auto* model_opt = slim::cli::add_model_option(app, model_args.path);
   auto* config_opt = app.add_option("--config", config, "config.json: random weights of this shape")
                          ->check(CLI::ExistingFile);
   model_opt->excludes(config_opt);
-  app.add_option("--weights", weights_list, "f32, bf16, q8_0, q4_0 (comma-separated; default: as stored, f32 for --config)");
-  app.add_option("-p,--n-prompt", prompt, "prompt tokens of the pp test (0 = none)")->check(CLI::NonNegativeNumber);
-  app.add_option("-n,--n-gen", gen, "decoded tokens of the tg test (0 = none)")->check(CLI::NonNegativeNumber);
-  app.add_option("-d,--depth", depth, "tokens of context prefilled (untimed) before each test")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("-t,--threads", threads_list, "thread counts, comma-separated");
-  app.add_option("-r,--repetitions", reps, "measured runs of each test")->check(CLI::PositiveNumber);
+  app.add_option("--weights", weights_list,
+                 "as_stored, f32, bf16, q8_0, q4_0 (comma-separated; default: as stored, f32 for --config)")
+      ->check(slim::cli::each_of_list(slim::cli::weights_check()));
+  app.add_option("-p,--n-prompt", prompt, "prompt tokens of the pp test (0 = none)")->check(zero_or_more);
+  app.add_option("-n,--n-gen", gen, "decoded tokens of the tg test (0 = none)")->check(zero_or_more);
+  app.add_option("-d,--depth", depth, "tokens of context prefilled (untimed) before each test")->check(zero_or_more);
+  app.add_option("-t,--threads", threads_list,
+                 "thread counts, comma-separated (more than the hardware has are capped, see --threads-force)")
+      ->check(slim::cli::each_of_list(
+          slim::cli::must_be<int>("comma-separated thread counts from 1 to 1024", [](int v) { return v >= 1 && v <= 1024; })));
+  slim::cli::add_threads_force_option(app, model_args.threads_force);
+  app.add_option("-r,--repetitions", reps, "measured runs of each test")->check(slim::cli::at_least(1));
   app.add_option("--seed", seed, "seed of --config's random weights and of the token ids");
   app.add_flag("--json", json, "print one JSON object instead of a table");
   app.add_flag("--bandwidth", bandwidth, "measure the read bandwidth first and relate tg to it");
-  app.add_flag("--no-mmap", no_mmap, "read --model's weights files into memory instead of mapping them");
+  slim::cli::add_no_mmap_option(app, model_args.no_mmap);
+  app.footer(slim::cli::examples(
+      {"build/examples/slim-bench --model ../shared/models/stories260K --weights q8_0,q4_0 -p 64 -n 32 -t 1,2",
+       "build/examples/slim-bench --config ../shared/configs/SmolLM2-135M.json --weights q4_0 -p 32 -n 8 -t 1 -r 1 "
+       "--json"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
+    const std::string& model_dir = model_args.path;
     if (model_dir.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
-    std::vector<int> thread_counts;
+    const slim::LogCallback log = slim::cli::stderr_log(app.get_name());
+    std::vector<int> thread_counts;  // as given; a capped count is dropped when the list has it already
+    bool warned = false;
     for (const auto& t : split(threads_list)) {
-      char* end = nullptr;
-      const long v = std::strtol(t.c_str(), &end, 10);
-      if (t.empty() || *end != '\0' || v < 1 || v > 1024) {
-        throw slim::Error(slim::ErrorCode::invalid_argument, "-t: '" + t + "' is not a thread count");
-      }
-      thread_counts.push_back(static_cast<int>(v));
+      const int asked = std::stoi(t);  // checked by -t
+      const int n = slim::cli::usable_threads(asked, model_args.threads_force, warned ? slim::LogCallback{} : log);
+      warned = warned || n != asked;
+      if (n != asked && std::find(thread_counts.begin(), thread_counts.end(), n) != thread_counts.end()) continue;
+      thread_counts.push_back(n);
     }
     std::vector<slim::WeightFormat> formats;
     for (const auto& w : split(weights_list.empty() ? "as_stored" : weights_list)) {
-      auto f = slim::parse_weight_format(w);
-      if (!f) throw slim::Error(slim::ErrorCode::invalid_argument, "--weights: unknown format '" + w + "'");
-      formats.push_back(*f);
+      formats.push_back(*slim::parse_weight_format(w));  // checked by --weights
     }
     const std::string shape = model_dir.empty() ? std::filesystem::path(config).stem().string()
                                                 : std::filesystem::path(model_dir).filename().string();
@@ -190,10 +203,10 @@ int main(int argc, char** argv) {
       const auto start = Clock::now();
       {
         slim::cli::ProgressBar bar(model_dir.empty() ? "generating" : "loading");
-        slim::LoadOptions options{.threads = max_threads,
-                                  .use_mmap = !no_mmap,
-                                  .weights = format,
-                                  .progress = [&](float f) { bar.update(f); }};
+        slim::LoadOptions options = slim::cli::load_options(model_args, log);
+        options.threads = max_threads;
+        options.weights = format;
+        options.progress = [&](float f) { bar.update(f); };
         model = model_dir.empty() ? slim::Model::random(config, options, seed) : slim::Model::load(model_dir, options);
       }
       const std::string weights(slim::dtype_name(model->weights_dtype()));

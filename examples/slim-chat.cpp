@@ -1,5 +1,5 @@
 // slim-chat: interactive multi-turn chat with a model's chat template.
-//   slim-chat --model DIR [--max-tokens N] [--system TEXT] [--context N] [--threads N] [sampling flags]
+//   slim-chat --model DIR [--max-tokens N] [--system TEXT] [model flags] [sampling flags]
 // Reads one user message a line from stdin (a terminal or a pipe); /reset starts over, /quit ends.
 // Each turn re-renders the conversation and runs only the tokens the session does not already
 // hold, so the KV cache is reused across turns.
@@ -18,12 +18,17 @@ int main(int argc, char** argv) {
   slim::GenerateOptions options{.max_tokens = 512};
   std::string system;
   slim::cli::add_model_options(app, model_args);
-  app.add_option("--max-tokens", options.max_tokens, "most tokens a reply may have")->check(CLI::PositiveNumber);
+  app.add_option("--max-tokens", options.max_tokens, "most tokens a reply may have")
+      ->check(slim::cli::at_least(1));
   app.add_option("--system", system, "a system message that opens the conversation");
   slim::cli::add_sampling_options(app, options.sampler);
+  app.footer(slim::cli::examples(
+      {"build/examples/slim-chat --model ../shared/models/stories260K --weights q8_0",
+       "printf 'Tell me a story\\n/reset\\nHello\\n' | "
+       "build/examples/slim-chat --model ../shared/models/stories260K --max-tokens 32"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
-    auto model = slim::cli::load_model(model_args);
+    auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
     const slim::ChatTemplate& chat = model->chat_template();
     const slim::Tokenizer& tokenizer = model->tokenizer();
     slim::Session session(model, model_args.context);

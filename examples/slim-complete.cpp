@@ -1,5 +1,5 @@
 // slim-complete: code completion. A prefix file in, its continuation out.
-//   slim-complete --model DIR --file PREFIX [--max-tokens N] [--stop TEXT]... [sampling flags]
+//   slim-complete --model DIR --file PREFIX [--max-tokens N] [--stop TEXT]... [model flags] [sampling flags]
 // Prints the completion to stdout, then time to first token and ms per token on stderr.
 #include <cstdio>
 
@@ -13,13 +13,16 @@ int main(int argc, char** argv) {
   std::string file;
   slim::cli::add_model_options(app, model_args);
   app.add_option("--file", file, "the prefix to complete")->required();
-  app.add_option("--max-tokens", options.max_tokens, "most tokens to add")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-tokens", options.max_tokens, "most tokens to add")->check(slim::cli::at_least(0));
   app.add_option("--stop", options.stop, "stop before this text (repeatable), e.g. a blank line");
   slim::cli::add_sampling_options(app, options.sampler);
+  app.footer(slim::cli::examples(
+      {"echo 'Once upon a time' | "
+       "build/examples/slim-complete --model ../shared/models/stories260K --file /dev/stdin --weights q4_0"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const std::string prefix = slim::cli::read_text_file(file);
-    auto model = slim::cli::load_model(model_args);
+    auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
     slim::Session session(model, model_args.context);
     auto r = slim::generate(session, prefix, options, slim::cli::print_text);
     std::fputs("\n", stdout);

@@ -1,7 +1,9 @@
 // slim-generate: text generation from a Hugging Face model folder.
-//   slim-generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [--threads N]
-//                 [--logits-out FILE] [--chat] [--stop TEXT]... [sampling flags]
-// Streams the text to stdout as it is produced and prints prompt and generation speed on stderr.
+//   slim-generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [model flags]
+//                 [--logits-out FILE] [--chat] [--no-echo] [--stop TEXT]... [sampling flags]
+// Prints the prompt, then streams the continuation to stdout as it is produced (as llama-cli does),
+// and prompt and generation speed on stderr. --no-echo prints only the continuation; --ids,
+// --logits-out and --chat runs never echo (--chat prints only the reply, not the templated prompt).
 // --logits-out writes {"input_ids": [...], "logits": [[...] per prompt position], "new_tokens": [...]}.
 // A folder without tokenizer.json works with --ids; the generated ids are printed instead of text.
 #include <chrono>
@@ -34,30 +36,34 @@ void write_logits(const std::string& path, const std::vector<int32_t>& input, co
 
 int main(int argc, char** argv) {
   CLI::App app("Text generation with slim", "slim-generate");
-  std::string model_dir, prompt, logits_out;
+  slim::cli::ModelArgs model_args;
+  std::string prompt, logits_out;
   std::vector<int32_t> ids;
-  int threads = 0;
-  int64_t context = 0;
-  bool ignore_eos = false, chat = false;
+  bool ignore_eos = false, chat = false, no_echo = false;
   slim::GenerateOptions options{.max_tokens = 128};
-  app.add_option("--model", model_dir, "Hugging Face model folder")->required();
+  slim::cli::add_model_options(app, model_args);
+  app.get_option("--context")->description("context length in tokens (0 = prompt + max tokens)");
   auto* prompt_opt = app.add_option("--prompt", prompt, "prompt text (encoded with the model's tokenizer, BOS added)");
   auto* ids_opt = app.add_option("--ids", ids, "prompt as token ids, e.g. 1,2,3 (no BOS added)")->delimiter(',');
   prompt_opt->excludes(ids_opt);
-  app.add_option("--max-tokens", options.max_tokens, "tokens to generate")->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", threads, "threads (0 = all hardware threads)")->check(CLI::NonNegativeNumber);
-  app.add_option("--context", context, "context length (0 = prompt + max tokens)")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-tokens", options.max_tokens, "tokens to generate")
+      ->check(slim::cli::at_least(0));
   app.add_option("--logits-out", logits_out, "write prompt logits and generated ids as JSON to this file");
   app.add_option("--stop", options.stop, "stop before this text (repeatable)");
-  app.add_flag("--chat", chat, "wrap the prompt as one user message in the model's chat template");
+  app.add_flag("--chat", chat, "wrap the prompt as one user message in the model's chat template (prints only the reply)");
+  app.add_flag("--no-echo", no_echo, "print only the continuation, not the prompt before it");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating after an end-of-sequence token");
   slim::cli::add_sampling_options(app, options.sampler);
+  app.footer(slim::cli::examples(
+      {"build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Once upon a time\" --weights q4_0",
+       "build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Lily\" --temp 0.8 --seed 7 --no-echo"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     if (prompt_opt->count() == 0 && ids_opt->count() == 0) throw CLI::RequiredError("--prompt or --ids");
-    if (chat && ids_opt->count()) throw CLI::ValidationError("--chat", "needs --prompt, not --ids");
+    if (chat && ids_opt->count()) throw CLI::ValidationError("--chat needs --prompt, not --ids");
     options.stop_at_eos = !ignore_eos;
-    auto model = slim::Model::load(model_dir, {.threads = threads});
+    auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
+    int64_t context = model_args.context;
     if (chat) {
       const std::string text = model->chat_template().apply({{{"user", prompt}}}, /*add_generation_prompt=*/true);
       ids = model->tokenizer().encode(text, {.add_special_tokens = false});  // the template has BOS
@@ -74,6 +80,10 @@ int main(int argc, char** argv) {
                             std::to_string(std::min(context, model->info().max_context)));
     }
     slim::Session session(model, context);
+
+    // The prompt as the user wrote it, then the continuation. Not for the templated --chat prompt,
+    // nor --ids / --logits-out runs, whose output other tools read.
+    if (!no_echo && !chat && prompt_opt->count() && logits_out.empty()) slim::cli::print_text(prompt);
 
     std::vector<float> prompt_logits;
     std::span<const int32_t> prompt_ids = ids;

@@ -2,7 +2,7 @@
 // that Model::load maps back without converting again (docs/quantized_format.md). The tokenizer
 // and the other small files of the folder are copied. With --config instead of --model it writes
 // random weights of that shape (for benchmarks of load time and the like).
-//   slim-quantize --model DIR --weights q4_0 --out DIR2
+//   slim-quantize (--model DIR | --config CONFIG.json) --weights q4_0|q8_0|bf16|f32 --out DIR2 [-t N] [--no-mmap]
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -47,38 +47,41 @@ int copy_other_files(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Converts a model's weights to q4_0, q8_0, bf16 or f32 and writes them as a model folder"};
-  std::string model_dir, config, weights, out;
-  int threads = 0;
+  CLI::App app{"Converts a model's weights to q4_0, q8_0, bf16 or f32 and writes them as a model folder", "slim-quantize"};
+  slim::cli::ModelArgs model_args;  // path, weights, threads, no_mmap
+  std::string config, out;
   uint64_t seed = 0;
-  auto* model_opt = app.add_option("--model", model_dir, "Hugging Face model folder")->check(CLI::ExistingDirectory);
+  auto* model_opt = slim::cli::add_model_option(app, model_args.path);
   auto* config_opt = app.add_option("--config", config, "config.json: random weights of this shape instead")
                          ->check(CLI::ExistingFile);
   model_opt->excludes(config_opt);
-  app.add_option("--weights", weights, "q4_0, q8_0, bf16 or f32")->required();
+  slim::cli::add_weights_option(app, model_args.weights, /*allow_as_stored=*/false)->required();
   app.add_option("--out", out, "folder to write (created)")->required();
-  app.add_option("-t,--threads", threads, "threads for quantizing (0 = all)")->check(CLI::NonNegativeNumber);
+  slim::cli::add_threads_option(app, model_args.threads, "-t,--threads");
+  slim::cli::add_threads_force_option(app, model_args.threads_force);
+  slim::cli::add_no_mmap_option(app, model_args.no_mmap);
   app.add_option("--seed", seed, "seed of --config's random weights");
+  app.footer(slim::cli::examples(
+      {"build/examples/slim-quantize --model ../shared/models/stories260K --weights q4_0 --out /tmp/stories260K-q4_0",
+       "build/examples/slim-generate --model /tmp/stories260K-q4_0 --prompt \"Once upon a time\""}));
 
   return slim::cli::run(app, argc, argv, [&] {
-    if (model_dir.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
-    const auto format = slim::parse_weight_format(weights);
-    if (!format || *format == slim::WeightFormat::as_stored) {
-      throw slim::Error(slim::ErrorCode::invalid_argument, "--weights must be q4_0, q8_0, bf16 or f32, not '" + weights + "'");
-    }
+    if (model_args.path.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
     std::shared_ptr<const slim::Model> model;
     {
-      slim::cli::ProgressBar bar(model_dir.empty() ? "generating" : "quantizing");
-      slim::LoadOptions options{.threads = threads, .weights = *format, .progress = [&](float f) { bar.update(f); }};
-      model = model_dir.empty() ? slim::Model::random(config, options, seed) : slim::Model::load(model_dir, options);
+      slim::cli::ProgressBar bar(config.empty() ? "quantizing" : "generating");
+      slim::LoadOptions options = slim::cli::load_options(model_args, slim::cli::stderr_log(app.get_name()));
+      options.progress = [&](float f) { bar.update(f); };
+      model = config.empty() ? slim::Model::load(model_args.path, options) : slim::Model::random(config, options, seed);
     }
     {
       slim::cli::ProgressBar bar("writing");
       model->save(out, [&](float f) { bar.update(f); });
     }
-    const int copied = model_dir.empty() ? 0 : copy_other_files(model_dir, out);
+    const int copied = config.empty() ? copy_other_files(model_args.path, out) : 0;
     std::fprintf(stderr, "slim-quantize: wrote %s (%s weights, %.1f MB read per token; %d other files copied)\n",
-                 out.c_str(), weights.c_str(), static_cast<double>(model->info().weight_bytes) / 1e6, copied);
+                 out.c_str(), std::string(slim::weight_format_name(model_args.weights)).c_str(),
+                 static_cast<double>(model->info().weight_bytes) / 1e6, copied);
     return 0;
   });
 }

@@ -1,5 +1,5 @@
 // slim-summarize: a long text file to bullet points, through the model's chat template.
-//   slim-summarize --model DIR --file TEXT [--max-tokens N] [--context N] [sampling flags]
+//   slim-summarize --model DIR --file TEXT [--max-tokens N] [model flags] [sampling flags]
 // Prints the summary to stdout, then prompt-processing speed and total time on stderr.
 #include <cstdio>
 
@@ -13,13 +13,16 @@ int main(int argc, char** argv) {
   std::string file;
   slim::cli::add_model_options(app, model_args);
   app.add_option("--file", file, "the text to summarise")->required();
-  app.add_option("--max-tokens", options.max_tokens, "most tokens of summary")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-tokens", options.max_tokens, "most tokens of summary")->check(slim::cli::at_least(0));
   slim::cli::add_sampling_options(app, options.sampler);
+  app.footer(slim::cli::examples(
+      {"echo 'Lily went to the park. She saw a big dog.' | "
+       "build/examples/slim-summarize --model ../shared/models/stories260K --file /dev/stdin --max-tokens 64"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const auto start = std::chrono::steady_clock::now();
     const std::string text = slim::cli::read_text_file(file);
-    auto model = slim::cli::load_model(model_args);
+    auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
     const std::string request = "Summarise the following text as a short list of bullet points.\n\n" + text;
     const std::string prompt = model->chat_template().apply({{{"user", request}}}, /*add_generation_prompt=*/true);
     const auto ids = model->tokenizer().encode(prompt, {.add_special_tokens = false});

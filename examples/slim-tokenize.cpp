@@ -32,9 +32,12 @@ int main(int argc, char** argv) {
   CLI::App app("Reads text on stdin and prints its token ids as a JSON array", "slim-tokenize");
   std::string model;
   bool jsonl = false, no_special = false;
-  app.add_option("--model", model, "folder with tokenizer.json (and tokenizer_config.json)")->required();
+  slim::cli::add_model_option(app, model)->required();  // only its tokenizer files are read
   app.add_flag("--no-special", no_special, "do not add the special tokens of the template (BOS, ...)");
   app.add_flag("--jsonl", jsonl, "each input line is a JSON string; each output line is {\"ids\": [...]}");
+  app.footer(slim::cli::examples(
+      {"echo 'Once upon a time' | build/examples/slim-tokenize --model ../shared/models/stories260K",
+       "printf '\"Hello\"\\n\"world\"\\n' | build/examples/slim-tokenize --model ../shared/models/stories260K --jsonl"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const slim::Tokenizer tokenizer = slim::Tokenizer::load(model);

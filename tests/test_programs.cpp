@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "program_runner.hpp"
 #include "test_support.hpp"
@@ -30,10 +32,33 @@ std::string with_model(const std::string& name, const fs::path& model) {
 
 }  // namespace
 
-TEST_CASE("slim-generate writes the reference story", "[programs]") {
-  auto r = run(with_model("slim-generate", stories()) + " --prompt 'Once upon a time' --max-tokens 12 2>/dev/null");
+TEST_CASE("slim-generate writes the reference story after the prompt", "[programs]") {
+  const std::string story = with_model("slim-generate", stories()) + " --prompt 'Once upon a time' --max-tokens 12";
+  auto r = run(story + " 2>/dev/null");
   CHECK(r.status == 0);
-  CHECK(r.out.rfind(", there was a little girl named Lily", 0) == 0);
+  CHECK(r.out.rfind("Once upon a time, there was a little girl named Lily", 0) == 0);
+  auto continuation = run(story + " --no-echo 2>/dev/null");
+  CHECK(continuation.status == 0);
+  CHECK(continuation.out.rfind(", there was a little girl named Lily", 0) == 0);
+  CHECK("Once upon a time" + continuation.out == r.out);
+}
+
+TEST_CASE("slim-generate echoes only a plain --prompt", "[programs]") {
+  // --ids and --logits-out outputs are read by other tools; --chat prints only the reply.
+  const fs::path logits = temp_file("echo_logits.json", "");
+  const std::string generate = with_model("slim-generate", stories()) + " --max-tokens 8";
+  const std::vector<std::string> runs = {" --ids 1,403,407,261,378", " --prompt 'Once upon a time' --chat",
+                                         " --prompt 'Once upon a time' --logits-out " + quoted(logits)};
+  for (const std::string& args : runs) {
+    INFO(args);
+    auto echo = run(generate + args + " 2>/dev/null");
+    auto no_echo = run(generate + args + " --no-echo 2>/dev/null");
+    CHECK(echo.status == 0);
+    CHECK(no_echo.status == 0);
+    CHECK(!echo.out.empty());
+    CHECK(echo.out == no_echo.out);
+  }
+  fs::remove(logits);
 }
 
 TEST_CASE("slim-generate --ids --logits-out gives transformers' logits", "[programs]") {
