@@ -3,6 +3,7 @@
 // (raise_exception, namespace, range, strftime_now).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string_view>
 
@@ -20,8 +21,9 @@ bool apply_test(Evaluator& ev, std::string_view name, const Value& operand, Call
 // Calls method `name` of a str, dict or list; nullopt when the value has no such method.
 std::optional<Value> call_method(Evaluator& ev, const Value& object, std::string_view name, CallArgs& args);
 
-// Binds the global functions in `scope`.
-void install_globals(Scope& scope);
+// Binds the global functions in `scope`; strftime_now formats `now` (in UTC) when given, else the
+// current local time.
+void install_globals(Scope& scope, std::optional<std::chrono::system_clock::time_point> now = std::nullopt);
 
 // Python's str.split(sep, maxsplit) (sep unset: runs of whitespace).
 Value split_string(std::string_view s, const Value* sep, long long maxsplit);
