@@ -101,6 +101,16 @@ Evaluator::Flow Evaluator::exec(const Node& node, Scope& scope, std::string& out
     case Node::Kind::for_: return exec_for(node, scope, out);
     case Node::Kind::set: exec_set(node, scope); break;
     case Node::Kind::macro: define_macro(node, scope); break;
+    case Node::Kind::filter: {
+      // The body renders in its own scope; a break or continue inside drops its text (Jinja2).
+      Scope inner(&scope);
+      std::string body;
+      const Flow flow = exec_body(node.body, inner, body);
+      if (flow != Flow::normal) return flow;
+      charge_string(body.size());
+      append(out, to_display_string(filter_chain(*node.expr, Value(std::move(body)), scope)));
+      break;
+    }
     case Node::Kind::break_: return Flow::break_loop;
     case Node::Kind::continue_: return Flow::continue_loop;
   }
@@ -272,6 +282,20 @@ CallArgs Evaluator::eval_args(const Expr& expr, Scope& scope, std::size_t first)
   return args;
 }
 
+Value Evaluator::filter_chain(const Expr& link, Value operand, Scope& scope) {
+  if (link.items[0]) operand = filter_chain(*link.items[0], std::move(operand), scope);
+  return eval_filter(link, std::move(operand), scope);
+}
+
+Value Evaluator::eval_filter(const Expr& expr, Value operand, Scope& scope) {
+  CallArgs args = eval_args(expr, scope, 1);
+  line_ = expr.line;
+  if (operand.is_string()) charge(operand.as_string().size());
+  Value result = apply_filter(*this, expr.name, operand, args);
+  if (result.is_string()) charge_string(result.as_string().size());
+  return result;
+}
+
 Value Evaluator::eval_call(const Expr& expr, Scope& scope) {
   const Expr& callee = *expr.items[0];
   if (callee.kind == Expr::Kind::attr) {
@@ -391,15 +415,7 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
       fail(std::string("cannot slice a ") + object.type_name());
     }
     case Expr::Kind::call: return eval_call(expr, scope);
-    case Expr::Kind::filter: {
-      const Value operand = eval(*expr.items[0], scope);
-      CallArgs args = eval_args(expr, scope, 1);
-      line_ = expr.line;
-      if (operand.is_string()) charge(operand.as_string().size());
-      Value result = apply_filter(*this, expr.name, operand, args);
-      if (result.is_string()) charge_string(result.as_string().size());
-      return result;
-    }
+    case Expr::Kind::filter: return eval_filter(expr, eval(*expr.items[0], scope), scope);
     case Expr::Kind::test: {
       const Value operand = eval(*expr.items[0], scope);
       CallArgs args = eval_args(expr, scope, 1);
