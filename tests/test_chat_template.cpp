@@ -285,6 +285,7 @@ TEST_CASE("Jinja2's generators, Markup, Undefined and errors, as real templates 
         "True[('items', [1])][1]");
   CHECK(render("{{ none.a }}{{ none.a is defined }}|{{ [1][5] is defined }}|{{ 'ab'[5] is defined }}") == "False|False|False");
   CHECK(error("{% for i in [1] %}{{ loop.previtem.a }}{% endfor %}") == "there is no previous item");
+  CHECK(error("{{ [][0]['content'] }}") == "list object has no element 0");
   CHECK(error("{% macro m(a) %}{{ a.b }}{% endmacro %}{{ m() }}") == "parameter 'a' was not provided");
   // {% filter %} blocks.
   CHECK(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{% filter trim | replace('a', 'o') %}  aa  {% endfilter %}|"

@@ -329,8 +329,9 @@ Value missing_attribute(const Value& object, std::string_view name) {
   return Value::undefined(python_string_repr(object_type_repr(object)) + " has no attribute " + python_string_repr(std::string(name)));
 }
 
+// Jinja2 quotes the type here only for attributes: "list object has no element 5".
 Value missing_element(const Value& object, const Value& key) {
-  return Value::undefined(python_string_repr(object_type_repr(object)) + " has no element " +
+  return Value::undefined(object_type_repr(object) + " has no element " +
                           (key.is_string() ? python_string_repr(key.as_string()) : to_display_string(key)));
 }
 
