@@ -212,8 +212,11 @@ TEST_CASE("the Jinja subset renders as Python's Jinja2 does", "[chat][jinja]") {
                "{{ [] is iterable }}{{ [] is sequence }}{{ 1.5 is number }}{{ true is true }}{{ 0 is false }}") ==
         "FalseTrueTrueTrueTrueTrueTrueTrueTrueFalse");
   CHECK(render("{{ x }}{% if x %}yes{% else %}no{% endif %}{{ x | default('d') }}{{ '' | default('e', true) }}") == "nod" "e");
-  // Attributes of Undefined are Undefined (as in @huggingface/jinja; Python's Jinja2 raises).
-  CHECK(render("{{ x.y }}{{ x['y'] }}{{ x.y is defined }}") == "False");
+  // A missing attribute or key is Undefined; an attribute of an Undefined raises, as in Jinja2.
+  CHECK(render("{{ {'a': 1}.b }}{{ {'a': 1}['b'] is defined }}{{ none.x is defined }}") == "FalseFalse");
+  CHECK(error_of([] { (void)render("{{ x.y }}"); }).second == "chat template error at line 1: 'x' is undefined");
+  CHECK(error_of([] { (void)render("{{ {'a': 1}.b.c }}"); }).second ==
+        "chat template error at line 1: 'dict object' has no attribute 'b'");
   CHECK(render("{% for x in [1, 2, 3] %}{{ loop.index }}{{ loop.index0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }};{% endfor %}") ==
         "10TrueFalse3;21FalseFalse3;32FalseTrue3;");
   CHECK(render("{% for x in [1, 2, 3, 4] if x is even %}{{ x }}{{ loop.index }}{{ loop.last }}{% endfor %}") == "21False42True");
@@ -244,6 +247,49 @@ TEST_CASE("the Jinja subset renders as Python's Jinja2 does", "[chat][jinja]") {
         "{\"b\": [1, \"é\", null, true, 1.5], \"a\": {}}|[]|\"\\\"\\n\"");
   CHECK(render("{{ {'a': [1, 2], 'b': {}} | tojson(indent=2) }}") == "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {}\n}");
   CHECK(render("{{ 'é' | tojson(ensure_ascii=true) }}{{ {'b': 1, 'a': 2} | tojson(sort_keys=true) }}") == "\"\\u00e9\"{\"a\": 2, \"b\": 1}");
+}
+
+TEST_CASE("Jinja2's generators, Markup, Undefined and errors, as real templates meet them", "[chat][jinja]") {
+  // Expected values and messages from jinja2 3.1.6 set up as transformers does.
+  const auto error = [](std::string_view source) {
+    const auto [code, message] = error_of([&] { (void)render(source); });
+    CHECK(code == ErrorCode::template_error);
+    return message.substr(message.find(": ") + 2);  // after "chat template error at line N"
+  };
+  // map / select / ... return generators: no len(), not JSON, always true; nothing from None.
+  CHECK(error("{{ [1, 2] | select | length }}") == "object of type 'generator' has no len()");
+  CHECK(error("{{ [1, 2] | map('string') | tojson }}") == "Object of type generator is not JSON serializable");
+  CHECK(render("{% if [] | select %}true{% endif %}|{{ [] | select | list | length }}|{{ [3, 1] | reverse | list }}|"
+               "{{ [1, 2] | select | first }}") == "true|0|[1, 3]|1");
+  CHECK(render("{{ none | selectattr('type', 'equalto', 'x') | list | length }}{{ none | map(attribute='a') | list }}"
+               "{{ 0 | reject | list }}") == "0[][]");
+  CHECK(error("{{ none | list }}") == "'NoneType' object is not iterable");
+  CHECK(error("{{ none | length }}") == "object of type 'NoneType' has no len()");
+  CHECK(error("{{ none | items | list }}") == "Can only get item pairs from a mapping.");
+  CHECK(error("{{ none | dictsort }}") == "'NoneType' object has no attribute 'items'");
+  CHECK(error("{{ x | dictsort }}") == "'x' is undefined");
+  CHECK(error("{{ x | tojson }}") == "Object of type Undefined is not JSON serializable");
+  CHECK(render("{{ {'b': 1, 'A': 2, 'a': 3} | dictsort }}{{ ['A', 'a', 'b'] | unique | list }}{{ {'a': 1} | items | list }}"
+               "{{ (1,) }}") == "[('A', 2), ('a', 3), ('b', 1)]['A', 'b'][('a', 1)](1,)");
+  // Python's + on str and list.
+  CHECK(error("{{ 'a' + 1 }}") == "can only concatenate str (not \"int\") to str");
+  CHECK(error("{{ 'a' + none }}") == "can only concatenate str (not \"NoneType\") to str");
+  CHECK(error("{{ [1] + 'a' }}") == "can only concatenate list (not \"str\") to list");
+  CHECK(error("{{ none + 'a' }}") == "unsupported operand type(s) for +: 'NoneType' and 'str'");
+  // `safe` makes Markup, which HTML-escapes the plain strings added to it (Functionary v3.1).
+  CHECK(render("{{ '<b>' | safe + '<i>' }}|{{ '\"q\"' + \"'\" | safe }}") == "<b>&lt;i&gt;|&#34;q&#34;'");
+  CHECK(render("{{ '<' | safe ~ '<' }}|{{ ('<' | safe) | upper + '<' }}|{{ '<' | safe | tojson }}") == "<<|<&lt;|\"<\"");
+  CHECK(error("{{ 'x' | safe + 1 }}") == "unsupported operand type(s) for +: 'Markup' and 'int'");
+  // x.name finds a dict's methods before its keys; missing ones are Undefined with Jinja2's hint.
+  CHECK(render("{{ {'items': [1]}.items is callable }}{{ {'items': [1]}.items() | list }}{{ {'items': [1]}['items'] }}") ==
+        "True[('items', [1])][1]");
+  CHECK(render("{{ none.a }}{{ none.a is defined }}|{{ [1][5] is defined }}|{{ 'ab'[5] is defined }}") == "False|False|False");
+  CHECK(error("{% for i in [1] %}{{ loop.previtem.a }}{% endfor %}") == "there is no previous item");
+  CHECK(error("{{ [][0]['content'] }}") == "list object has no element 0");
+  CHECK(error("{% macro m(a) %}{{ a.b }}{% endmacro %}{{ m() }}") == "parameter 'a' was not provided");
+  // {% filter %} blocks.
+  CHECK(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{% filter trim | replace('a', 'o') %}  aa  {% endfilter %}|"
+               "{% for i in [1, 2] %}{% filter upper %}x{% break %}{% endfilter %}y{% endfor %}") == "AB|oo|");
 }
 
 TEST_CASE("whitespace control follows trim_blocks, lstrip_blocks and the '-' markers", "[chat][jinja]") {

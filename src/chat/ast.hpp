@@ -25,7 +25,7 @@ struct Expr {
     item,     // items[0][items[1]]
     slice,    // items[0][items[1]:items[2]:items[3]] (null pointers where left out)
     call,     // items[0](items[1..], keywords)
-    filter,   // items[0] | name(items[1..], keywords)
+    filter,   // items[0] | name(items[1..], keywords); items[0] is null in a filter block's chain
     test,     // items[0] is [not] name(items[1..]); negated
     unary,    // name ("not", "-", "+") items[0]
     binary,   // items[0] name items[1]; name is the operator ("and", "or", "in", "not in", "+", ...)
@@ -57,6 +57,7 @@ struct Node {
     for_,       // targets in expr [if condition]: body; else_body
     set,        // targets = expr, or target_object.attribute = expr, or block form (body)
     macro,      // name(params): body
+    filter,     // {% filter f(args) | g %} body {% endfilter %}: expr is the chain of filter exprs
     break_,
     continue_,
   };

@@ -150,7 +150,52 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& model_dir) {
   return builtin(fallback_template_name(model_dir, config), std::move(bos), std::move(eos));
 }
 
-std::string ChatTemplate::apply(std::span<const ChatMessage> messages, bool add_generation_prompt) const {
+namespace {
+
+// A JSON input that must be an array (or null, when null_ok): given and parsed, else None.
+chat::Value json_list(const ChatJson& json, const char* what, bool null_ok) {
+  if (!json.given()) return chat::Value::none();
+  chat::Value value = chat::parse_json_value(json.text(), what);
+  if (!value.is_array() && !(null_ok && value.is_none())) {
+    throw Error(ErrorCode::invalid_argument, std::string(what) + " must be a JSON array" + (null_ok ? " or null" : ""));
+  }
+  return value;
+}
+
+}  // namespace
+
+// The variables transformers' apply_chat_template renders with: messages, tools and documents
+// (None when absent), add_generation_prompt, the special tokens, then the caller's keyword
+// arguments (which may override the special tokens).
+std::string ChatTemplate::render(chat::Value messages, const ChatOptions& options) const {
+  chat::Scope root;
+  chat::install_globals(root, options.now);
+  root.set("bos_token", chat::Value(impl_->bos_token));
+  root.set("eos_token", chat::Value(impl_->eos_token));
+  if (options.variables.given()) {
+    const chat::Value extra = chat::parse_json_value(options.variables.text(), "chat template variables");
+    if (!extra.is_object()) throw Error(ErrorCode::invalid_argument, "chat template variables must be a JSON object");
+    for (const auto& [key, value] : extra.as_object().items) {
+      if (key == "messages" || key == "tools" || key == "documents" || key == "add_generation_prompt") {
+        throw Error(ErrorCode::invalid_argument, "chat template variables cannot set '" + key + "' (pass it as such)");
+      }
+      root.set(key, value);
+    }
+  }
+  root.set("messages", std::move(messages));
+  root.set("tools", json_list(options.tools, "chat tools", true));
+  root.set("documents", json_list(options.documents, "chat documents", true));
+  root.set("add_generation_prompt", chat::Value(options.add_generation_prompt));
+  chat::Evaluator evaluator(impl_->limits, root);
+  return evaluator.render(impl_->program);
+}
+
+std::string ChatTemplate::apply(const ChatJson& messages, const ChatOptions& options) const {
+  if (!messages.given()) throw Error(ErrorCode::invalid_argument, "chat messages not given");
+  return render(json_list(messages, "chat messages", false), options);
+}
+
+std::string ChatTemplate::apply(std::span<const ChatMessage> messages, const ChatOptions& options) const {
   chat::Array items;
   for (const ChatMessage& m : messages) {
     auto object = chat::Value::object();
@@ -158,39 +203,22 @@ std::string ChatTemplate::apply(std::span<const ChatMessage> messages, bool add_
     object.as_object().set("content", chat::Value(m.content));
     items.push_back(std::move(object));
   }
-  chat::Value list = chat::Value::array(std::move(items));
-  chat::Scope root;
-  chat::install_globals(root);
-  root.set("messages", std::move(list));
-  root.set("add_generation_prompt", chat::Value(add_generation_prompt));
-  root.set("bos_token", chat::Value(impl_->bos_token));
-  root.set("eos_token", chat::Value(impl_->eos_token));
-  chat::Evaluator evaluator(impl_->limits, root);
-  return evaluator.render(impl_->program);
+  return render(chat::Value::array(std::move(items)), options);
+}
+
+std::string ChatTemplate::apply(std::span<const ChatMessage> messages, bool add_generation_prompt) const {
+  ChatOptions options;
+  options.add_generation_prompt = add_generation_prompt;
+  return apply(messages, options);
 }
 
 std::string ChatTemplate::apply_json(std::string_view messages_json, bool add_generation_prompt,
                                      std::string_view tools_json, std::string_view extra_json) const {
-  chat::Value messages = chat::parse_json_value(messages_json, "chat messages");
-  if (!messages.is_array()) throw Error(ErrorCode::invalid_argument, "chat messages must be a JSON array");
-  chat::Scope root;
-  chat::install_globals(root);
-  if (!extra_json.empty()) {
-    const chat::Value extra = chat::parse_json_value(extra_json, "chat template variables");
-    if (!extra.is_object()) throw Error(ErrorCode::invalid_argument, "chat template variables must be a JSON object");
-    for (const auto& [key, value] : extra.as_object().items) root.set(key, value);
-  }
-  root.set("messages", std::move(messages));
-  if (!tools_json.empty()) {
-    chat::Value tools = chat::parse_json_value(tools_json, "chat tools");
-    if (!tools.is_array() && !tools.is_none()) throw Error(ErrorCode::invalid_argument, "chat tools must be a JSON array");
-    root.set("tools", std::move(tools));
-  }
-  root.set("add_generation_prompt", chat::Value(add_generation_prompt));
-  root.set("bos_token", chat::Value(impl_->bos_token));
-  root.set("eos_token", chat::Value(impl_->eos_token));
-  chat::Evaluator evaluator(impl_->limits, root);
-  return evaluator.render(impl_->program);
+  ChatOptions options;
+  options.add_generation_prompt = add_generation_prompt;
+  if (!tools_json.empty()) options.tools = tools_json;
+  if (!extra_json.empty()) options.variables = extra_json;
+  return apply(messages_json, options);
 }
 
 const std::string& ChatTemplate::bos_token() const noexcept { return impl_->bos_token; }

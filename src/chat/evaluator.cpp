@@ -36,7 +36,7 @@ void Evaluator::fail(const std::string& message) const {
 }
 
 void Evaluator::fail_undefined(const Value& value) const {
-  fail("'" + (value.undefined_name().empty() ? std::string("value") : value.undefined_name()) + "' is undefined");
+  fail(value.undefined_message());
 }
 
 void Evaluator::check_size(std::size_t bytes) const {
@@ -101,6 +101,16 @@ Evaluator::Flow Evaluator::exec(const Node& node, Scope& scope, std::string& out
     case Node::Kind::for_: return exec_for(node, scope, out);
     case Node::Kind::set: exec_set(node, scope); break;
     case Node::Kind::macro: define_macro(node, scope); break;
+    case Node::Kind::filter: {
+      // The body renders in its own scope; a break or continue inside drops its text (Jinja2).
+      Scope inner(&scope);
+      std::string body;
+      const Flow flow = exec_body(node.body, inner, body);
+      if (flow != Flow::normal) return flow;
+      charge_string(body.size());
+      append(out, to_display_string(filter_chain(*node.expr, Value(std::move(body)), scope)));
+      break;
+    }
     case Node::Kind::break_: return Flow::break_loop;
     case Node::Kind::continue_: return Flow::continue_loop;
   }
@@ -175,8 +185,8 @@ Evaluator::Flow Evaluator::exec_for(const Node& node, Scope& scope, std::string&
     fields.items.emplace_back("first", Value(i == 0));
     fields.items.emplace_back("last", Value(i + 1 == n));
     fields.items.emplace_back("length", Value(sn));
-    fields.items.emplace_back("previtem", i > 0 ? items[i - 1] : Value::undefined("loop.previtem"));
-    fields.items.emplace_back("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("loop.nextitem"));
+    fields.items.emplace_back("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
+    fields.items.emplace_back("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
     fields.depth = 1 + std::max(fields.items[7].second.depth(), fields.items[8].second.depth());
     loop_scope.set("loop", std::move(loop));
     bind_targets(*this, loop_scope, node.targets, items[i]);
@@ -211,6 +221,7 @@ void Evaluator::define_macro(const Node& node, Scope& scope) {
   const Node* macro = &node;
   auto fn = std::make_shared<Function>();
   fn->name = node.text;
+  fn->kind = Function::Kind::macro;
   fn->call = [macro](Evaluator& ev, CallArgs& args) -> Value {
     if (args.positional.size() > macro->params.size()) {
       ev.fail("macro '" + macro->text + "' takes " + std::to_string(macro->params.size()) + " arguments, got " +
@@ -241,7 +252,7 @@ void Evaluator::define_macro(const Node& node, Scope& scope) {
       } else if (param.default_value) {
         local.set(param.name, ev.eval(*param.default_value, local));
       } else {
-        local.set(param.name, Value::undefined(param.name));
+        local.set(param.name, Value::undefined("parameter " + python_string_repr(param.name) + " was not provided"));
       }
     }
     for (const auto& [key, value] : args.keyword) {
@@ -272,26 +283,35 @@ CallArgs Evaluator::eval_args(const Expr& expr, Scope& scope, std::size_t first)
   return args;
 }
 
+Value Evaluator::filter_chain(const Expr& link, Value operand, Scope& scope) {
+  if (link.items[0]) operand = filter_chain(*link.items[0], std::move(operand), scope);
+  return eval_filter(link, std::move(operand), scope);
+}
+
+Value Evaluator::eval_filter(const Expr& expr, Value operand, Scope& scope) {
+  CallArgs args = eval_args(expr, scope, 1);
+  line_ = expr.line;
+  if (operand.is_string()) charge(operand.as_string().size());
+  Value result = apply_filter(*this, expr.name, operand, args);
+  if (result.is_string()) charge_string(result.as_string().size());
+  return result;
+}
+
 Value Evaluator::eval_call(const Expr& expr, Scope& scope) {
   const Expr& callee = *expr.items[0];
   if (callee.kind == Expr::Kind::attr) {
     Value object = eval(*callee.items[0], scope);
     CallArgs args = eval_args(expr, scope, 1);
     line_ = expr.line;
+    if (object.is_undefined()) fail_undefined(object);
     if (object.is_string()) charge(object.as_string().size());
     if (auto result = call_method(*this, object, callee.name, args)) {
       if (result->is_string()) charge_string(result->as_string().size());
       return std::move(*result);
     }
-    Value member = object.is_object() ? [&] {
-      const Value* v = object.as_object().find(callee.name);
-      return v ? *v : Value::undefined(callee.name);
-    }()
-                                      : Value::undefined(callee.name);
-    if (!member.is_function()) {
-      fail(std::string("'") + object.type_name() + "' object has no method '" + callee.name + "'");
-    }
-    return call(member, args);
+    const Value* member = object.is_object() ? object.as_object().find(callee.name) : nullptr;
+    if (!member) fail_undefined(missing_attribute(object, callee.name));  // Jinja2 calls an Undefined
+    return call(*member, args);
   }
   Value fn = eval(callee, scope);
   CallArgs args = eval_args(expr, scope, 1);
@@ -299,47 +319,67 @@ Value Evaluator::eval_call(const Expr& expr, Scope& scope) {
   return call(fn, args);
 }
 
-namespace {
-
-Value get_item(const Value& object, const Value& key) {
+// Jinja2's getattr (`x.name`): a str or dict method of that name first (so `d.items` is the method
+// whatever d's keys are), then a dict's key. The immutable sandbox hides methods that modify.
+Value get_attribute(const Value& object, const std::string& name) {
+  if (object.is_object() && !object.as_object().is_namespace) {
+    if (name == "clear" || name == "pop" || name == "popitem" || name == "setdefault" || name == "update") {
+      return Value::undefined("access to attribute " + python_string_repr(name) + " of 'dict' object is unsafe.");
+    }
+  }
+  if (has_method(object, name)) {
+    auto fn = std::make_shared<Function>();
+    fn->name = name;
+    fn->kind = Function::Kind::method;
+    fn->call = [object, name](Evaluator& ev, CallArgs& args) { return *call_method(ev, object, name, args); };
+    return Value(std::shared_ptr<const Function>(std::move(fn)));
+  }
   if (object.is_object()) {
-    if (key.is_string()) {
-      if (const Value* v = object.as_object().find(key.as_string())) return *v;
-      return Value::undefined(key.as_string());
-    }
-    return Value::undefined("");
+    if (const Value* v = object.as_object().find(name)) return *v;
   }
-  if ((object.is_array() || object.is_string()) && (key.is_int() || key.is_bool())) {
-    const std::int64_t raw = key.is_int() ? key.as_int() : (key.as_bool() ? 1 : 0);
-    if (object.is_array()) {
-      const auto n = static_cast<std::int64_t>(object.as_array().size());
-      const std::int64_t i = raw < 0 ? raw + n : raw;
-      if (i < 0 || i >= n) return Value::undefined("[" + std::to_string(raw) + "]");
-      return object.as_array()[static_cast<std::size_t>(i)];
-    }
-    const auto chars = split_code_points(object.as_string());
-    const auto n = static_cast<std::int64_t>(chars.size());
-    const std::int64_t i = raw < 0 ? raw + n : raw;
-    if (i < 0 || i >= n) return Value::undefined("[" + std::to_string(raw) + "]");
-    return Value(chars[static_cast<std::size_t>(i)]);
-  }
-  return Value::undefined(key.is_string() ? key.as_string() : "");
+  return missing_attribute(object, name);
 }
 
-}  // namespace
+// Jinja2's getitem (`x[key]`): a dict's key, a list's or str's index (negative from the end),
+// else, for a string key, the attribute of that name; missing ones are Undefined.
+Value get_item(const Value& object, const Value& key) {
+  if (object.is_object() && key.is_string()) {
+    if (const Value* v = object.as_object().find(key.as_string())) return *v;
+  }
+  if ((object.is_array() && !object.is_iterator()) || object.is_string()) {
+    if (key.is_int() || key.is_bool()) {
+      const std::int64_t raw = key.is_int() ? key.as_int() : (key.as_bool() ? 1 : 0);
+      if (object.is_array()) {
+        const auto n = static_cast<std::int64_t>(object.as_array().size());
+        const std::int64_t i = raw < 0 ? raw + n : raw;
+        if (i >= 0 && i < n) return object.as_array()[static_cast<std::size_t>(i)];
+      } else {
+        const auto chars = split_code_points(object.as_string());
+        const auto n = static_cast<std::int64_t>(chars.size());
+        const std::int64_t i = raw < 0 ? raw + n : raw;
+        if (i >= 0 && i < n) return Value(chars[static_cast<std::size_t>(i)]);
+      }
+    }
+  }
+  if (key.is_string()) {
+    if (object.is_object() && !object.as_object().is_namespace) return missing_attribute(object, key.as_string());
+    return get_attribute(object, key.as_string());
+  }
+  return missing_element(object, key);
+}
 
 Value Evaluator::eval(const Expr& expr, Scope& scope) {
   switch (expr.kind) {
     case Expr::Kind::literal: return expr.value;
     case Expr::Kind::name: {
       const Value* v = scope.find(expr.name);
-      return v ? *v : Value::undefined(expr.name);
+      return v ? *v : undefined_variable(expr.name);
     }
     case Expr::Kind::list:
     case Expr::Kind::tuple: {
       Array items;
       for (const auto& item : expr.items) items.push_back(eval(*item, scope));
-      return Value::array(std::move(items));
+      return expr.kind == Expr::Kind::tuple ? Value::tuple(std::move(items)) : Value::array(std::move(items));
     }
     case Expr::Kind::dict: {
       auto dict = Value::object();
@@ -352,17 +392,17 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
       return dict;
     }
     case Expr::Kind::attr: {
-      // Attribute and item access are the same for dicts; a missing one is Undefined (lenient on
-      // Undefined objects too, as @huggingface/jinja is).
+      // A missing attribute is Undefined; any attribute of an Undefined raises (Jinja2's default).
       const Value object = eval(*expr.items[0], scope);
-      if (object.is_object()) {
-        if (const Value* v = object.as_object().find(expr.name)) return *v;
-      }
-      return Value::undefined(expr.name);
+      line_ = expr.line;
+      if (object.is_undefined()) fail_undefined(object);
+      return get_attribute(object, expr.name);
     }
     case Expr::Kind::item: {
       const Value object = eval(*expr.items[0], scope);
       const Value key = eval(*expr.items[1], scope);
+      line_ = expr.line;
+      if (object.is_undefined()) fail_undefined(object);
       if (object.is_string()) charge(object.as_string().size());
       return get_item(object, key);
     }
@@ -378,28 +418,24 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
         bounds[k] = b.as_int();
       }
       line_ = expr.line;
+      if (object.is_undefined()) fail_undefined(object);
       if (bounds[2] && *bounds[2] == 0) fail("slice step cannot be zero");
       if (object.is_string()) charge(object.as_string().size() * 2);
+      if (object.is_iterator()) return Value::undefined(python_string_repr(std::string(object.type_name()) + " object") + " is not subscriptable");
       if (object.is_array()) charge(object.as_array().size() * sizeof(Value));
-      if (object.is_array()) return Value::array(slice_of(object.as_array(), bounds[0], bounds[1], bounds[2]));
+      if (object.is_array()) {
+        Array items = slice_of(object.as_array(), bounds[0], bounds[1], bounds[2]);
+        return object.is_tuple() ? Value::tuple(std::move(items)) : Value::array(std::move(items));
+      }
       if (object.is_string()) {
         std::string out;
         for (const auto& c : slice_of(split_code_points(object.as_string()), bounds[0], bounds[1], bounds[2])) out += c;
         return Value(std::move(out));
       }
-      if (object.is_undefined()) return object;
       fail(std::string("cannot slice a ") + object.type_name());
     }
     case Expr::Kind::call: return eval_call(expr, scope);
-    case Expr::Kind::filter: {
-      const Value operand = eval(*expr.items[0], scope);
-      CallArgs args = eval_args(expr, scope, 1);
-      line_ = expr.line;
-      if (operand.is_string()) charge(operand.as_string().size());
-      Value result = apply_filter(*this, expr.name, operand, args);
-      if (result.is_string()) charge_string(result.as_string().size());
-      return result;
-    }
+    case Expr::Kind::filter: return eval_filter(expr, eval(*expr.items[0], scope), scope);
     case Expr::Kind::test: {
       const Value operand = eval(*expr.items[0], scope);
       CallArgs args = eval_args(expr, scope, 1);
@@ -423,7 +459,8 @@ Value Evaluator::eval(const Expr& expr, Scope& scope) {
     case Expr::Kind::ternary: {
       if (eval(*expr.items[0], scope).truthy()) return eval(*expr.items[1], scope);
       if (expr.items[2]) return eval(*expr.items[2], scope);
-      return Value::undefined("");
+      return Value::undefined("the inline if-expression on line " + std::to_string(expr.line) +
+                              " evaluated to false and no else section was defined.");
     }
   }
   return Value();
@@ -449,8 +486,9 @@ bool contains(Evaluator& ev, const Value& container, const Value& item) {
   }
 }
 
-// Python's ordering of two values; fails for types Python cannot order.
-int compare(Evaluator& ev, const Value& a, const Value& b, const std::string& op) {
+}  // namespace
+
+int compare_values(Evaluator& ev, const Value& a, const Value& b, const std::string& op) {
   if ((a.is_number() || a.is_bool()) && (b.is_number() || b.is_bool())) {
     if (a.is_int() && b.is_int()) return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int() ? 1 : 0;
     const double x = a.as_number();
@@ -460,6 +498,8 @@ int compare(Evaluator& ev, const Value& a, const Value& b, const std::string& op
   if (a.is_string() && b.is_string()) return a.as_string().compare(b.as_string()) < 0 ? -1 : a.as_string() == b.as_string() ? 0 : 1;
   ev.fail("'" + op + "' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
 }
+
+namespace {
 
 template <typename Op>
 std::int64_t checked(Evaluator& ev, Op op, std::int64_t a, std::int64_t b) {
@@ -489,30 +529,39 @@ Value Evaluator::eval_binary(const Expr& expr, Scope& scope) {
   }
   if (left.is_undefined()) fail_undefined(left);
   if (right.is_undefined()) fail_undefined(right);
-  if (op == "<") return Value(compare(*this, left, right, op) < 0);
-  if (op == ">") return Value(compare(*this, left, right, op) > 0);
-  if (op == "<=") return Value(compare(*this, left, right, op) <= 0);
-  if (op == ">=") return Value(compare(*this, left, right, op) >= 0);
+  if (op == "<") return Value(compare_values(*this, left, right, op) < 0);
+  if (op == ">") return Value(compare_values(*this, left, right, op) > 0);
+  if (op == "<=") return Value(compare_values(*this, left, right, op) <= 0);
+  if (op == ">=") return Value(compare_values(*this, left, right, op) >= 0);
 
   const bool numbers = (left.is_number() || left.is_bool()) && (right.is_number() || right.is_bool());
-  if (op == "+") {
-    if (left.is_string() || right.is_string()) {
-      // Python refuses str + int; @huggingface/jinja concatenates. Strings with anything but None
-      // concatenate here, which renders every template either accepts.
-      if (left.is_none() || right.is_none()) fail("unsupported operand type(s) for +: '" + std::string(left.type_name()) + "' and '" + right.type_name() + "'");
-      std::string out = to_display_string(left);
-      out += to_display_string(right);
+  if (op == "+" && left.is_string() && (left.is_markup() || right.is_markup())) {
+    // Markup + str and str + Markup escape the plain str (markupsafe); Markup + non-str raises.
+    if (!right.is_string()) fail(std::string("unsupported operand type(s) for +: 'Markup' and '") + right.type_name() + "'");
+    std::string out = left.is_markup() ? left.as_string() : html_escape(left.as_string());
+    out += right.is_markup() ? right.as_string() : html_escape(right.as_string());
+    charge_string(out.size());
+    return Value::markup(std::move(out));
+  }
+  if (op == "+" && (left.is_string() || (left.is_array() && !left.is_iterator()))) {
+    // Python's +: str + str, list + list and tuple + tuple concatenate, anything else beside a
+    // str, list or tuple on the left raises (a number on the left fails below).
+    const char* kind = left.type_name();
+    if (left.type() != right.type() || right.is_iterator() || left.is_tuple() != right.is_tuple()) {
+      fail(std::string("can only concatenate ") + kind + " (not \"" + right.type_name() + "\") to " + kind);
+    }
+    if (left.is_string()) {
+      std::string out = left.as_string();
+      out += right.as_string();
       charge_string(out.size());
       return Value(std::move(out));
     }
-    if (left.is_array() && right.is_array()) {
-      charge((left.as_array().size() + right.as_array().size()) * sizeof(Value));
-      Array items = left.as_array();
-      items.insert(items.end(), right.as_array().begin(), right.as_array().end());
-      return Value::array(std::move(items));
-    }
+    charge((left.as_array().size() + right.as_array().size()) * sizeof(Value));
+    Array items = left.as_array();
+    items.insert(items.end(), right.as_array().begin(), right.as_array().end());
+    return left.is_tuple() ? Value::tuple(std::move(items)) : Value::array(std::move(items));
   }
-  if (op == "*" && (left.is_string() || left.is_array()) && right.is_int()) {
+  if (op == "*" && (left.is_string() || (left.is_array() && !left.is_iterator())) && right.is_int()) {
     const std::int64_t times = std::max<std::int64_t>(0, right.as_int());
     const std::size_t unit = left.is_string() ? left.as_string().size() : left.as_array().size();
     if (unit != 0 && static_cast<std::uint64_t>(times) > limits_.max_output_bytes / unit) check_size(limits_.max_output_bytes + 1);
@@ -524,7 +573,7 @@ Value Evaluator::eval_binary(const Expr& expr, Scope& scope) {
     }
     Array items;
     for (std::int64_t i = 0; i < times; ++i) items.insert(items.end(), left.as_array().begin(), left.as_array().end());
-    return Value::array(std::move(items));
+    return left.is_tuple() ? Value::tuple(std::move(items)) : Value::array(std::move(items));
   }
   if (!numbers) {
     fail("unsupported operand type(s) for " + op + ": '" + left.type_name() + "' and '" + right.type_name() + "'");

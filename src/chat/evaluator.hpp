@@ -70,6 +70,10 @@ class Evaluator {
   void append(std::string& out, std::string_view text) const;
 
   Value eval_call(const Expr& expr, Scope& scope);
+  // Applies filter `expr` to `operand` (the value of its items[0]).
+  Value eval_filter(const Expr& expr, Value operand, Scope& scope);
+  // A filter block's chain: the filters below `link` first, the innermost to the body's text.
+  Value filter_chain(const Expr& link, Value operand, Scope& scope);
   CallArgs eval_args(const Expr& expr, Scope& scope, std::size_t first);
   Value eval_binary(const Expr& expr, Scope& scope);
   Value iterable(const Value& value);

@@ -25,28 +25,23 @@ bool bool_arg(const CallArgs& args, std::size_t index, std::string_view name, bo
   return v && !v->is_undefined() ? v->truthy() : fallback;
 }
 
-// Looks up a dotted attribute path ("function.name") as Jinja's make_attrgetter does.
-Value attribute(const Value& item, std::string_view path) {
+// Jinja2's make_attrgetter: a dotted path ("function.name", "0.name"), each part looked up as
+// `x[part]` (digits as an index). An Undefined part in the middle raises.
+Value attribute(Evaluator& ev, const Value& item, std::string_view path) {
   Value current = item;
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = path.find('.', start);
-    const std::string_view part = path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (current.is_object()) {
-      const Value* v = current.as_object().find(part);
-      current = v ? *v : Value::undefined(std::string(part));
-    } else if (current.is_array() && !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      const auto i = static_cast<std::size_t>(std::strtoull(std::string(part).c_str(), nullptr, 10));
-      current = i < current.as_array().size() ? current.as_array()[i] : Value::undefined(std::string(part));
-    } else {
-      current = Value::undefined(std::string(part));
-    }
+    const std::string part(path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (current.is_undefined()) ev.fail(current.undefined_message());
+    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    current = get_item(current, digits ? Value(static_cast<std::int64_t>(std::strtoll(part.c_str(), nullptr, 10))) : Value(part));
     if (dot == std::string_view::npos) return current;
     start = dot + 1;
   }
 }
 
-std::vector<Value> as_sequence(Evaluator& ev, const Value& v, std::string_view filter) {
+std::vector<Value> as_sequence(Evaluator& ev, const Value& v) {
   if (v.is_array()) ev.charge(v.as_array().size() * sizeof(Value));
   if (v.is_string()) ev.charge(v.as_string().size() * sizeof(Value));
   if (v.is_object()) ev.charge(v.as_object().items.size() * sizeof(Value));
@@ -63,26 +58,36 @@ std::vector<Value> as_sequence(Evaluator& ev, const Value& v, std::string_view f
       for (const auto& item : v.as_object().items) out.emplace_back(item.first);
       return out;
     }
-    default: ev.fail(std::string(filter) + ": '" + v.type_name() + "' object is not iterable");
+    default: ev.fail(std::string("'") + v.type_name() + "' object is not iterable");  // Python's message
   }
 }
 
+// map, select, reject, selectattr and rejectattr yield nothing for a false value (None, "", 0,
+// Undefined: Jinja2 tests `if value` before iterating), else iterate it.
+std::vector<Value> lazy_input(Evaluator& ev, const Value& v) {
+  if (!v.truthy()) return {};
+  return as_sequence(ev, v);
+}
+
+// transformers' tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+// json.dumps with those arguments (positional ones in that order).
 Value tojson(Evaluator& ev, const Value& operand, const CallArgs& args) {
   JsonStyle style;
-  if (const Value* indent = args.get(0, "indent"); indent && !indent->is_none() && !indent->is_undefined()) {
+  style.ensure_ascii = bool_arg(args, 0, "ensure_ascii", false);
+  if (const Value* indent = args.get(1, "indent"); indent && !indent->is_none()) {
     if (!indent->is_int() || indent->as_int() < 0 || indent->as_int() > 64) ev.fail("tojson: indent must be an integer from 0 to 64");
     style.indent = static_cast<int>(indent->as_int());
   }
-  style.ensure_ascii = bool_arg(args, 1000, "ensure_ascii", false);
-  style.sort_keys = bool_arg(args, 1000, "sort_keys", false);
-  if (const Value* seps = args.kwarg("separators"); seps && seps->is_array()) {
-    const Array& pair = seps->as_array();
-    if (pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) ev.fail("tojson: separators must be two strings");
-    style.item_separator = pair[0].as_string();
-    style.key_separator = pair[1].as_string();
+  if (const Value* seps = args.get(2, "separators"); seps && !seps->is_none()) {
+    const bool pair = seps->is_array() && seps->as_array().size() == 2 && seps->as_array()[0].is_string() &&
+                      seps->as_array()[1].is_string();
+    if (!pair) ev.fail("tojson: separators must be two strings");
+    style.item_separator = seps->as_array()[0].as_string();
+    style.key_separator = seps->as_array()[1].as_string();
   }
+  style.sort_keys = bool_arg(args, 3, "sort_keys", false);
   std::string out;
-  if (!dump_json(operand, style, out)) ev.fail("tojson: value is not JSON serializable (or nested too deeply)");
+  if (const std::string error = dump_json(operand, style, out); !error.empty()) ev.fail(error);
   ev.check_size(out.size());
   return Value(std::move(out));
 }
@@ -132,12 +137,12 @@ Value select_by_attr(Evaluator& ev, const Value& operand, CallArgs& args, bool s
     test_args.positional.assign(args.positional.begin() + 2, args.positional.end());
   }
   Array out;
-  for (const Value& item : as_sequence(ev, operand, filter)) {
-    const Value value = attribute(item, path);
+  for (const Value& item : lazy_input(ev, operand)) {
+    const Value value = attribute(ev, item, path);
     const bool passed = test_name.empty() ? value.truthy() : apply_test(ev, test_name, value, test_args);
     if (passed == select) out.push_back(item);
   }
-  return Value::array(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value select_by_test(Evaluator& ev, const Value& operand, CallArgs& args, bool select, std::string_view filter) {
@@ -149,11 +154,11 @@ Value select_by_test(Evaluator& ev, const Value& operand, CallArgs& args, bool s
     test_args.positional.assign(args.positional.begin() + 1, args.positional.end());
   }
   Array out;
-  for (const Value& item : as_sequence(ev, operand, filter)) {
+  for (const Value& item : lazy_input(ev, operand)) {
     const bool passed = test_name.empty() ? item.truthy() : apply_test(ev, test_name, item, test_args);
     if (passed == select) out.push_back(item);
   }
-  return Value::array(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value map_items(Evaluator& ev, const Value& operand, CallArgs& args) {
@@ -161,19 +166,19 @@ Value map_items(Evaluator& ev, const Value& operand, CallArgs& args) {
   if (const Value* attr = args.kwarg("attribute")) {
     if (!attr->is_string()) ev.fail("map: attribute must be a string");
     const Value* def = args.kwarg("default");
-    for (const Value& item : as_sequence(ev, operand, "map")) {
-      Value v = attribute(item, attr->as_string());
+    for (const Value& item : lazy_input(ev, operand)) {
+      Value v = attribute(ev, item, attr->as_string());
       out.push_back(v.is_undefined() && def ? *def : std::move(v));
     }
-    return Value::array(std::move(out));
+    return Value::iterator(std::move(out));
   }
   if (args.positional.empty() || !args.positional[0].is_string()) ev.fail("map: expected a filter name or attribute=");
   const std::string filter = args.positional[0].as_string();
   CallArgs filter_args;
   filter_args.positional.assign(args.positional.begin() + 1, args.positional.end());
   filter_args.keyword = args.keyword;
-  for (const Value& item : as_sequence(ev, operand, "map")) out.push_back(apply_filter(ev, filter, item, filter_args));
-  return Value::array(std::move(out));
+  for (const Value& item : lazy_input(ev, operand)) out.push_back(apply_filter(ev, filter, item, filter_args));
+  return Value::iterator(std::move(out));
 }
 
 Value join(Evaluator& ev, const Value& operand, const CallArgs& args) {
@@ -181,10 +186,10 @@ Value join(Evaluator& ev, const Value& operand, const CallArgs& args) {
   const Value* attr = args.get(1, "attribute");
   std::string out;
   bool first = true;
-  for (const Value& item : as_sequence(ev, operand, "join")) {
+  for (const Value& item : as_sequence(ev, operand)) {
     if (!first) out += sep;
     first = false;
-    out += to_display_string(attr && attr->is_string() ? attribute(item, attr->as_string()) : item);
+    out += to_display_string(attr && attr->is_string() ? attribute(ev, item, attr->as_string()) : item);
     ev.check_size(out.size());
   }
   return Value(std::move(out));
@@ -217,42 +222,102 @@ Value indent(Evaluator& ev, const Value& operand, const CallArgs& args) {
   return Value(std::move(out));
 }
 
+Array pairs(Evaluator& ev, const Object& d) {
+  ev.charge(d.items.size() * sizeof(Value) * 3);
+  Array out;
+  for (const auto& [k, v] : d.items) out.push_back(Value::tuple({Value(k), v}));
+  return out;
+}
+
+// A value as dictsort and unique compare it: strings lower-cased unless case_sensitive.
+Value sort_key(const Value& v, bool case_sensitive) {
+  return v.is_string() && !case_sensitive ? Value(to_lower(v.as_string())) : v;
+}
+
+// dictsort(case_sensitive=False, by='key', reverse=False): the (key, value) pairs, sorted.
+Value dictsort(Evaluator& ev, const Value& operand, const CallArgs& args) {
+  if (operand.is_undefined()) ev.fail(operand.undefined_message());
+  if (!operand.is_object() || operand.as_object().is_namespace) {
+    ev.fail(std::string("'") + operand.type_name() + "' object has no attribute 'items'");
+  }
+  const bool case_sensitive = bool_arg(args, 0, "case_sensitive", false);
+  const std::string by = string_arg(ev, args, 1, "by", "key", "dictsort");
+  if (by != "key" && by != "value") ev.fail("You can only sort by either 'key' or 'value'");
+  const std::size_t pos = by == "key" ? 0 : 1;
+  const bool reverse = bool_arg(args, 2, "reverse", false);
+  Array out = pairs(ev, operand.as_object());
+  std::stable_sort(out.begin(), out.end(), [&](const Value& a, const Value& b) {
+    const Value x = sort_key(a.as_array()[pos], case_sensitive);
+    const Value y = sort_key(b.as_array()[pos], case_sensitive);
+    return reverse ? compare_values(ev, y, x, "<") < 0 : compare_values(ev, x, y, "<") < 0;
+  });
+  return Value::array(std::move(out));
+}
+
+// reverse: a str reversed, a list's or dict's reverse iterator, an iterator as a reversed list.
+Value reverse(Evaluator& ev, const Value& operand) {
+  if (!(operand.is_undefined() || operand.is_string() || operand.is_array() || operand.is_object()) ||
+      (operand.is_object() && operand.as_object().is_namespace)) {
+    ev.fail("argument must be iterable");
+  }
+  std::vector<Value> items = as_sequence(ev, operand);
+  std::reverse(items.begin(), items.end());
+  if (operand.is_string()) {
+    std::string out;
+    for (const Value& c : items) out += c.as_string();
+    return Value(std::move(out));
+  }
+  if (operand.is_iterator()) return Value::array(std::move(items));
+  return Value::iterator(std::move(items), operand.is_undefined() ? "reversed" : operand.is_array() ? "list_reverseiterator" : "dict_reversekeyiterator");
+}
+
+// unique(case_sensitive=False, attribute=None): the first of each equal item, as a generator.
+Value unique(Evaluator& ev, const Value& operand, const CallArgs& args) {
+  const bool case_sensitive = bool_arg(args, 0, "case_sensitive", false);
+  const Value* attr = args.get(1, "attribute");
+  Array out;
+  Array seen;
+  for (const Value& item : as_sequence(ev, operand)) {
+    const Value key = sort_key(attr && attr->is_string() ? attribute(ev, item, attr->as_string()) : item, case_sensitive);
+    if (std::none_of(seen.begin(), seen.end(), [&](const Value& k) { return equals(k, key); })) {
+      seen.push_back(key);
+      out.push_back(item);
+    }
+  }
+  return Value::iterator(std::move(out));
+}
+
 }  // namespace
 
 Value apply_filter(Evaluator& ev, std::string_view name, const Value& operand, CallArgs& args) {
-  if (name == "trim") {
-    if (operand.is_undefined()) return Value(std::string());
-    return Value(std::string(trim(to_display_string(operand))));
-  }
+  // These keep a Markup string Markup (they call its own str methods in Jinja2).
+  const auto same_kind = [&](std::string s) { return operand.is_markup() ? Value::markup(std::move(s)) : Value(std::move(s)); };
+  if (name == "trim") return same_kind(std::string(trim(to_display_string(operand))));
   if (name == "length" || name == "count") {
     switch (operand.type()) {
       case Value::Type::undefined: return Value(std::int64_t{0});
       case Value::Type::string: return Value(static_cast<std::int64_t>(code_point_count(operand.as_string())));
-      case Value::Type::array: return Value(static_cast<std::int64_t>(operand.as_array().size()));
+      case Value::Type::array:
+        if (operand.is_iterator()) break;
+        return Value(static_cast<std::int64_t>(operand.as_array().size()));
       case Value::Type::object: return Value(static_cast<std::int64_t>(operand.as_object().items.size()));
-      default: ev.fail(std::string("length: object of type '") + operand.type_name() + "' has no len()");
+      default: break;
     }
+    ev.fail(std::string("object of type '") + operand.type_name() + "' has no len()");
   }
   if (name == "tojson") return tojson(ev, operand, args);
-  if (name == "upper") return Value(to_upper(to_display_string(operand)));
-  if (name == "lower") return Value(to_lower(to_display_string(operand)));
-  if (name == "title") return Value(to_title(to_display_string(operand)));
-  if (name == "capitalize") return Value(to_capitalized(to_display_string(operand)));
-  if (name == "string") return Value(to_display_string(operand));
-  if (name == "safe") return operand;
-  if (name == "items" || name == "dictsort") {
-    if (operand.is_undefined()) return Value::array();
-    if (!operand.is_object()) ev.fail(std::string(name) + ": expected a dict, got " + operand.type_name());
-    Array out;
-    ev.charge(operand.as_object().items.size() * sizeof(Value) * 3);
-    for (const auto& [k, v] : operand.as_object().items) out.push_back(Value::array({Value(k), v}));
-    if (name == "dictsort") {
-      std::stable_sort(out.begin(), out.end(), [](const Value& a, const Value& b) {
-        return a.as_array()[0].as_string() < b.as_array()[0].as_string();
-      });
-    }
-    return Value::array(std::move(out));
+  if (name == "upper") return same_kind(to_upper(to_display_string(operand)));
+  if (name == "lower") return same_kind(to_lower(to_display_string(operand)));
+  if (name == "title") return same_kind(to_title(to_display_string(operand)));
+  if (name == "capitalize") return same_kind(to_capitalized(to_display_string(operand)));
+  if (name == "string") return same_kind(to_display_string(operand));
+  if (name == "safe") return Value::markup(to_display_string(operand));
+  if (name == "items") {  // a generator of (key, value) pairs; nothing for Undefined
+    if (operand.is_undefined()) return Value::iterator({});
+    if (!operand.is_object() || operand.as_object().is_namespace) ev.fail("Can only get item pairs from a mapping.");
+    return Value::iterator(pairs(ev, operand.as_object()));
   }
+  if (name == "dictsort") return dictsort(ev, operand, args);
   if (name == "join") return join(ev, operand, args);
   if (name == "default" || name == "d") {
     const Value* fallback = args.get(0, "default_value");
@@ -260,20 +325,20 @@ Value apply_filter(Evaluator& ev, std::string_view name, const Value& operand, C
     if (operand.is_undefined() || (boolean && !operand.truthy())) return fallback ? *fallback : Value(std::string());
     return operand;
   }
-  if (name == "first" || name == "last") {
-    std::vector<Value> items = as_sequence(ev, operand, name);
-    if (items.empty()) return Value::undefined(std::string(name));
-    return name == "first" ? items.front() : items.back();
+  if (name == "first") {
+    std::vector<Value> items = as_sequence(ev, operand);
+    return items.empty() ? Value::undefined("No first item, sequence was empty.") : items.front();
   }
-  if (name == "list") return Value::array(as_sequence(ev, operand, name));
-  if (name == "reverse") {
-    std::vector<Value> items = as_sequence(ev, operand, name);
-    std::reverse(items.begin(), items.end());
-    if (!operand.is_string()) return Value::array(std::move(items));
-    std::string out;
-    for (const Value& c : items) out += c.as_string();
-    return Value(std::move(out));
+  if (name == "last") {  // next(reversed(x)): iterators and None cannot be reversed
+    if (operand.is_iterator() || !(operand.is_undefined() || operand.is_string() || operand.is_array() || operand.is_object())) {
+      ev.fail(std::string("'") + operand.type_name() + "' object is not reversible");
+    }
+    std::vector<Value> items = as_sequence(ev, operand);
+    return items.empty() ? Value::undefined("No last item, sequence was empty.") : items.back();
   }
+  if (name == "list") return Value::array(as_sequence(ev, operand));
+  if (name == "reverse") return reverse(ev, operand);
+  if ((name == "int" || name == "float" || name == "indent") && operand.is_undefined()) ev.fail(operand.undefined_message());
   if (name == "int") return to_int(ev, operand, args);
   if (name == "float") return to_float(operand, args);
   if (name == "abs") {
@@ -282,7 +347,7 @@ Value apply_filter(Evaluator& ev, std::string_view name, const Value& operand, C
       return Value(operand.as_int() < 0 ? -operand.as_int() : operand.as_int());
     }
     if (operand.is_float()) return Value(std::fabs(operand.as_float()));
-    ev.fail(std::string("abs: bad operand type '") + operand.type_name() + "'");
+    ev.fail(std::string("bad operand type for abs(): '") + operand.type_name() + "'");
   }
   if (name == "replace") {
     const std::string from = string_arg(ev, args, 0, "old", "", "replace");
@@ -298,13 +363,7 @@ Value apply_filter(Evaluator& ev, std::string_view name, const Value& operand, C
   if (name == "reject") return select_by_test(ev, operand, args, false, name);
   if (name == "map") return map_items(ev, operand, args);
   if (name == "indent") return indent(ev, operand, args);
-  if (name == "unique") {
-    Array out;
-    for (const Value& item : as_sequence(ev, operand, name)) {
-      if (std::none_of(out.begin(), out.end(), [&](const Value& seen) { return equals(seen, item); })) out.push_back(item);
-    }
-    return Value::array(std::move(out));
-  }
+  if (name == "unique") return unique(ev, operand, args);
   ev.fail("unknown filter '" + std::string(name) + "'");
 }
 

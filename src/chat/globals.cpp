@@ -1,6 +1,8 @@
 // The global functions a chat template can call: Jinja's namespace, range and dict, and
 // transformers' raise_exception and strftime_now.
+#include <chrono>
 #include <ctime>
+#include <optional>
 
 #include "chat/builtins.hpp"
 #include "slim/error.hpp"
@@ -61,19 +63,25 @@ Value range(Evaluator& ev, CallArgs& args) {
   return Value::array(std::move(out));
 }
 
-Value strftime_now(Evaluator& ev, CallArgs& args) {
+// transformers' strftime_now(format): datetime.now().strftime(format). A fixed clock is
+// formatted in UTC, the current time in local time.
+Value strftime_now(Evaluator& ev, CallArgs& args, const std::optional<std::chrono::system_clock::time_point>& clock) {
   if (args.positional.empty() || !args.positional[0].is_string()) ev.fail("strftime_now() takes a format string");
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
+  const std::time_t now = std::chrono::system_clock::to_time_t(clock.value_or(std::chrono::system_clock::now()));
+  std::tm parts{};
+  if (clock) {
+    gmtime_r(&now, &parts);
+  } else {
+    localtime_r(&now, &parts);
+  }
   char buf[256];
-  const std::size_t n = std::strftime(buf, sizeof buf, args.positional[0].as_string().c_str(), &local);
+  const std::size_t n = std::strftime(buf, sizeof buf, args.positional[0].as_string().c_str(), &parts);
   return Value(std::string(buf, n));
 }
 
 }  // namespace
 
-void install_globals(Scope& scope) {
+void install_globals(Scope& scope, std::optional<std::chrono::system_clock::time_point> now) {
   bind(scope, "raise_exception", [](Evaluator&, CallArgs& args) -> Value {
     // transformers raises TemplateError(message): the message is exactly the argument.
     const std::string message = args.positional.empty() ? std::string() : to_display_string(args.positional[0]);
@@ -81,7 +89,7 @@ void install_globals(Scope& scope) {
   });
   bind(scope, "namespace", make_namespace);
   bind(scope, "range", range);
-  bind(scope, "strftime_now", strftime_now);
+  bind(scope, "strftime_now", [now](Evaluator& ev, CallArgs& args) { return strftime_now(ev, args, now); });
   bind(scope, "dict", [](Evaluator&, CallArgs& args) -> Value {
     auto d = Value::object();
     for (const auto& [k, v] : args.keyword) d.as_object().set(k, v);

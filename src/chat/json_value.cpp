@@ -92,20 +92,23 @@ void dump_string(const std::string& s, bool ensure_ascii, std::string& out) {
   out += '"';
 }
 
-bool dump(const Value& v, const JsonStyle& style, int depth, std::string& out) {
-  if (depth > kMaxJsonDepth) return false;
+// Returns json.dumps' error message, or "" once `v` is written.
+std::string dump(const Value& v, const JsonStyle& style, int depth, std::string& out) {
+  if (depth > kMaxJsonDepth) return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+  const bool plain_dict = v.is_object() && !v.as_object().is_namespace;
+  if (v.is_undefined() || v.is_function() || v.is_iterator() || (v.is_object() && !plain_dict)) {
+    return std::string("Object of type ") + v.type_name() + " is not JSON serializable";
+  }
   switch (v.type()) {
-    case Value::Type::undefined:
-    case Value::Type::none: out += "null"; return true;
-    case Value::Type::boolean: out += v.as_bool() ? "true" : "false"; return true;
-    case Value::Type::integer: out += std::to_string(v.as_int()); return true;
+    case Value::Type::none: out += "null"; return "";
+    case Value::Type::boolean: out += v.as_bool() ? "true" : "false"; return "";
+    case Value::Type::integer: out += std::to_string(v.as_int()); return "";
     case Value::Type::floating: {
       const std::string repr = python_float_repr(v.as_float());
       out += repr == "nan" ? "NaN" : repr == "inf" ? "Infinity" : repr == "-inf" ? "-Infinity" : repr;
-      return true;
+      return "";
     }
-    case Value::Type::string: dump_string(v.as_string(), style.ensure_ascii, out); return true;
-    case Value::Type::function: return false;
+    case Value::Type::string: dump_string(v.as_string(), style.ensure_ascii, out); return "";
     default: break;
   }
   const bool indented = style.indent >= 0;
@@ -123,22 +126,22 @@ bool dump(const Value& v, const JsonStyle& style, int depth, std::string& out) {
     const Array& items = v.as_array();
     if (items.empty()) {
       out += "[]";
-      return true;
+      return "";
     }
     out += '[';
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (i) out += item_sep;
       out += inner;
-      if (!dump(items[i], style, depth + 1, out)) return false;
+      if (std::string error = dump(items[i], style, depth + 1, out); !error.empty()) return error;
     }
     out += outer + "]";
-    return true;
+    return "";
   }
   std::vector<const std::pair<std::string, Value>*> entries;
   for (const auto& entry : v.as_object().items) entries.push_back(&entry);
   if (entries.empty()) {
     out += "{}";
-    return true;
+    return "";
   }
   if (style.sort_keys) {
     std::stable_sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->first < b->first; });
@@ -149,10 +152,10 @@ bool dump(const Value& v, const JsonStyle& style, int depth, std::string& out) {
     out += inner;
     dump_string(entries[i]->first, style.ensure_ascii, out);
     out += key_sep;
-    if (!dump(entries[i]->second, style, depth + 1, out)) return false;
+    if (std::string error = dump(entries[i]->second, style, depth + 1, out); !error.empty()) return error;
   }
   out += outer + "}";
-  return true;
+  return "";
 }
 
 }  // namespace
@@ -167,6 +170,6 @@ Value parse_json_value(std::string_view text, const char* what) {
   return from_json(j, 0, what);
 }
 
-bool dump_json(const Value& value, const JsonStyle& style, std::string& out) { return dump(value, style, 0, out); }
+std::string dump_json(const Value& value, const JsonStyle& style, std::string& out) { return dump(value, style, 0, out); }
 
 }  // namespace slim::chat

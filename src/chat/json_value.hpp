@@ -22,7 +22,9 @@ struct JsonStyle {
   std::string key_separator;    // empty: ": "
 };
 
-// Returns false (leaving `out` partial) when the value holds a function, which JSON cannot hold.
-bool dump_json(const Value& value, const JsonStyle& style, std::string& out);
+// Appends the JSON text of `value` to `out`. A value JSON cannot hold (Undefined, a function, a
+// namespace, an iterator) or nesting deeper than 256 levels returns json.dumps' message instead
+// ("Object of type generator is not JSON serializable"), leaving `out` partial; else "".
+std::string dump_json(const Value& value, const JsonStyle& style, std::string& out);
 
 }  // namespace slim::chat

@@ -1,5 +1,8 @@
 // Python methods of str and dict that chat templates call: s.startswith(...), s.split(...),
 // d.get(...), d.items(), ...
+#include <algorithm>
+#include <iterator>
+
 #include "chat/builtins.hpp"
 #include "chat/text.hpp"
 
@@ -102,7 +105,7 @@ std::optional<Value> dict_method(Evaluator& ev, const Object& d, std::string_vie
     for (const auto& [k, v] : d.items) {
       if (name == "keys") out.emplace_back(k);
       else if (name == "values") out.push_back(v);
-      else out.push_back(Value::array({Value(k), v}));
+      else out.push_back(Value::tuple({Value(k), v}));
     }
     return Value::array(std::move(out));
   }
@@ -146,8 +149,24 @@ Value split_string(std::string_view s, const Value* sep, long long maxsplit) {
   return Value::array(std::move(out));
 }
 
+bool has_method(const Value& object, std::string_view name) {
+  static constexpr std::string_view kStr[] = {"strip", "lstrip", "rstrip", "startswith", "endswith", "upper", "lower",
+                                              "title", "capitalize", "split", "replace", "find", "count", "join"};
+  static constexpr std::string_view kDict[] = {"get", "keys", "values", "items"};
+  if (object.is_string()) return std::find(std::begin(kStr), std::end(kStr), name) != std::end(kStr);
+  if (object.is_object() && !object.as_object().is_namespace) return std::find(std::begin(kDict), std::end(kDict), name) != std::end(kDict);
+  return false;
+}
+
 std::optional<Value> call_method(Evaluator& ev, const Value& object, std::string_view name, CallArgs& args) {
-  if (object.is_string()) return string_method(ev, object.as_string(), name, args);
+  if (object.is_string()) {
+    std::optional<Value> result = string_method(ev, object.as_string(), name, args);
+    // Markup's own strip / case methods return Markup.
+    const bool keeps_markup = name == "strip" || name == "lstrip" || name == "rstrip" || name == "upper" || name == "lower" ||
+                              name == "title" || name == "capitalize";
+    if (object.is_markup() && keeps_markup && result) return Value::markup(result->as_string());
+    return result;
+  }
   if (object.is_object() && !object.as_object().is_namespace) return dict_method(ev, object.as_object(), name, args);
   return std::nullopt;
 }

@@ -142,6 +142,7 @@ class Parser {
     if (tag == "for") return parse_for(at);
     if (tag == "set") return parse_set(at);
     if (tag == "macro") return parse_macro(at);
+    if (tag == "filter") return parse_filter_block(at);
     if (tag == "break" || tag == "continue") {
       expect(TokenKind::block_end, "'%}'");
       return make<Node>(tag == "break" ? Node::Kind::break_ : Node::Kind::continue_, at);
@@ -151,7 +152,7 @@ class Parser {
       expect(TokenKind::block_end, "'%}'");
       return nullptr;
     }
-    static const char* const closers[] = {"endif", "elif", "else", "endfor", "endset", "endmacro"};
+    static const char* const closers[] = {"endif", "elif", "else", "endfor", "endset", "endmacro", "endfilter"};
     for (const char* closer : closers) {
       if (tag == closer) fail(at, "unexpected '" + tag + "' tag");
     }
@@ -241,6 +242,25 @@ class Parser {
     expect(TokenKind::block_end, "'%}'");
     std::string end_tag;
     node->body = parse_body({"endmacro"}, end_tag);
+    expect(TokenKind::block_end, "'%}'");
+    return node;
+  }
+
+  // The chain's first filter has a null operand: the evaluator feeds it the rendered body.
+  std::unique_ptr<Node> parse_filter_block(const Token& at) {
+    auto node = make<Node>(Node::Kind::filter, at);
+    int links = 0;
+    do {
+      if (++links > kMaxNesting) fail(peek(), "filter chain too long");
+      auto filter = make<Expr>(Expr::Kind::filter, peek());
+      filter->name = expect_name("a filter name");
+      filter->items.push_back(std::move(node->expr));
+      if (accept_op("(")) parse_call_args(*filter);
+      node->expr = std::move(filter);
+    } while (accept_op("|"));
+    expect(TokenKind::block_end, "'%}'");
+    std::string end_tag;
+    node->body = parse_body({"endfilter"}, end_tag);
     expect(TokenKind::block_end, "'%}'");
     return node;
   }
@@ -543,9 +563,11 @@ class Parser {
     expect_op(")");
   }
 
+  // Each filter, test or call nests the expression one level deeper (evaluated recursively).
   ExprPtr parse_filters(ExprPtr node) {
-    while (true) {
+    for (int links = 0;; ++links) {
       const Token& at = peek();
+      if (links > kMaxNesting) fail(at, "filter chain too long");
       if (accept_op("|")) {
         auto filter = make<Expr>(Expr::Kind::filter, at);
         filter->name = expect_name("a filter name");

@@ -27,7 +27,8 @@ bool apply_test(Evaluator& ev, std::string_view name, const Value& v, CallArgs& 
   if (name == "float") return v.is_float();
   if (name == "mapping") return v.is_object();
   if (name == "iterable") return v.is_string() || v.is_array() || v.is_object() || v.is_undefined();
-  if (name == "sequence") return v.is_string() || v.is_array() || v.is_object();
+  // len() and [] (Undefined has both; iterators neither).
+  if (name == "sequence") return v.is_string() || (v.is_array() && !v.is_iterator()) || v.is_object() || v.is_undefined();
   if (name == "callable") return v.is_function();
   if (name == "odd" || name == "even") {
     if (!v.is_int()) ev.fail(std::string("test '") + std::string(name) + "' needs an integer, got " + v.type_name());

@@ -67,6 +67,18 @@ Value Value::array(Array items) {
   return Value(Storage(std::move(box)));
 }
 
+Value Value::iterator(Array items, const char* type) {
+  Value v = array(std::move(items));
+  std::get<std::shared_ptr<ArrayBox>>(v.v_)->iterator = type;
+  return v;
+}
+
+Value Value::tuple(Array items) {
+  Value v = array(std::move(items));
+  std::get<std::shared_ptr<ArrayBox>>(v.v_)->tuple = true;
+  return v;
+}
+
 std::size_t Value::depth() const {
   if (is_array()) return std::get<std::shared_ptr<ArrayBox>>(v_)->depth;
   if (is_object()) return as_object().depth;
@@ -90,7 +102,7 @@ bool Value::truthy() const {
     case Type::integer: return as_int() != 0;
     case Type::floating: return as_float() != 0.0;
     case Type::string: return !as_string().empty();
-    case Type::array: return !as_array().empty();
+    case Type::array: return is_iterator() || !as_array().empty();  // a Python iterator is always true
     case Type::object: return !as_object().items.empty();
     case Type::function: return true;
   }
@@ -104,10 +116,15 @@ const char* Value::type_name() const {
     case Type::boolean: return "bool";
     case Type::integer: return "int";
     case Type::floating: return "float";
-    case Type::string: return "str";
-    case Type::array: return "list";
+    case Type::string: return is_markup() ? "Markup" : "str";
+    case Type::array: return is_iterator() ? std::get<std::shared_ptr<ArrayBox>>(v_)->iterator : is_tuple() ? "tuple" : "list";
     case Type::object: return as_object().is_namespace ? "Namespace" : "dict";
-    case Type::function: return "function";
+    case Type::function:
+      switch (as_function().kind) {
+        case Function::Kind::macro: return "Macro";
+        case Function::Kind::method: return "builtin_function_or_method";
+        default: return "function";
+      }
   }
   return "?";
 }
@@ -129,6 +146,8 @@ bool equals_at(const Value& a, const Value& b, std::size_t level) {
     case T::none: return true;
     case T::string: return a.as_string() == b.as_string();
     case T::array: {
+      if (a.is_iterator() || b.is_iterator()) return &a.as_array() == &b.as_array();
+      if (a.is_tuple() != b.is_tuple()) return false;  // (1, 2) != [1, 2]
       const Array& x = a.as_array();
       const Array& y = b.as_array();
       if (x.size() != y.size()) return false;
@@ -178,7 +197,10 @@ std::string python_float_repr(double d) {
   }
   if (exp < -4 || exp >= 16) {
     std::string out = sign + digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    if (digits.size() > 1) {  // appended piecewise: GCC 12 warns (-Wrestrict) about "." + string here
+      out += '.';
+      out.append(digits, 1);
+    }
     char e[16];
     std::snprintf(e, sizeof e, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
     return out + e;
@@ -195,9 +217,7 @@ std::string python_float_repr(double d) {
   return sign + out;
 }
 
-namespace {
-
-// Python's repr(str): single quotes unless the text has ' and no ".
+// Single quotes unless the text has ' and no ".
 std::string python_string_repr(const std::string& s) {
   const bool use_double = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
   const char quote = use_double ? '"' : '\'';
@@ -225,9 +245,29 @@ std::string python_string_repr(const std::string& s) {
   return out;
 }
 
+std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\'': out += "&#39;"; break;
+      case '"': out += "&#34;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
 std::string display_at(const Value& v, std::size_t level);
 
 std::string repr(const Value& v, std::size_t level) {
+  if (v.is_undefined()) return "Undefined";
+  if (v.is_markup()) return "Markup(" + python_string_repr(v.as_string()) + ")";
   return v.is_string() ? python_string_repr(v.as_string()) : display_at(v, level);
 }
 
@@ -242,14 +282,16 @@ std::string display_at(const Value& v, std::size_t level) {
     case T::floating: return python_float_repr(v.as_float());
     case T::string: return v.as_string();
     case T::array: {
-      std::string out = "[";
+      if (v.is_iterator()) return std::string("<") + v.type_name() + " object>";  // Python adds its address
+      std::string out = v.is_tuple() ? "(" : "[";
       bool first = true;
       for (const Value& item : v.as_array()) {
         if (!first) out += ", ";
         first = false;
         out += repr(item, level + 1);
       }
-      return out + "]";
+      if (v.is_tuple() && v.as_array().size() == 1) out += ",";
+      return out + (v.is_tuple() ? ")" : "]");
     }
     case T::object: {
       std::string out = v.as_object().is_namespace ? "<Namespace {" : "{";
@@ -266,7 +308,32 @@ std::string display_at(const Value& v, std::size_t level) {
   return "";
 }
 
+// Jinja2's object_type_repr: "None", "dict object", "jinja2.utils.Namespace object", ...
+std::string object_type_repr(const Value& v) {
+  if (v.is_none()) return "None";
+  if (v.is_object() && v.as_object().is_namespace) return "jinja2.utils.Namespace object";
+  if (v.is_function() && v.as_function().kind == Function::Kind::macro) return "jinja2.runtime.Macro object";
+  return std::string(v.type_name()) + " object";
+}
+
 }  // namespace
+
+Value undefined_variable(std::string_view name) {
+  std::string message = "'";  // appended piecewise: GCC 12 warns (-Wrestrict) about "'" + string
+  message.append(name);
+  message.append("' is undefined");
+  return Value::undefined(std::move(message));
+}
+
+Value missing_attribute(const Value& object, std::string_view name) {
+  return Value::undefined(python_string_repr(object_type_repr(object)) + " has no attribute " + python_string_repr(std::string(name)));
+}
+
+// Jinja2 quotes the type here only for attributes: "list object has no element 5".
+Value missing_element(const Value& object, const Value& key) {
+  return Value::undefined(object_type_repr(object) + " has no element " +
+                          (key.is_string() ? python_string_repr(key.as_string()) : to_display_string(key)));
+}
 
 std::string to_display_string(const Value& v) { return display_at(v, 0); }
 

@@ -43,12 +43,18 @@ struct CallArgs {
 };
 
 struct Function {
+  // What Python calls it: a global (raise_exception, range, ...), a template macro, or a bound
+  // method of a str or dict (`d.items` without the call).
+  enum class Kind { function, macro, method };
   std::string name;
   std::function<Value(Evaluator&, CallArgs&)> call;
+  Kind kind = Kind::function;
 };
 
+// Jinja2's Undefined. Using one (an attribute, arithmetic, a call, tojson) raises UndefinedError
+// with this message: "'x' is undefined", "'dict object' has no attribute 'x'", ...
 struct Undefined {
-  std::string name;  // what was looked up, for error messages
+  std::string message;
 };
 
 class Value {
@@ -56,7 +62,7 @@ class Value {
   enum class Type { undefined, none, boolean, integer, floating, string, array, object, function };
 
   Value() = default;  // undefined
-  static Value undefined(std::string name) { return Value(Storage(Undefined{std::move(name)})); }
+  static Value undefined(std::string message) { return Value(Storage(Undefined{std::move(message)})); }
   static Value none() { return Value(Storage(nullptr)); }
   Value(bool b) : v_(b) {}
   Value(std::int64_t i) : v_(i) {}
@@ -68,9 +74,20 @@ class Value {
   Value(std::shared_ptr<const Function> f) : v_(std::move(f)) {}
   // Lists are made only here, which records their nesting depth.
   static Value array(Array items = {});
+  // A one-way iterator Python-side, such as the generator that map / select return or the
+  // list_reverseiterator of reverse: it iterates like a list, but has no len(), no items by index,
+  // is always true and is not JSON serializable. `type` is its Python type name. (Unlike Python's,
+  // it can be iterated more than once.)
+  static Value iterator(Array items, const char* type = "generator");
+  // A tuple: a list that prints as (a, b) and adds only to tuples; (key, value) pairs are these.
+  static Value tuple(Array items);
   static Value object() { return Value(std::make_shared<Object>()); }
+  // A markupsafe Markup string (what the `safe` filter returns): a str that HTML-escapes plain
+  // strings added to it, in either order.
+  static Value markup(std::string s) { return Value(Storage(MarkupText{std::move(s)})); }
 
-  Type type() const { return static_cast<Type>(v_.index()); }
+  Type type() const { return is_markup() ? Type::string : static_cast<Type>(v_.index()); }
+  bool is_markup() const { return std::holds_alternative<MarkupText>(v_); }
   bool is_undefined() const { return type() == Type::undefined; }
   bool is_none() const { return type() == Type::none; }
   bool is_bool() const { return type() == Type::boolean; }
@@ -86,11 +103,17 @@ class Value {
   std::int64_t as_int() const { return std::get<std::int64_t>(v_); }
   double as_float() const { return std::get<double>(v_); }
   double as_number() const;  // int, float or bool as a double
-  const std::string& as_string() const { return std::get<std::string>(v_); }
+  const std::string& as_string() const {
+    if (const auto* m = std::get_if<MarkupText>(&v_)) return m->text;
+    return std::get<std::string>(v_);
+  }
   Array& as_array() const { return std::get<std::shared_ptr<ArrayBox>>(v_)->items; }
   Object& as_object() const { return *std::get<std::shared_ptr<Object>>(v_); }
   const Function& as_function() const { return *std::get<std::shared_ptr<const Function>>(v_); }
-  const std::string& undefined_name() const { return std::get<Undefined>(v_).name; }
+  const std::string& undefined_message() const { return std::get<Undefined>(v_).message; }
+  // An iterator() rather than a list.
+  bool is_iterator() const { return is_array() && std::get<std::shared_ptr<ArrayBox>>(v_)->iterator; }
+  bool is_tuple() const { return is_array() && std::get<std::shared_ptr<ArrayBox>>(v_)->tuple; }
   // Nesting depth of a list or dict (0 for other values).
   std::size_t depth() const;
 
@@ -99,19 +122,37 @@ class Value {
   const char* type_name() const;
 
  private:
+  struct MarkupText {
+    std::string text;
+  };
   struct ArrayBox {
     Array items;
     std::size_t depth = 1;
+    const char* iterator = nullptr;  // the Python type name of an iterator(); null for a list
+    bool tuple = false;
   };
   using Storage = std::variant<Undefined, std::nullptr_t, bool, std::int64_t, double, std::string,
                                std::shared_ptr<ArrayBox>, std::shared_ptr<Object>,
-                               std::shared_ptr<const Function>>;
+                               std::shared_ptr<const Function>, MarkupText>;
   explicit Value(Storage v) : v_(std::move(v)) {}
   Storage v_;
 };
 
-// Python's == between values (1 == 1.0 == True; lists and dicts compared by content).
+// Python's == between values (1 == 1.0 == True; lists and dicts compared by content, iterators
+// by identity).
 bool equals(const Value& a, const Value& b);
+
+// Jinja2's Undefined for a missing variable, attribute (also a missing dict key) or list element,
+// with the message its UndefinedError has.
+Value undefined_variable(std::string_view name);
+Value missing_attribute(const Value& object, std::string_view name);
+Value missing_element(const Value& object, const Value& key);
+
+// markupsafe's escape: & < > ' " as HTML entities.
+std::string html_escape(std::string_view s);
+
+// Python's repr(str): 'text' (or "text" when it holds ' and no ").
+std::string python_string_repr(const std::string& s);
 
 // str(value) as Jinja prints it: "" for Undefined, "None", "True", Python float repr, and
 // Python's repr for lists and dicts.
