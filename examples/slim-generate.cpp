@@ -83,7 +83,9 @@ int main(int argc, char** argv) {
 
     // The prompt as the user wrote it, then the continuation. Not for the templated --chat prompt,
     // nor --ids / --logits-out runs, whose output other tools read.
-    if (!no_echo && !chat && prompt_opt->count() && logits_out.empty()) slim::cli::print_text(prompt);
+    const bool echo = !no_echo && !chat && prompt_opt->count() && logits_out.empty();
+    if (echo) slim::cli::print_text(prompt);
+    options.text_continues_prompt = echo;  // "Once upon a" + " time", not "time"
 
     std::vector<float> prompt_logits;
     std::span<const int32_t> prompt_ids = ids;

@@ -46,7 +46,9 @@ Generation::Generation(const Model& model, const GenerateOptions& options, std::
   sample_limit_ = static_cast<size_t>(model.info().vocab_size);
   if (tokenizer_) {
     sample_limit_ = std::min(sample_limit_, static_cast<size_t>(tokenizer_->vocab_size()));
-    stream_.emplace(tokenizer_->stream_decoder(/*skip_special_tokens=*/true));
+    // A few ids of context are enough for the decoders to know a word continues the text.
+    const size_t context = options.text_continues_prompt ? std::min<size_t>(prompt.size(), 8) : 0;
+    stream_.emplace(tokenizer_->stream_decoder(/*skip_special_tokens=*/true, prompt.last(context)));
   }
   result_.prompt_tokens.assign(prompt.begin(), prompt.end());
   for (int32_t t : prompt) sampler_.accept(t);

@@ -147,3 +147,19 @@ TEST_CASE("generation never samples an id the tokenizer has no token for", "[gen
     CHECK(std::all_of(r.tokens.begin(), r.tokens.end(), [&](int32_t t) { return t >= 0 && t < tokens; }));
   }
 }
+
+TEST_CASE("text_continues_prompt decodes the generated text as the prompt's continuation", "[generate]") {
+  auto model = stories();
+  const slim::Tokenizer& tok = model->tokenizer();
+  for (const char* prompt : {"Once upon a", "Once upon a time", "The dog"}) {
+    INFO(prompt);
+    slim::Session session(model);
+    auto r = slim::generate(session, prompt, {.max_tokens = 12, .text_continues_prompt = true});
+    std::vector<int32_t> all = r.prompt_tokens;
+    all.insert(all.end(), r.tokens.begin(), r.tokens.end());
+    CHECK(std::string(prompt) + r.text == tok.decode(all, /*skip_special_tokens=*/true));
+    // Without it the reply is decoded on its own, as transformers decodes a reply.
+    slim::Session alone(model);
+    CHECK(slim::generate(alone, prompt, {.max_tokens = 12}).text == tok.decode(r.tokens, true));
+  }
+}

@@ -41,6 +41,8 @@ TEST_CASE("slim-generate writes the reference story after the prompt", "[program
   CHECK(continuation.status == 0);
   CHECK(continuation.out.rfind(", there was a little girl named Lily", 0) == 0);
   CHECK("Once upon a time" + continuation.out == r.out);
+  // A continuation that starts a new word keeps its space after the echoed prompt.
+  CHECK(run(with_model("slim-generate", stories()) + " --prompt 'Once upon a' --max-tokens 4 2>/dev/null").out.rfind("Once upon a time", 0) == 0);
 }
 
 TEST_CASE("slim-generate echoes only a plain --prompt", "[programs]") {

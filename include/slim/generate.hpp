@@ -25,6 +25,10 @@ struct GenerateOptions {
   std::vector<std::string> stop = {};
   SamplerOptions sampler = {};  // greedy by default
   bool stop_at_eos = true;      // stop at the model's end-of-sequence tokens (not delivered)
+  // Decode the generated text as the continuation of the prompt's, so that prompt text + generated
+  // text reads as the decode of all the tokens (a completion, an echoed prompt). Otherwise it is
+  // decoded as a text of its own, as transformers decodes a chat reply (no leading space).
+  bool text_continues_prompt = false;
 };
 
 enum class StopReason {

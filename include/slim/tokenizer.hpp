@@ -73,7 +73,10 @@ class Tokenizer {
     explicit StreamDecoder(std::unique_ptr<State> state);
     std::unique_ptr<State> state_;
   };
-  StreamDecoder stream_decoder(bool skip_special_tokens = false) const;
+  // With `context` (the last few ids before the first one pushed), the pushed ids decode as text
+  // that follows it: context text + pushed text reads as decode(context + pushed), where alone a
+  // SentencePiece decoder would drop the first word's leading space.
+  StreamDecoder stream_decoder(bool skip_special_tokens = false, std::span<const int32_t> context = {}) const;
 
   struct Impl;
 

@@ -64,10 +64,17 @@ std::string Tokenizer::StreamDecoder::finish() {
   return piece;
 }
 
-Tokenizer::StreamDecoder Tokenizer::stream_decoder(bool skip_special_tokens) const {
+Tokenizer::StreamDecoder Tokenizer::stream_decoder(bool skip_special_tokens, std::span<const int32_t> context) const {
   auto state = std::make_unique<StreamDecoder::State>();
   state->impl = impl_.get();
   state->skip_special = skip_special_tokens;
+  // The context opens the window, its text counted as shown: what is pushed then decodes as it
+  // reads after it (a word keeps its leading space).
+  for (const int32_t id : context) {
+    if (id < 0 || id >= impl_->vocab_size || (skip_special_tokens && impl_->special[static_cast<size_t>(id)])) continue;
+    state->window.push_back(id);
+  }
+  if (!state->window.empty()) state->shown = state->decode_window(false).size();
   return StreamDecoder(std::move(state));
 }
 
