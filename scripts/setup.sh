@@ -9,7 +9,7 @@ build=${1:-$root/build}
 shift || true
 
 packages=(g++ cmake ninja-build pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev
-          nlohmann-json3-dev libpcre2-dev libicu-dev libcli11-dev)
+          nlohmann-json3-dev libpcre2-dev libicu-dev libcli11-dev libcpp-httplib-dev)
 install_packages "${packages[@]}"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null

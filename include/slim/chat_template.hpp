@@ -54,15 +54,15 @@ class ChatJson {
 // What a render gets besides the messages, as transformers' apply_chat_template passes it.
 struct ChatOptions {
   bool add_generation_prompt = false;  // append the header that opens the assistant's turn
-  ChatJson tools;      // `tools`: an array of tool definitions (OpenAI form), or null; None when not given
-  ChatJson documents;  // `documents`: an array of documents (RAG), or null; None when not given
+  ChatJson tools = {};      // `tools`: an array of tool definitions (OpenAI form), or null; None when not given
+  ChatJson documents = {};  // `documents`: an array of documents (RAG), or null; None when not given
   // An object whose members become template variables too (enable_thinking, date_string,
   // builtin_tools, ...; also bos_token / eos_token, which they override). It cannot set messages,
   // tools, documents or add_generation_prompt.
-  ChatJson variables;
+  ChatJson variables = {};
   // The instant strftime_now() formats, in UTC (reproducible renders). Unset: the current local
   // time, as transformers' datetime.now().
-  std::optional<std::chrono::system_clock::time_point> now;
+  std::optional<std::chrono::system_clock::time_point> now = {};
 };
 
 class ChatTemplate {
