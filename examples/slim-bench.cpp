@@ -8,6 +8,8 @@
 // --bandwidth first measures this machine's read bandwidth for each thread count (a streaming sum
 // over 1 GiB, best of 5) and shows tg's GB/s as a fraction of it. --config builds random weights
 // of that shape directly in the chosen format (speed does not depend on the values).
+// --parallel P1,P2 adds "tgN xP" rows: P sequences decoded together by a slim::Engine (continuous
+// batching), each after its own -p prompt; aggregate tokens/s of all of them.
 // --weights and -t take comma-separated lists; a thread count above the hardware threads is capped
 // to them with a warning unless --threads-force.
 #include <sys/mman.h>
@@ -101,7 +103,42 @@ struct Result {
   uint64_t weight_bytes_per_token = 0;
   std::optional<double> gbps, bandwidth_gbps;
   int depth = 0;  // tokens of context before the test
+  int parallel = 1;  // sequences decoded together (--parallel)
 };
+
+// Aggregate decode tokens/s of `parallel` sequences decoded together by an Engine, each after
+// its own prompt of `prompt` tokens: the tokens emitted from the moment the last sequence has its
+// first token (every prompt is in) to the end, over that time.
+double parallel_decode_rate(const std::shared_ptr<const slim::Model>& model, int parallel, int threads, int prompt,
+                            int gen, std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(model->info().vocab_size - 1));
+  const int64_t context = std::min<int64_t>(model->info().max_context, std::max(prompt, 1) + gen + 1);
+  slim::Engine engine(model, {.slots = parallel, .context = context, .threads = threads,
+                              .batch_tokens = std::max<int64_t>(256, parallel)});
+  std::vector<std::vector<Clock::time_point>> times(static_cast<size_t>(parallel));
+  std::vector<slim::GenerationHandle> handles;
+  for (int i = 0; i < parallel; ++i) {
+    std::vector<int32_t> ids(static_cast<size_t>(std::max(prompt, 1)));
+    for (auto& t : ids) t = token(rng);
+    auto* mine = &times[static_cast<size_t>(i)];
+    handles.push_back(engine.submit({.prompt = ids,
+                                     .options = {.max_tokens = gen, .stop_at_eos = false},
+                                     .on_token = [mine](int32_t, std::span<const float>) {
+                                       mine->push_back(Clock::now());  // the engine's thread only
+                                       return true;
+                                     }}));
+  }
+  for (auto& h : handles) h.wait();
+  Clock::time_point start = times[0].front(), end = times[0].back();
+  for (const auto& t : times) {
+    start = std::max(start, t.front());
+    end = std::max(end, t.back());
+  }
+  size_t after = 0;
+  for (const auto& t : times) after += static_cast<size_t>(std::count_if(t.begin(), t.end(), [&](auto x) { return x > start; }));
+  const double seconds = std::chrono::duration<double>(end - start).count();
+  return seconds > 0 ? static_cast<double>(after) / seconds : 0.0;
+}
 
 // Mean and sample standard deviation.
 std::pair<double, double> mean_sd(const std::vector<double>& v) {
@@ -136,7 +173,7 @@ std::string fixed(double v, int digits) {
 int main(int argc, char** argv) {
   CLI::App app{"Measures prefill (ppN) and decode (tgN) speed in tokens/s", "slim-bench"};
   slim::cli::ModelArgs model_args;  // path, no_mmap, threads_force; --weights and -t take lists here
-  std::string config, weights_list, threads_list = "1,2";
+  std::string config, weights_list, threads_list = "1,2", parallel_list;
   int prompt = 512, gen = 128, reps = 5, depth = 0;
   uint64_t seed = 0;
   bool json = false, bandwidth = false;
@@ -156,6 +193,11 @@ int main(int argc, char** argv) {
       ->check(slim::cli::each_of_list(
           slim::cli::must_be<int>("comma-separated thread counts from 1 to 1024", [](int v) { return v >= 1 && v <= 1024; })));
   slim::cli::add_threads_force_option(app, model_args.threads_force);
+  app.add_option("--parallel", parallel_list,
+                 "also decode this many sequences together (comma-separated, e.g. 1,2,4,8,16), each after its own "
+                 "-p prompt, and report their aggregate tg tokens/s")
+      ->check(slim::cli::each_of_list(
+          slim::cli::must_be<int>("comma-separated sequence counts from 1 to 256", [](int v) { return v >= 1 && v <= 256; })));
   app.add_option("-r,--repetitions", reps, "measured runs of each test")->check(slim::cli::at_least(1));
   app.add_option("--seed", seed, "seed of --config's random weights and of the token ids");
   app.add_flag("--json", json, "print one JSON object instead of a table");
@@ -260,6 +302,30 @@ int main(int argc, char** argv) {
                          r.tokens_per_s, r.sd);
           }
         }
+        if (gen == 0 || parallel_list.empty()) continue;
+        for (const auto& p : split(parallel_list)) {
+          const int parallel = std::stoi(p);  // checked by --parallel
+          std::vector<double> rates;
+          for (int rep = 0; rep <= reps; ++rep) {  // rep 0 warms up
+            const double rate = parallel_decode_rate(model, parallel, thread_counts[ti], prompt, gen, rng);
+            if (rep > 0) rates.push_back(rate);
+          }
+          Result r;
+          r.test = "tg" + std::to_string(gen) + " x" + std::to_string(parallel);
+          r.parallel = parallel;
+          r.weights = weights;
+          r.threads = thread_counts[ti];
+          std::tie(r.tokens_per_s, r.sd) = mean_sd(rates);
+          r.weight_bytes_per_token = model->info().weight_bytes;
+          // A step reads every weight once for all its sequences.
+          r.gbps = static_cast<double>(r.weight_bytes_per_token) * r.tokens_per_s / parallel / 1e9;
+          if (bandwidth) r.bandwidth_gbps = bw[ti];
+          results.push_back(r);
+          if (!json) {
+            std::fprintf(stderr, "%s %s t=%d: %.2f ± %.2f tokens/s\n", r.test.c_str(), weights.c_str(),
+                         r.threads, r.tokens_per_s, r.sd);
+          }
+        }
       }
     }
 
@@ -277,6 +343,7 @@ int main(int argc, char** argv) {
                                     {"gbps", r.gbps ? nlohmann::ordered_json(*r.gbps) : nlohmann::ordered_json(nullptr)}};
         if (r.bandwidth_gbps) j["bandwidth_gbps"] = *r.bandwidth_gbps;
         if (r.depth > 0) j["depth"] = r.depth;
+        j["parallel"] = r.parallel;
         out["results"].push_back(j);
       }
       std::printf("%s\n", out.dump(2).c_str());
