@@ -195,18 +195,24 @@ TEST_CASE("cancelling frees the slot for the next request", "[engine]") {
   auto model = load("stories260K");
   slim::Engine engine(model, {.slots = 1, .context = 512});
   std::atomic<int> tokens{0};
+  std::atomic<bool> cancelled{false};
+  // The long request holds the engine at its third token until it has been cancelled, so the
+  // test does not depend on how fast the machine is.
   auto long_one = engine.submit({.prompt = {1, 2, 3},
                                  .options = {.max_tokens = 100000, .stop_at_eos = false},
                                  .on_token = [&](int32_t, auto) {
-                                   ++tokens;
+                                   if (++tokens == 3) {
+                                     while (!cancelled) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                                   }
                                    return true;
                                  }});
   while (tokens < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   auto next = engine.submit({.prompt = {1, 5}, .options = {.max_tokens = 3, .stop_at_eos = false}});
   CHECK_FALSE(next.wait_for(std::chrono::milliseconds(50)));  // the only slot is taken
   long_one.cancel();
+  cancelled = true;
   CHECK(long_one.wait().stop_reason == slim::StopReason::cancelled);
-  CHECK(long_one.wait().tokens.size() < 500);
+  CHECK(long_one.wait().tokens.size() == 3);
   CHECK(next.wait().tokens.size() == 3);
 
   SECTION("a callback that returns false stops its request") {
@@ -233,21 +239,27 @@ TEST_CASE("a long prompt is prefilled between the tokens of decoding streams", "
   slim::Engine engine(model, {.slots = 2, .context = 512, .batch_tokens = 256, .prompt_rows_while_decoding = 16});
   std::atomic<int> stream_tokens{0};
   std::atomic<int> tokens_before_long_first{-1};
+  std::atomic<bool> submitted{false};
   auto stream = engine.submit({.prompt = {1, 2, 3},
                                .options = {.max_tokens = 100000, .stop_at_eos = false},
                                .on_token = [&](int32_t, auto) {
-                                 ++stream_tokens;
+                                 // The first token waits for the long prompt to be queued, so the
+                                 // stream is surely still decoding while it is prefilled.
+                                 if (++stream_tokens == 1) {
+                                   while (!submitted) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                                 }
                                  return true;
                                }});
   while (stream_tokens < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::vector<int32_t> long_prompt(480);
   for (size_t i = 0; i < long_prompt.size(); ++i) long_prompt[i] = static_cast<int32_t>(1 + i % 400);
-  const int before = stream_tokens;
+  const int before = 1;
   auto long_one = engine.submit({.prompt = long_prompt, .options = {.max_tokens = 1},
                                  .on_token = [&](int32_t, auto) {
                                    tokens_before_long_first = stream_tokens.load();
                                    return true;
                                  }});
+  submitted = true;
   long_one.wait();
   stream.cancel();
   stream.wait();
@@ -274,11 +286,19 @@ TEST_CASE("bad requests are refused and the engine keeps serving", "[engine]") {
   CHECK(slim::generate(s, std::vector<int32_t>{1, 2}, {.max_tokens = 100, .stop_at_eos = false}).tokens == full.tokens);
 
   // One slot running, one request waiting: the next is refused as busy.
-  auto a = engine.submit({.prompt = {1}, .options = {.max_tokens = 100000, .stop_at_eos = false}});
-  while (engine.stats().busy_slots == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // `a` holds the engine at its first token until released, so the slot stays taken.
+  std::atomic<bool> started{false}, release{false};
+  auto a = engine.submit({.prompt = {1}, .options = {.max_tokens = 100000, .stop_at_eos = false},
+                          .on_token = [&](int32_t, auto) {
+                            started = true;
+                            while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                            return true;
+                          }});
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   auto b = engine.submit({.prompt = {1}, .options = {.max_tokens = 1}});
   CHECK(slim::test::error_of([&] { engine.submit({.prompt = {1}}); }).first == ErrorCode::busy);
   a.cancel();
+  release = true;
   CHECK(b.wait().tokens.size() == 1);
   // A callback that throws ends its own request with that error, and nothing else.
   auto thrower = engine.submit({.prompt = {1}, .options = {.max_tokens = 5}, .on_token = [](int32_t, auto) -> bool {
