@@ -28,12 +28,7 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
                                                  std::to_string(s.position) + " exceed the context length of " +
                                                  std::to_string(s.cache.context()));
   }
-  for (int32_t t : tokens) {
-    if (t < 0 || t >= vocab) {
-      throw Error(ErrorCode::invalid_argument,
-                  "token id " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab) + ")");
-    }
-  }
+  check_token_ids(*s.model, tokens);
   s.logits.resize(static_cast<size_t>((all_logits ? n : 1) * vocab));
   // longrope chooses its factors once for the whole call, from the length the call reaches.
   const RopeTable& rope = rope_uses_long_factors(m.config.rope_scaling, s.position + n) ? s.rope_long : s.rope;

@@ -122,7 +122,6 @@ struct Job {
   std::vector<int32_t> prompt = {};
   GenerationRequest generation = {};
   std::string echo = {};  // completions with echo: the prompt text before the answer
-  int64_t truncated = 0;
 };
 
 }  // namespace
@@ -253,7 +252,7 @@ Json Server::Impl::whole(const Job& job, const std::string& id, const GenerateRe
           {"tokens_predicted", r.tokens.size()},
           {"tokens_evaluated", r.prompt_tokens.size()},
           {"tokens_cached", r.cached_tokens},
-          {"truncated", job.truncated > 0},
+          {"truncated", false},  // infill_prompt() trims to fit; it does not report it yet
           {"timings", timings(r)}};
 }
 

@@ -83,7 +83,6 @@ struct Running {
   int64_t prompt_done = 0;  // prompt tokens in the slot's cache (the reused ones included)
   int64_t cached = 0;       // prompt tokens reused from the slot's previous requests
   int32_t pending = -1;     // the sampled token to run next; -1 while the prompt is prefilled
-  bool stop = false;        // a callback asked to stop
   Clock::time_point admitted, first_token;
 };
 
@@ -112,6 +111,11 @@ struct Engine::Impl {
   void step();
   void finish(Slot& slot, std::exception_ptr error = nullptr);
   bool any_running() const;
+  // longrope's table for a forward call that reaches `length` positions (see rope.hpp).
+  const RopeTable* rope_for(int64_t length) const {
+    const bool long_factors = !rope_long.cos.empty() && rope_uses_long_factors(model->impl().config.rope_scaling, length);
+    return long_factors ? &rope_long : &rope;
+  }
 
   std::shared_ptr<const Model> model;
   EngineOptions options;
@@ -190,13 +194,7 @@ void Engine::Impl::admit(std::shared_ptr<GenerationHandle::State> state) {
   r.admitted = Clock::now();
   std::exception_ptr error;
   try {
-    Running* self = &r;
-    auto on_text = [self](std::string_view text) {
-      const TextCallback& user = self->state->request.on_text;
-      if (user && !user(text)) self->stop = true;
-      return true;
-    };
-    r.generation.emplace(*model, r.state->request.options, prompt, on_text);
+    r.generation.emplace(*model, r.state->request.options, prompt, r.state->request.on_text);
   } catch (...) {
     error = std::current_exception();
   }
@@ -298,10 +296,7 @@ void Engine::Impl::step() {
     }
     if (r.pending < 0) continue;
     const auto pos = static_cast<int64_t>(slot.tokens.size());
-    batch.push_back({.cache = &slot.cache, .rope = &rope, .pos = pos, .count = 1, .logits = LogitRows::last});
-    if (!rope_long.cos.empty() && rope_uses_long_factors(model->impl().config.rope_scaling, pos + 1)) {
-      batch.back().rope = &rope_long;
-    }
+    batch.push_back({.cache = &slot.cache, .rope = rope_for(pos + 1), .pos = pos, .count = 1, .logits = LogitRows::last});
     batch_tokens.push_back(r.pending);
     batch_slots.push_back(i);
     decoding = true;
@@ -319,9 +314,7 @@ void Engine::Impl::step() {
     const int64_t total = static_cast<int64_t>(prompt.size());
     const int64_t count = std::min(total - r.prompt_done, budget);
     // longrope picks its factors from the length the whole prompt reaches, as Session::prefill does.
-    const bool long_factors =
-        !rope_long.cos.empty() && rope_uses_long_factors(model->impl().config.rope_scaling, total);
-    batch.push_back({.cache = &slot.cache, .rope = long_factors ? &rope_long : &rope, .pos = r.prompt_done,
+    batch.push_back({.cache = &slot.cache, .rope = rope_for(total), .pos = r.prompt_done,
                      .count = count, .logits = r.prompt_done + count == total ? LogitRows::last : LogitRows::none});
     batch_tokens.insert(batch_tokens.end(), prompt.begin() + r.prompt_done, prompt.begin() + r.prompt_done + count);
     batch_slots.push_back(i);
@@ -361,8 +354,7 @@ void Engine::Impl::step() {
       const int32_t token = r.generation->step(row_logits);
       if (r.generation->result().tokens.size() == 1) r.first_token = Clock::now();
       const auto& on_token = r.state->request.on_token;
-      if (on_token && !on_token(token, row_logits)) r.stop = true;
-      if (r.stop) r.generation->stop(StopReason::callback);
+      if (on_token && !on_token(token, row_logits)) r.generation->stop(StopReason::callback);
       // As generate() does: a token that fills the context ends the generation (its logits
       // would have no room for another).
       if (!r.generation->done() && static_cast<int64_t>(slot.tokens.size()) + 1 >= context) {
@@ -403,14 +395,8 @@ Engine::~Engine() = default;
 
 GenerationHandle Engine::submit(EngineRequest request) {
   const auto& prompt = request.prompt;
-  const int64_t vocab = impl_->model->info().vocab_size;
   if (prompt.empty()) throw Error(ErrorCode::invalid_argument, "the prompt has no tokens");
-  for (int32_t t : prompt) {
-    if (t < 0 || t >= vocab) {
-      throw Error(ErrorCode::invalid_argument,
-                  "token id " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab) + ")");
-    }
-  }
+  check_token_ids(*impl_->model, prompt);
   if (static_cast<int64_t>(prompt.size()) > impl_->context) {
     throw Error(ErrorCode::context_overflow, "the prompt has " + std::to_string(prompt.size()) +
                                                  " tokens; the context holds " + std::to_string(impl_->context));

@@ -171,6 +171,16 @@ uint64_t Model::kv_cache_bytes(int64_t context_length) const {
   return slim::kv_cache_bytes(impl_->config, context);
 }
 
+void check_token_ids(const Model& model, std::span<const int32_t> tokens) {
+  const int64_t vocab = model.info().vocab_size;
+  for (int32_t t : tokens) {
+    if (t < 0 || t >= vocab) {
+      throw Error(ErrorCode::invalid_argument,
+                  "token id " + std::to_string(t) + " is outside the vocabulary (size " + std::to_string(vocab) + ")");
+    }
+  }
+}
+
 void check_kv_cache_memory(const Model& model, int64_t context_length, uint64_t bytes) {
   const uint64_t max = model.impl().limits.max_kv_cache_bytes;
   const std::string what = "KV cache of " + std::to_string(context_length) + " positions x " +

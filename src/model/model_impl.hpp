@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,8 @@ int64_t resolve_context_length(const Model& model, int64_t context_length);
 // Throws slim::Error(limit_exceeded) when a KV cache of `bytes` is more than the model's
 // Limits::max_kv_cache_bytes allows (by default: more than the memory available now).
 void check_kv_cache_memory(const Model& model, int64_t context_length, uint64_t bytes);
+
+// Throws slim::Error(invalid_argument) for a token id outside the model's vocabulary.
+void check_token_ids(const Model& model, std::span<const int32_t> tokens);
 
 }  // namespace slim

@@ -15,27 +15,6 @@ namespace {
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
-// What attention reads of one sequence at one layer: its cache, and its rows' own keys and values
-// for the positions not yet in the cache (position pos + i at i * kv_heads * head_dim of k_new and
-// v_new).
-struct KvView {
-  const ModelConfig* c = nullptr;
-  const KvCache* cache = nullptr;
-  int64_t layer = 0;
-  const float* k_new = nullptr;
-  const float* v_new = nullptr;
-  int64_t pos = 0;     // the sequence's first position in the batch
-  int64_t count = 0;   // its rows
-  int64_t cached = 0;  // positions before this are read from the cache, the rest from k_new / v_new
-  int64_t row = 0;     // its first row in the batch
-
-  // The first position row p sees: a local layer's token at p sees (p - window, p], as
-  // transformers' sliding-window mask does.
-  int64_t first_visible(int64_t p) const {
-    return c->is_local_layer(layer) ? std::max<int64_t>(0, p - c->traits.sliding_window + 1) : 0;
-  }
-};
-
 // The scores of one kv head's query group (the `group` heads that share its keys, their queries
 // contiguous in q) for positions j = from..to: scores[g * stride + j - from] = q_g · key_j. Cached
 // keys are read slot range by slot range (a local layer's ring wraps to slot 0), positions from
@@ -259,7 +238,8 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
   const auto n = static_cast<int64_t>(tokens.size());
   const int64_t hidden = c.hidden_size, hd = c.head_dim, kv_row = c.num_kv_heads * hd;
 
-  std::vector<KvView> views(sequences.size());
+  std::vector<KvView>& views = b.views;
+  views.resize(sequences.size());
   int64_t row = 0;
   for (size_t s = 0; s < sequences.size(); ++s) {
     const BatchSequence& seq = sequences[s];

@@ -17,6 +17,27 @@
 
 namespace slim {
 
+// What attention reads of one sequence at one layer: its cache, and its rows' own keys and values
+// for the positions not yet in the cache (position pos + i at i * kv_heads * head_dim of k_new and
+// v_new).
+struct KvView {
+  const ModelConfig* c = nullptr;
+  const KvCache* cache = nullptr;
+  int64_t layer = 0;
+  const float* k_new = nullptr;
+  const float* v_new = nullptr;
+  int64_t pos = 0;     // the sequence's first position in the batch
+  int64_t count = 0;   // its rows
+  int64_t cached = 0;  // positions before this are read from the cache, the rest from k_new / v_new
+  int64_t row = 0;     // its first row in the batch
+
+  // The first position row p sees: a local layer's token at p sees (p - window, p], as
+  // transformers' sliding-window mask does.
+  int64_t first_visible(int64_t p) const {
+    return c->is_local_layer(layer) ? std::max<int64_t>(0, p - c->traits.sliding_window + 1) : 0;
+  }
+};
+
 // Scratch memory of one forward caller (a Session, an Engine), sized for up to max_rows rows a
 // call and sequences of up to `context` positions.
 struct ForwardBuffers {
@@ -29,6 +50,7 @@ struct ForwardBuffers {
   int64_t scores_per_thread;
   std::vector<float> x, xn, out, q, k, v, attn, gate, up, scores;
   std::vector<float> decode_probs, decode_partials;  // one token's attention with a thread team
+  std::vector<KvView> views;                         // a call's sequences, kept to spare an allocation a token
   MoeScratch moe;
 };
 
