@@ -131,9 +131,10 @@ void BM_matmul(benchmark::State& state, DType dtype, k::Layout layout, Shape sha
   uint64_t s = 12345;
   for (float& v : x) v = static_cast<float>(static_cast<int64_t>(next(s) % 2001) - 1000) * 1e-3f;
   size_t call = 0;
+  k::ThreadTeam team(threads);
   for (auto _ : state) {
     const k::MatrixRef m{dtype, w.copy(call++), shape.rows, shape.cols, layout};
-    k::matmul(m, x.data(), n, y.data(), threads);
+    k::matmul(m, x.data(), n, y.data(), team);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -152,13 +153,19 @@ void BM_read_bandwidth(benchmark::State& state) {
   const size_t count = bytes / sizeof(uint64_t);
   std::unique_ptr<void, Free> mem(aligned(bytes));
   auto* p = static_cast<uint64_t*>(mem.get());
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (size_t i = 0; i < count; ++i) p[i] = i;  // first touch by the thread that reads it
+  k::ThreadTeam team(threads);
+  const auto range = [&](int t, int n) { return std::pair<size_t, size_t>{count * size_t(t) / size_t(n), count * size_t(t + 1) / size_t(n)}; };
+  team.run(threads, [&](int t, int n) {  // first touch by the thread that reads it
+    for (auto [i, end] = range(t, n); i < end; ++i) p[i] = i;
+  });
+  std::vector<uint64_t> sums(static_cast<size_t>(threads));
   for (auto _ : state) {
-    uint64_t sum = 0;
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : sum)
-    for (size_t i = 0; i < count; ++i) sum += p[i];
-    benchmark::DoNotOptimize(sum);
+    team.run(threads, [&](int t, int n) {
+      uint64_t sum = 0;
+      for (auto [i, end] = range(t, n); i < end; ++i) sum += p[i];
+      sums[static_cast<size_t>(t)] = sum;
+    });
+    benchmark::DoNotOptimize(sums.data());
   }
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) * static_cast<double>(state.iterations()) / 1e9,
                                               benchmark::Counter::kIsRate);

@@ -26,6 +26,6 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(xsimd_DIR /usr/lib/x86_64-linux-gnu/cmake/xsimd CACHE PATH "xsimd package (header-only, host)")
 
 # At run time every Arm library comes from Debian's arm64 packages (multiarch, under /), so the
-# loader, libc and libgomp are one consistent set; mixing the cross toolchain's loader with the
+# loader, libc and libstdc++ are one consistent set; mixing the cross toolchain's loader with the
 # multiarch libc hangs threaded programs under qemu.
 set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static -L /)

@@ -1,11 +1,12 @@
 // The kernel interface: everything the engine asks of the math kernels. Kernels know nothing of
-// models, files or tokens: they see matrices, vectors and a thread count.
+// models, files or tokens: they see matrices, vectors and a thread team.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "kernels/thread_team.hpp"
 #include "slim/dtype.hpp"
 
 namespace slim::kernels {
@@ -40,18 +41,18 @@ void relayout_row(DType dtype, int64_t cols, const void* src, Layout from, void*
 
 // y = x · wᵀ for a batch of n activation rows: y[t*w.rows + r] = Σ_c w[r][c] · x[t*w.cols + c].
 // Each output is computed the same way whatever n and the thread count are, so prefill (n > 1) and
-// decode (n = 1) give bit-identical results. threads <= 0 means one thread.
+// decode (n = 1) give bit-identical results. Small products use fewer of the team's threads.
 //
 // For q8_0 / q4_0 weights the activations are first quantized (once per call) to 8-bit blocks of 32
 // with an f32 scale per block (d = max|x| / 127, q = round-half-even(x / d), |q| <= 127), and each
 // block's dot product is an exact integer sum scaled by d_weight * d_activation.
-void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
+void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, ThreadTeam& team);
 
 // matmul() of several matrices with the same number of columns and the same activations:
 // ys[i] = x · ws[i]ᵀ. The activations are quantized once and one thread team shares the rows of
 // all of them (a layer's q, k and v projections; an MLP's gate and up), each output computed
 // exactly as matmul() computes it.
-void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads);
+void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, ThreadTeam& team);
 
 // out[g * out_stride + t] = Σ_d q[g * cols + d] · rows[t * row_stride + d] for g < queries, t < count:
 // attention's scores of the heads of a query group against `count` keys, each key read from memory
@@ -110,7 +111,7 @@ const char* active_isa() noexcept;
 
 // matmul() with a given kernel set (tests and benchmarks). Throws slim::Error(unsupported) if
 // isa_supported(isa) is false.
-void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads);
+void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, ThreadTeam& team);
 
 // dot_rows(), add_weighted_rows(), softmax() and silu_mul() with a given kernel set (tests and
 // benchmarks); sets without their own version use the portable loops. Throw

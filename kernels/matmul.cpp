@@ -1,6 +1,5 @@
 // matmul(): picks the kernel set for this CPU once, quantizes the activations for block-quantized
 // weights, and splits output rows over threads.
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -47,7 +46,7 @@ Isa choose() noexcept {
 // 239 to 251 tokens/s.
 constexpr int64_t kMinWorkPerThread = 1 << 16;
 
-void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads) {
+void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, ThreadTeam& team) {
   const MatmulRowsFn fn = rows_fn(isa);
   if (ws.size() != ys.size()) throw Error(ErrorCode::invalid_argument, "kernels: one output per matrix");
   if (ws.empty() || n <= 0) return;
@@ -73,8 +72,8 @@ void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std:
   const auto fn_for = [&](size_t i) {
     return ws[i].layout == Layout::groups8 && !reads_groups8(isa) ? scalar::matmul_rows : fn;
   };
-  const int team = static_cast<int>(std::clamp<int64_t>(rows * cols * n / kMinWorkPerThread, 1, std::max(threads, 1)));
-  if (team <= 1) {
+  const int threads = static_cast<int>(std::clamp<int64_t>(rows * cols * n / kMinWorkPerThread, 1, team.size()));
+  if (threads <= 1) {
     for (size_t i = 0; i < ws.size(); ++i) {
       if (ws[i].rows > 0) fn_for(i)(args(i), 0, ws[i].rows);
     }
@@ -87,33 +86,31 @@ void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std:
     // tokens/s): chunks dealt out dynamically restart a stream at every chunk, q8_0 191 and q4_0
     // 240 against 246 and 323; ranges walked in chunks that an idle thread may steal from the
     // back, 192-232 and 291.
-#pragma omp parallel num_threads(team)
-    {
-      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads(), lines = (rows + 15) / 16;
+    team.run(threads, [&](int t, int nt) {
+      const int64_t lines = (rows + 15) / 16;
       const int64_t begin = lines * t / nt * 16, end = std::min(rows, lines * (t + 1) / nt * 16);
       int64_t first = 0;  // stacked index of matrix i's row 0
       for (size_t i = 0; i < ws.size(); first += std::max<int64_t>(ws[i].rows, 0), ++i) {
         const int64_t r0 = std::max(begin, first) - first, r1 = std::min(end, first + ws[i].rows) - first;
         if (r0 < r1) fn_for(i)(args(i), r0, r1);
       }
-    }
+    });
     return;
   }
   // Prefill: rows in chunks of a multiple of 16 (no two threads write the same cache line of y),
   // about 8 per thread, handed out dynamically: a thread that loses its core to another process
   // does not hold the others up at the barrier. Which thread computes a row does not change how it is
   // computed, so results do not depend on the team size.
-  const int64_t per_chunk = std::max<int64_t>(16, (rows / (team * 8) + 15) / 16 * 16);
+  const int64_t per_chunk = std::max<int64_t>(16, (rows / (threads * 8) + 15) / 16 * 16);
   const auto chunks_of = [&](size_t i) { return (std::max<int64_t>(ws[i].rows, 0) + per_chunk - 1) / per_chunk; };
   int64_t chunks = 0;
   for (size_t i = 0; i < ws.size(); ++i) chunks += chunks_of(i);
-#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c) {
+  team.for_dynamic(threads, chunks, [&](int64_t c, int) {
     size_t i = 0;
     int64_t k = c;  // chunk index within matrix i
     for (; k >= chunks_of(i); ++i) k -= chunks_of(i);
     fn_for(i)(args(i), k * per_chunk, std::min(ws[i].rows, (k + 1) * per_chunk));
-  }
+  });
 }
 
 }  // namespace
@@ -147,20 +144,20 @@ Isa active_isa_id() noexcept {
 
 const char* active_isa() noexcept { return isa_name(active_isa_id()); }
 
-void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
-  matmul_many({&w, 1}, x, n, {&y, 1}, threads);
+void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, ThreadTeam& team) {
+  matmul_many({&w, 1}, x, n, {&y, 1}, team);
 }
 
-void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, int threads) {
-  run(active_isa_id(), ws, x, n, ys, threads);
+void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, ThreadTeam& team) {
+  run(active_isa_id(), ws, x, n, ys, team);
 }
 
-void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, int threads) {
+void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, ThreadTeam& team) {
   if (!isa_supported(isa)) {
     throw Error(ErrorCode::unsupported,
                 std::string("kernels: kernel set '") + isa_name(isa) + "' is not available on this CPU");
   }
-  run(isa, {&w, 1}, x, n, {&y, 1}, threads);
+  run(isa, {&w, 1}, x, n, {&y, 1}, team);
 }
 
 }  // namespace slim::kernels

@@ -38,7 +38,7 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
     const BatchSequence seq{.cache = &s.cache, .rope = &rope, .pos = s.position, .count = chunk,
                             .logits = all_logits ? LogitRows::all : last ? LogitRows::last : LogitRows::none};
     forward(m, tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(chunk)), {&seq, 1}, s.buffers,
-            s.logits.data() + (all_logits ? done * vocab : 0), threads());
+            s.logits.data() + (all_logits ? done * vocab : 0), s.team_of(threads()));
     s.position += chunk;
     done += chunk;
   }

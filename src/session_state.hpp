@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/thread_team.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
@@ -38,6 +39,12 @@ struct Session::State {
   std::vector<float> logits;  // the last call's rows; its last vocab_size values are the newest
   int64_t position = 0;
   int threads = 0;  // 0 = the model's
+  std::unique_ptr<kernels::ThreadTeam> team;  // made at the first forward pass, again when threads change
+
+  kernels::ThreadTeam& team_of(int size) {
+    if (!team || team->size() != size) team = std::make_unique<kernels::ThreadTeam>(size);
+    return *team;
+  }
 };
 
 }  // namespace slim

@@ -89,7 +89,8 @@ std::vector<float> random_values(size_t count, std::mt19937& rng, float spread =
 
 std::vector<float> run(Isa isa, const Weights& w, const std::vector<float>& x, int64_t n, int threads = 1) {
   std::vector<float> y(static_cast<size_t>(n * w.rows), -1.0f);
-  matmul_with(isa, w.ref(), x.data(), n, y.data(), threads);
+  ThreadTeam team(threads);
+  matmul_with(isa, w.ref(), x.data(), n, y.data(), team);
   return y;
 }
 
@@ -311,7 +312,8 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
   CHECK(preferred_layout(DType::q4_0) == (active_isa_id() == Isa::avx2 ? Layout::groups8 : Layout::blocks));
   float x[32] = {}, y[1];
   std::vector<unsigned char> f32(128);
-  CHECK_THROWS(matmul({DType::f32, f32.data(), 1, 32, Layout::groups8}, x, 1, y, 1));
+  ThreadTeam one(1);
+  CHECK_THROWS(matmul({DType::f32, f32.data(), 1, 32, Layout::groups8}, x, 1, y, one));
 }
 
 TEST_CASE("the activation quantizer never writes -128 and rounds within half a step") {
@@ -411,10 +413,11 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
         std::vector<float*> outs;
         for (int64_t r : rows) ys.emplace_back(static_cast<size_t>(n * r + 16), -7.0f);
         for (auto& y : ys) outs.push_back(y.data());
-        matmul_many(refs, x.data(), n, outs, threads);
+        ThreadTeam team(threads), one(1);
+        matmul_many(refs, x.data(), n, outs, team);
         for (size_t i = 0; i < ws.size(); ++i) {
           std::vector<float> want(static_cast<size_t>(n * rows[i]));
-          matmul(refs[i], x.data(), n, want.data(), 1);
+          matmul(refs[i], x.data(), n, want.data(), one);
           REQUIRE(std::memcmp(ys[i].data(), want.data(), want.size() * sizeof(float)) == 0);
           for (size_t g = want.size(); g < ys[i].size(); ++g) REQUIRE(ys[i][g] == -7.0f);
         }
@@ -424,16 +427,17 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
 }
 
 TEST_CASE("kernel sets the CPU lacks are refused, bad shapes are rejected") {
+  ThreadTeam one(1);
   for (Isa isa : kIsas) {
     if (!isa_supported(isa)) {
       float x[32] = {}, y[1];
       std::vector<unsigned char> w(34);
-      CHECK_THROWS(matmul_with(isa, {DType::q8_0, w.data(), 1, 32}, x, 1, y, 1));
+      CHECK_THROWS(matmul_with(isa, {DType::q8_0, w.data(), 1, 32}, x, 1, y, one));
     }
   }
   std::vector<float> x(40), y(2);
   std::vector<unsigned char> w(80);
-  CHECK_THROWS(matmul({DType::q4_0, w.data(), 2, 40}, x.data(), 1, y.data(), 1));
+  CHECK_THROWS(matmul({DType::q4_0, w.data(), 2, 40}, x.data(), 1, y.data(), one));
 }
 
 TEST_CASE("dot_rows matches a double-precision dot product in every kernel set") {

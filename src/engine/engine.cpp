@@ -120,6 +120,7 @@ struct Engine::Impl {
   std::shared_ptr<const Model> model;
   EngineOptions options;
   int threads = 1;
+  kernels::ThreadTeam team;  // the forward passes' threads, the scheduler's thread among them
   int64_t context = 0;
   RopeTable rope, rope_long;
   std::vector<Slot> slots;
@@ -142,6 +143,7 @@ Engine::Impl::Impl(std::shared_ptr<const Model> m, const EngineOptions& o)
     : model(std::move(m)),
       options(o),
       threads(o.threads > 0 ? o.threads : model->threads()),
+      team(threads),
       context(resolve_context_length(*model, o.context)),
       buffers(model->impl().config, std::max<int64_t>(o.batch_tokens, 1), context, threads) {
   const Model::Impl& mi = model->impl();
@@ -324,7 +326,7 @@ void Engine::Impl::step() {
   if (batch.empty()) return;
   const int64_t vocab = model->impl().config.vocab_size;
   try {
-    forward(model->impl(), batch_tokens, batch, buffers, logits.data(), threads);
+    forward(model->impl(), batch_tokens, batch, buffers, logits.data(), team);
   } catch (...) {  // nothing a request sends should get here; if it does, its requests end with it
     const std::exception_ptr error = std::current_exception();
     for (size_t b = 0; b < batch.size(); ++b) {

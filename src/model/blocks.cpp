@@ -6,35 +6,35 @@
 
 namespace slim {
 
-void linear(const Linear& l, const float* x, int64_t n, float* y, int threads) {
+void linear(const Linear& l, const float* x, int64_t n, float* y, kernels::ThreadTeam& team) {
   const Linear* one[] = {&l};
-  linear_many(one, x, n, {&y, 1}, threads);
+  linear_many(one, x, n, {&y, 1}, team);
 }
 
 void linear_many(std::span<const Linear* const> ls, const float* x, int64_t n, std::span<float* const> ys,
-                 int threads) {
+                 kernels::ThreadTeam& team) {
   constexpr size_t kMax = 4;
   if (ls.size() > kMax || ls.size() != ys.size()) throw Error(ErrorCode::invalid_argument, "linear_many: at most four layers, one output each");
   kernels::MatrixRef ws[kMax];
   for (size_t i = 0; i < ls.size(); ++i) ws[i] = ls[i]->matrix();
-  kernels::matmul_many({ws, ls.size()}, x, n, ys, threads);
+  kernels::matmul_many({ws, ls.size()}, x, n, ys, team);
   for (size_t i = 0; i < ls.size(); ++i) {
     if (!ls[i]->bias.empty()) ops::add_bias(ys[i], ls[i]->bias.data_as<float>(), n, ls[i]->out());
   }
 }
 
 void gated_mlp(const Mlp& m, Activation act, const float* x, int64_t n, float* gate, float* up, float* out,
-               int threads) {
+               kernels::ThreadTeam& team) {
   const Linear* gate_up[] = {&m.gate, &m.up};
   float* outs[] = {gate, up};
-  linear_many(gate_up, x, n, outs, threads);
+  linear_many(gate_up, x, n, outs, team);
   const int64_t count = n * m.gate.out();
   switch (act) {
     case Activation::silu: ops::silu_mul(gate, up, count); break;
     case Activation::gelu_tanh: ops::gelu_tanh_mul(gate, up, count); break;
     case Activation::gelu: ops::gelu_mul(gate, up, count); break;
   }
-  linear(m.down, gate, n, out, threads);
+  linear(m.down, gate, n, out, team);
 }
 
 }  // namespace slim

@@ -5,21 +5,22 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/thread_team.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
 
 namespace slim {
 
 // y = x·Wᵀ + b for n rows of x.
-void linear(const Linear& l, const float* x, int64_t n, float* y, int threads);
+void linear(const Linear& l, const float* x, int64_t n, float* y, kernels::ThreadTeam& team);
 
 // ys[i] = x·W_iᵀ + b_i for up to four layers with the same input (q, k, v; gate, up): the
 // activations are quantized once and one thread team shares all the rows.
 void linear_many(std::span<const Linear* const> ls, const float* x, int64_t n, std::span<float* const> ys,
-                 int threads);
+                 kernels::ThreadTeam& team);
 
 // out = down(act(gate(x)) * up(x)) for n rows; gate and up are scratch of n × intermediate floats.
 void gated_mlp(const Mlp& m, Activation act, const float* x, int64_t n, float* gate, float* up, float* out,
-               int threads);
+               kernels::ThreadTeam& team);
 
 }  // namespace slim

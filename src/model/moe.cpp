@@ -47,11 +47,11 @@ MoeScratch::MoeScratch(const ModelConfig& c, int64_t max_tokens)
 }
 
 void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int64_t n, float* out, MoeScratch& s,
-                 int threads) {
+                 kernels::ThreadTeam& team) {
   const MoeConfig& m = c.moe;
   const int64_t hidden = c.hidden_size, experts = m.num_experts, top_k = m.top_k;
 
-  linear(w.router, x, n, s.router.data(), threads);
+  linear(w.router, x, n, s.router.data(), team);
   for (int64_t t = 0; t < n; ++t) {
     route(m, s.router.data() + sz(t * experts), s.choice.data() + sz(t * top_k), s.weight.data() + sz(t * top_k));
   }
@@ -74,7 +74,7 @@ void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int6
       std::copy(x + s.rows[sz(r)] * hidden, x + (s.rows[sz(r)] + 1) * hidden, s.x.data() + sz(r * hidden));
     }
     gated_mlp(w.experts[sz(e)], c.traits.activation, s.x.data(), count, s.gate.data(), s.up.data(), s.y.data(),
-              threads);
+              team);
     for (int64_t r = 0; r < count; ++r) {
       float* dst = out + s.rows[sz(r)] * hidden;
       const float* y = s.y.data() + sz(r * hidden);
@@ -85,8 +85,8 @@ void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int6
 
   if (w.has_shared()) {
     // Qwen2-MoE: out += sigmoid(shared_gate(x)) · shared_expert(x).
-    gated_mlp(w.shared, c.traits.activation, x, n, s.gate.data(), s.up.data(), s.y.data(), threads);
-    linear(w.shared_gate, x, n, s.router.data(), threads);
+    gated_mlp(w.shared, c.traits.activation, x, n, s.gate.data(), s.up.data(), s.y.data(), team);
+    linear(w.shared_gate, x, n, s.router.data(), team);
     for (int64_t t = 0; t < n; ++t) {
       const float g = 1.0f / (1.0f + std::exp(-s.router[sz(t)]));
       float* dst = out + t * hidden;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/thread_team.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
 
@@ -25,6 +26,6 @@ struct MoeScratch {
 // only experts some token chose are read at all. Contributions are added in expert order, as
 // transformers' index_add_ loop does, so results do not depend on n.
 void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int64_t n, float* out, MoeScratch& s,
-                 int threads);
+                 kernels::ThreadTeam& team);
 
 }  // namespace slim

@@ -1,6 +1,5 @@
 #include "model/transformer.hpp"
 
-#include <omp.h>
 
 #include <array>
 #include <cmath>
@@ -106,7 +105,7 @@ float query_scale(const ModelConfig& c) {
 // 2:1), so keys and values are also cut by position: scores by (kv head, chunk), the softmax by
 // head, the value sums by (kv head, value block) into partial sums, added up in block order by kv
 // head.
-void decode_attention(const KvView& kv, ForwardBuffers& b, int team) {
+void decode_attention(const KvView& kv, ForwardBuffers& b, kernels::ThreadTeam& team, int threads) {
   const ModelConfig& c = *kv.c;
   const int64_t hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
   const float scale = query_scale(c), cap = static_cast<float>(c.traits.attn_softcap);
@@ -114,7 +113,7 @@ void decode_attention(const KvView& kv, ForwardBuffers& b, int team) {
   const int64_t len = pos - first + 1, block = value_block(hd), blocks = (len + block - 1) / block;
   // Scores in a few chunks of at least 256 positions per kv head: each chunk is one dot_rows call.
   // The count is taken again from the rounded-up size, so that no chunk is empty.
-  const int64_t wanted = std::clamp<int64_t>(len / 256, 1, (8 * team + kv_heads - 1) / kv_heads);
+  const int64_t wanted = std::clamp<int64_t>(len / 256, 1, (8 * threads + kv_heads - 1) / kv_heads);
   const int64_t chunk = (len + wanted - 1) / wanted, chunks = (len + chunk - 1) / chunk;
   // Item `item` of cuts of `size` positions, `per_head` of them a kv head: {kv head, from, to}.
   const auto cut = [&](int64_t item, int64_t per_head, int64_t size) {
@@ -125,33 +124,25 @@ void decode_attention(const KvView& kv, ForwardBuffers& b, int team) {
   float* attn = b.attn.data() + sz(kv.row * heads * hd);
   float* probs = b.decode_probs.data();        // [head][len]
   float* partials = b.decode_partials.data();  // [kv head][block][group x hd]
-#pragma omp parallel num_threads(team)
-  {
-#pragma omp for schedule(static)
-    for (int64_t item = 0; item < kv_heads * chunks; ++item) {
-      const auto [kvh, from, to] = cut(item, chunks, chunk);
-      group_scores(kv, kvh, group, from, to, q + sz(kvh * group * hd), probs + sz(kvh * group * len + from - first),
-                   len);
-    }
-#pragma omp for schedule(static)
-    for (int64_t h = 0; h < heads; ++h) scores_to_probs(probs + sz(h * len), len, scale, cap);
-#pragma omp for schedule(static)
-    for (int64_t item = 0; item < kv_heads * blocks; ++item) {
-      const auto [kvh, from, to] = cut(item, blocks, block);
-      block_values(kv, kvh, group, from, to, probs + sz(kvh * group * len + from - first), len,
-                   partials + sz(item * group * hd));
-    }
-#pragma omp for schedule(static)
-    for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
-      float* out = attn + sz(kvh * group * hd);
-      std::fill(out, out + group * hd, 0.0f);
-      for (int64_t k = 0; k < blocks; ++k) ops::add(out, partials + sz((kvh * blocks + k) * group * hd), group * hd);
-    }
-  }
+  team.for_static(threads, kv_heads * chunks, [&](int64_t item) {
+    const auto [kvh, from, to] = cut(item, chunks, chunk);
+    group_scores(kv, kvh, group, from, to, q + sz(kvh * group * hd), probs + sz(kvh * group * len + from - first), len);
+  });
+  team.for_static(threads, heads, [&](int64_t h) { scores_to_probs(probs + sz(h * len), len, scale, cap); });
+  team.for_static(threads, kv_heads * blocks, [&](int64_t item) {
+    const auto [kvh, from, to] = cut(item, blocks, block);
+    block_values(kv, kvh, group, from, to, probs + sz(kvh * group * len + from - first), len,
+                 partials + sz(item * group * hd));
+  });
+  team.for_static(threads, kv_heads, [&](int64_t kvh) {
+    float* out = attn + sz(kvh * group * hd);
+    std::fill(out, out + group * hd, 0.0f);
+    for (int64_t k = 0; k < blocks; ++k) ops::add(out, partials + sz((kvh * blocks + k) * group * hd), group * hd);
+  });
 }
 
 // Causal attention of every row of the batch at one layer, each sequence on its own cache.
-void attention(const ModelConfig& c, std::span<const KvView> views, ForwardBuffers& b, int threads) {
+void attention(const ModelConfig& c, std::span<const KvView> views, ForwardBuffers& b, kernels::ThreadTeam& team) {
   const int64_t hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
   const float scale = query_scale(c), cap = static_cast<float>(c.traits.attn_softcap);
   int64_t work = 0, items = 0;
@@ -159,19 +150,18 @@ void attention(const ModelConfig& c, std::span<const KvView> views, ForwardBuffe
     work += kv.count * heads * (kv.pos + kv.count) * hd;
     items += kv.count * kv_heads;
   }
-  const int team = work > (1 << 15) ? threads : 1;  // a thread team costs more than small work
-  if (views.size() == 1 && views[0].count == 1 && team > 1 && views[0].cached == views[0].pos + 1) {
-    return decode_attention(views[0], b, team);
+  const int threads = work > (1 << 15) ? team.size() : 1;  // a region costs more than small work
+  if (views.size() == 1 && views[0].count == 1 && threads > 1 && views[0].cached == views[0].pos + 1) {
+    return decode_attention(views[0], b, team, threads);
   }
   // One item per (row, kv head): its query group shares every key and value read.
-#pragma omp parallel for schedule(static, 1) num_threads(team)  // cyclic: causal rows grow
-  for (int64_t item = 0; item < items; ++item) {
+  team.for_cyclic(threads, items, [&](int64_t item, int thread) {  // cyclic: causal rows grow
     size_t s = 0;
     int64_t k = item;  // item within sequence s
     while (k >= views[s].count * kv_heads) k -= views[s++].count * kv_heads;
     const KvView& kv = views[s];
     const int64_t i = k / kv_heads, kvh = k % kv_heads, row = kv.row + i;
-    float* scores = b.scores.data() + sz(omp_get_thread_num() * b.scores_per_thread);
+    float* scores = b.scores.data() + sz(thread * b.scores_per_thread);
     float* partial = scores + group * b.context;
     const int64_t h0 = kvh * group;  // the group's first query head
     const float* q = b.q.data() + sz((row * heads + h0) * hd);
@@ -179,7 +169,7 @@ void attention(const ModelConfig& c, std::span<const KvView> views, ForwardBuffe
     group_scores(kv, kvh, group, first, p, q, scores, len);
     for (int64_t g = 0; g < group; ++g) scores_to_probs(scores + g * len, len, scale, cap);
     group_values(kv, kvh, group, first, p, scores, b.attn.data() + sz((row * heads + h0) * hd), partial);
-  }
+  });
 }
 
 // A sequence's rotated keys and values into its cache; a ring buffer keeps only the last of them.
@@ -231,7 +221,7 @@ int64_t logit_rows(std::span<const BatchSequence> sequences) {
 }
 
 void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<const BatchSequence> sequences,
-             ForwardBuffers& b, float* logits, int threads) {
+             ForwardBuffers& b, float* logits, kernels::ThreadTeam& team) {
   const ModelConfig& c = m.config;
   const BlockTraits& traits = c.traits;
   const Weights& w = m.weights;
@@ -263,7 +253,7 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
     rms_norm_rows(b.x.data(), lw.attn_norm, n, c, b.xn.data());
     const Linear* qkv[] = {&lw.q, &lw.k, &lw.v};
     float* qkv_out[] = {b.q.data(), b.k.data(), b.v.data()};
-    linear_many(qkv, b.xn.data(), n, qkv_out, threads);
+    linear_many(qkv, b.xn.data(), n, qkv_out, team);
     for (size_t s = 0; s < sequences.size(); ++s) {
       const RopeTable& rope = *sequences[s].rope;
       for (int64_t i = 0; i < views[s].count; ++i) {
@@ -286,21 +276,21 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
       kv.cached = store_first ? kv.pos + kv.count : kv.pos;
       if (store_first) store_kv(c, *sequences[s].cache, l, kv.k_new, kv.v_new, kv.count, kv.pos);
     }
-    attention(c, views, b, threads);
+    attention(c, views, b, team);
     for (size_t s = 0; s < sequences.size(); ++s) {
       const KvView& kv = views[s];
       if (kv.cached == kv.pos) store_kv(c, *sequences[s].cache, l, kv.k_new, kv.v_new, kv.count, kv.pos);
     }
-    linear(lw.o, b.attn.data(), n, b.out.data(), threads);
+    linear(lw.o, b.attn.data(), n, b.out.data(), team);
     if (traits.sandwich_norms) rms_norm_rows(b.out.data(), lw.post_attn_norm, n, c, b.out.data());
     ops::add(b.x.data(), b.out.data(), n * hidden);
 
     // MLP: x += mlp(normalised x), dense or mixture of experts.
     rms_norm_rows(b.x.data(), lw.mlp_norm, n, c, b.xn.data());
     if (c.is_moe_layer(l)) {
-      moe_forward(c, lw.moe, b.xn.data(), n, b.out.data(), b.moe, threads);
+      moe_forward(c, lw.moe, b.xn.data(), n, b.out.data(), b.moe, team);
     } else {
-      gated_mlp(lw.mlp, traits.activation, b.xn.data(), n, b.gate.data(), b.up.data(), b.out.data(), threads);
+      gated_mlp(lw.mlp, traits.activation, b.xn.data(), n, b.gate.data(), b.up.data(), b.out.data(), team);
     }
     if (traits.sandwich_norms) rms_norm_rows(b.out.data(), lw.post_mlp_norm, n, c, b.out.data());
     ops::add(b.x.data(), b.out.data(), n * hidden);
@@ -317,7 +307,7 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
     rows += count;
   }
   if (rows == 0) return;
-  linear(w.lm_head, b.xn.data(), rows, logits, threads);
+  linear(w.lm_head, b.xn.data(), rows, logits, team);
   if (traits.final_softcap > 0) ops::softcap(logits, rows * c.vocab_size, static_cast<float>(traits.final_softcap));
 }
 

@@ -70,9 +70,9 @@ struct BatchSequence {
 // Runs the tokens of a batch (at most buffers.max_rows; sequences in order, each's rows
 // consecutive, positions below buffers.context) and writes their keys and values into each
 // sequence's cache. Writes the wanted logits rows, vocab_size values each, one after another in
-// batch order. threads may not exceed the count buffers were made for.
+// batch order. The team may not be larger than the thread count buffers were made for.
 void forward(const Model::Impl& model, std::span<const int32_t> tokens, std::span<const BatchSequence> sequences,
-             ForwardBuffers& buffers, float* logits, int threads);
+             ForwardBuffers& buffers, float* logits, kernels::ThreadTeam& team);
 
 // Rows of logits forward() writes for these sequences.
 int64_t logit_rows(std::span<const BatchSequence> sequences);

@@ -2,13 +2,12 @@
 
 #include <unistd.h>
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,14 +63,15 @@ void run_fill_jobs(const std::vector<FillJob>& jobs, int threads, Progress& prog
   }
   const uint64_t base = progress.done();
   std::atomic<uint64_t> done{0};
-  std::string error;  // exceptions may not leave an OpenMP region: the first one is kept here
-  const int team = total >= (uint64_t{1} << 18) ? std::max(threads, 1) : 1;
-#pragma omp parallel num_threads(team)
-  {
+  std::atomic<size_t> next{0};  // the next item to fill
+  std::mutex error_mutex;
+  std::string error;  // the first row that failed, named
+  // A team for this load only: its threads end with it.
+  kernels::ThreadTeam team(total >= (uint64_t{1} << 18) ? std::max(threads, 1) : 1);
+  team.run(team.size(), [&](int thread, int) {
     std::vector<float> values;
     std::vector<unsigned char> blocks;  // a quantized row before regrouping
-#pragma omp for schedule(dynamic, 1)
-    for (size_t i = 0; i < items.size(); ++i) {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < items.size();) {
       const FillJob& job = jobs[items[i].job];
       const DType dtype = job.out.dtype();
       const int64_t cols = job.out.dim(1);
@@ -95,15 +95,15 @@ void run_fill_jobs(const std::vector<FillJob>& jobs, int threads, Progress& prog
             kernels::relayout_row(dtype, cols, blocks.data(), kernels::Layout::blocks, dest, layout);
           }
         } catch (const std::exception& e) {
-#pragma omp critical(slim_fill_rows_error)
+          std::lock_guard lock(error_mutex);
           if (error.empty()) error = "tensor '" + job.name + "' row " + std::to_string(r) + ": " + e.what();
           break;
         }
       }
       const uint64_t now = done += static_cast<uint64_t>((items[i].last - items[i].first) * cols);
-      if (omp_get_thread_num() == 0) progress.advance(base + now - progress.done());
+      if (thread == 0) progress.advance(base + now - progress.done());
     }
-  }
+  });
   if (!error.empty()) throw Error(ErrorCode::invalid_format, error);
   progress.advance(base + total - progress.done());
 }
