@@ -10,5 +10,12 @@ build=${1:-$root/build}
 shift || true
 SLIM_BUILD_TARGETS="" "$root/scripts/setup.sh" "$build" -DSLIM_BUILD_TESTS=ON -DSLIM_BUILD_EXAMPLES=ON -DSLIM_BUILD_BENCHMARKS=ON \
   -DSLIM_FUZZ=OFF "$@"
+# The browser test of slim-server's page: Debian's Chromium, and puppeteer-core from npm into
+# BUILD_DIR/npm (never into the source tree).
+. "$root/scripts/install-packages.sh"
+install_packages chromium
+command -v npm >/dev/null || install_packages npm
+[ -d "$build/npm/node_modules/puppeteer-core" ] ||
+  npm install --prefix "$build/npm" --no-audit --no-fund --loglevel=error puppeteer-core@24 >/dev/null
 export SLIM_SHARED_DIR=${SLIM_SHARED_DIR:-$root/../shared}
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j"$(nproc)"

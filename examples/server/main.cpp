@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
       ->check(slim::cli::at_least(1));
   app.add_option("--max-body-bytes", options.max_body_bytes, "largest request body; larger ones get 413 (default 8 MiB)")
       ->check(slim::cli::at_least<size_t>(1024));
+  bool no_webui = false;
+  app.add_flag("--no-webui", no_webui, "do not serve the chat page at GET /");
   app.add_option("--idle-timeout", options.idle_timeout_seconds, "seconds an idle keep-alive connection stays open (default 5)")
       ->check(slim::cli::at_least(1));
   app.footer(slim::cli::examples({
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const auto log = slim::cli::stderr_log("slim-server");
     options.model_path = model.path;
+    options.webui = !no_webui;
     options.load = slim::cli::load_options(model, log);
     options.context = model.context;
     options.log = [](const std::string& line) { std::fprintf(stderr, "slim-server: %s\n", line.c_str()); };

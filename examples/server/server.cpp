@@ -18,6 +18,8 @@
 #include "request.hpp"
 #include "slim/slim.hpp"
 
+extern const char kWebUiPage[];  // webui/index.html, embedded by CMake (cmake/embed_text.cmake)
+
 namespace slim::server {
 namespace {
 
@@ -337,6 +339,7 @@ void Server::Impl::answer(const Job& job, httplib::Response& res) {
       } else {
         Json last = chunk(job, id, "", finish_reason(r.stop_reason));
         if (job.generation.include_usage) last["usage"] = nullptr;
+        last["timings"] = timings(r);  // as llama-server's last chunk: the page shows its speed
         write(sink, sse(last));
         if (job.generation.include_usage) {
           Json u = chunk(job, id, "", nullptr);
@@ -391,7 +394,8 @@ void Server::Impl::routes() {
       send_error(res, ApiError(503, "too many connections; try again later", "", "too_many_connections", "server_error"));
       return httplib::Server::HandlerResponse::Handled;
     }
-    const bool open = req.path == "/health";
+    // The page holds no secret: it asks for the key itself and sends it with each API call.
+    const bool open = req.path == "/health" || (options.webui && req.path == "/");
     if (!options.api_key.empty() && !open && req.get_header_value("Authorization") != "Bearer " + options.api_key) {
       send_error(res, ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "", "invalid_api_key",
                                "authentication_error"));
@@ -413,6 +417,17 @@ void Server::Impl::routes() {
     send_error(res, ApiError(500, "internal error", "", "internal_error", "server_error"));
   });
 
+  if (options.webui) {
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      // Everything the page uses is in it or on this server: no other origin may be reached.
+      res.set_header("Content-Security-Policy",
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+                     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(kWebUiPage, "text/html; charset=utf-8");
+    });
+  }
   http.Get("/health", handle([this](const httplib::Request&, httplib::Response& res) {
     if (!ready) return send_json(res, 503, {{"status", "loading model"}});
     send_json(res, 200, {{"status", "ok"}});
@@ -445,7 +460,8 @@ void Server::Impl::routes() {
     send_json(res, 200, {{"model", model_name},
                          {"n_ctx", engine->context_length()},
                          {"total_slots", options.parallel},
-                         {"fill_in_the_middle", fim.has_value()}});
+                         {"fill_in_the_middle", fim.has_value()},
+                         {"structured_output", false}});
   }));
 
   const auto chat = handle([this](const httplib::Request& req, httplib::Response& res) {
