@@ -130,3 +130,211 @@ TEST_CASE("regex", "[grammar]") {
   CHECK_THROWS_AS(slim::Grammar::from_regex("a\\p{L}"), slim::Error);
   CHECK_THROWS_AS(slim::Grammar::from_regex("a**"), slim::Error);
 }
+
+namespace {
+
+// The schemas of the tests: each with texts it must accept and reject.
+struct SchemaCase {
+  const char* schema;
+  std::vector<const char*> good, bad;
+};
+
+const std::vector<SchemaCase>& schema_cases() {
+  static const std::vector<SchemaCase> cases = {
+      {R"({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0, "maximum": 150}},
+           "required": ["name"], "additionalProperties": false})",
+       {R"({"name":"Ann"})", R"({"name":"Bo","age":42})", R"({"name":"","age":150})"},
+       {R"({"age":4})", R"({"name":"x","age":151})", R"({"age":1,"name":"x"})", R"({"name":"x","z":1})", R"({"name":"x","age":-1})"}},
+      {R"({"type": "array", "items": {"enum": ["red", "green", 3, null]}, "minItems": 1, "maxItems": 3})",
+       {R"(["red"])", R"([3,null,"green"])"}, {"[]", R"(["blue"])", R"([3,3,3,3])"}},
+      {R"({"type": "string", "format": "date"})", {R"("2024-02-28")", R"("1999-12-31")"}, {R"("2024-02-30")", R"("2024-13-01")", R"("24-01-01")"}},
+      {R"({"type": "string", "format": "date-time"})", {R"("2024-01-01T10:20:30Z")", R"("2024-01-01T23:59:59.5+02:00")"}, {R"("2024-01-01 10:20:30Z")"}},
+      {R"({"type": "string", "format": "uuid"})", {R"("123e4567-e89b-12d3-a456-426614174000")"}, {R"("123e4567e89b12d3a456426614174000")"}},
+      {R"({"type": "string", "format": "time"})", {R"("23:00:00Z")"}, {R"("24:00:00Z")"}},
+      {R"({"type": "string", "pattern": "^[A-Z]{2}-\\d+$"})", {R"("AB-12")"}, {R"("A-1")", R"("AB-")"}},
+      {R"({"type": "string", "pattern": "a.b"})", {R"("axb")", "\"a\xC3\xA9" "b\""}, {R"("a"b")", R"("a\b")"}},
+      {R"({"type": "string", "minLength": 2, "maxLength": 3})", {R"("ab")", R"("a\nc")"}, {R"("a")", R"("abcd")"}},
+      {R"({"type": ["integer", "null"], "minimum": -5, "maximum": 12})", {"-5", "0", "12", "null", "7"}, {"-6", "13", "1.5", "-0"}},
+      {R"({"type": "integer", "minimum": 95})", {"95", "100", "123456"}, {"94", "-1", "0"}},
+      {R"({"type": "integer", "maximum": -3})", {"-3", "-1000"}, {"-2", "0", "5"}},
+      {R"({"anyOf": [{"type": "boolean"}, {"type": "number"}], "description": "x"})", {"true", "-1.5e3"}, {"null", "\"a\""}},
+      {R"({"oneOf": [{"const": {"a": [1, "x"]}}, {"type": "null"}]})", {R"({"a":[1,"x"]})", "null"}, {R"({"a":[1]})"}},
+      {R"({"$defs": {"node": {"type": "object", "properties": {"v": {"type": "integer"}, "next": {"$ref": "#/$defs/node"}},
+           "required": ["v"]}}, "$ref": "#/$defs/node"})",
+       {R"({"v":1})", R"({"v":1,"next":{"v":2,"next":{"v":3}}})"}, {R"({"next":{"v":1}})", R"({"v":1,"next":{}})"}},
+      {R"({"definitions": {"p": {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}},
+           "allOf": [{"$ref": "#/definitions/p"}, {"properties": {"y": {"type": "boolean"}}, "required": ["y"]}]})",
+       {R"({"x":1,"y":true})"}, {R"({"x":1})", R"({"y":true})"}},
+      {R"({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "items": false})",
+       {"[]", R"(["a"])", R"(["a",1])"}, {R"(["a",1,2])", R"([1])"}},
+      {R"({"type": "array", "prefixItems": [{"type": "string"}], "items": {"type": "boolean"}, "minItems": 2})",
+       {R"(["a",true])", R"(["a",true,false])"}, {R"(["a"])", R"(["a",1])"}},
+      {R"({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": {"type": "string"}, "minProperties": 1, "maxProperties": 2})",
+       {R"({"a":1})", R"({"b":"x"})", R"({"a":1,"ab":"y"})", R"({"b":"x","c":"y"})"},
+       {"{}", R"({"a":1,"b":"x","c":"y"})", R"({"a":"s"})", R"({"a":1,"a":"s"})", R"({"b":1})"}},
+      {R"({"type": "object", "additionalProperties": true})", {"{}", R"({"k":[1,{}],"j":null})"}, {"[]"}},
+      {R"({"type": "object", "properties": {"p": {}, "q": true}})", {"{}", R"({"p":[null]})", R"({"p":1,"q":"x"})"}, {R"({"q":1,"p":1})"}},
+      {R"({"type": "boolean"})", {"true", "false"}, {"1"}},
+  };
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("JSON Schema: every supported keyword", "[grammar]") {
+  for (const auto& c : schema_cases()) {
+    INFO("schema: " << c.schema);
+    const auto g = slim::Grammar::from_json_schema(c.schema);
+    INFO("gbnf: " << g.gbnf());
+    for (const char* t : c.good) {
+      INFO("accepted: " << t);
+      CHECK(matches(g, t));
+    }
+    for (const char* t : c.bad) {
+      INFO("rejected: " << t);
+      CHECK_FALSE(matches(g, t));
+    }
+  }
+}
+
+TEST_CASE("JSON Schema: pretty mode, errors name the keyword and the place", "[grammar]") {
+  const auto pretty = slim::Grammar::from_json_schema(
+      R"({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "integer"}}, "b": {"type": "null"}}, "required": ["a", "b"]})",
+      {.pretty = true});
+  CHECK(matches(pretty, "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": null\n}"));
+  CHECK(matches(pretty, "{\n  \"a\": [],\n  \"b\": null\n}"));
+  CHECK_FALSE(matches(pretty, R"({"a":[],"b":null})"));
+  const auto error_of = [](const char* s) {
+    try {
+      slim::Grammar::from_json_schema(s);
+    } catch (const slim::Error& e) {
+      return std::string(slim::to_string(e.code())) + ": " + e.what();
+    }
+    return std::string("no error");
+  };
+  CHECK(error_of(R"({"type": "object", "properties": {"a": {"type": "string", "contentEncoding": "base64"}}})") ==
+        "unsupported: JSON Schema at '#/properties/a': keyword 'contentEncoding' is not supported");
+  CHECK(error_of(R"({"type": "number", "minimum": 1})") == "unsupported: JSON Schema at '#': keyword 'minimum' with type 'number'");
+  CHECK(error_of(R"({"$ref": "#/$defs/missing"})") == "invalid_format: JSON Schema at '#': $ref '#/$defs/missing' points at nothing");
+  CHECK(error_of(R"({"type": "string", "format": "email"})") == "unsupported: JSON Schema at '#/format': format 'email' is not supported");
+  CHECK(error_of(R"({"type": "string", "pattern": "a(b"})").find("JSON Schema at '#/pattern': regex column 4") != std::string::npos);
+  CHECK(error_of("{\"type\": ") .rfind("invalid_format: JSON Schema is not JSON", 0) == 0);
+  CHECK(error_of(R"({"type": "object", "properties": {"a": {}}, "required": ["a", "b"]})").find("'b' has no schema") != std::string::npos);
+}
+
+namespace {
+
+struct Vocab {
+  std::string name;
+  slim::Tokenizer tokenizer;
+};
+
+slim::Tokenizer tokenizer_of(const char* folder) {
+  return slim::Tokenizer::load(slim::test::shared_dir() / "fixtures" / "tokenizers" / folder);
+}
+
+bool bit(std::span<const uint64_t> mask, int32_t id) { return (mask[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1; }
+
+// Walks `walks` seeded random paths through the masks; each must reach a complete text and
+// end with end-of-sequence, and the text must be accepted by a fresh byte matcher.
+void random_walks(const slim::Grammar& g, const slim::Tokenizer& tok, int walks, int max_steps,
+                  const std::function<void(const std::string&)>& check_text) {
+  const int32_t eos = tok.eos_id().value_or(0);
+  slim::TokenMatcher tm(g, tok, {eos});
+  // Tokens that close things, preferred once a walk is long, so that every walk ends.
+  std::vector<int32_t> closers;
+  const std::vector<std::string> order = {"\"", "}", "]", ",", ":", "null", "false", "0", "a"};
+  std::vector<int32_t> by_order(order.size(), -1);
+  for (int32_t id = 0; id < tok.vocab_size(); ++id) {
+    if (tok.is_special(id) || id == eos) continue;
+    const std::string b = tok.token_bytes(id);
+    for (size_t k = 0; k < order.size(); ++k) {
+      if (b == order[k] && by_order[k] < 0) by_order[k] = id;
+    }
+  }
+  for (const int32_t id : by_order) {
+    if (id >= 0) closers.push_back(id);
+  }
+  std::vector<int32_t> allowed;
+  for (int w = 0; w < walks; ++w) {
+    std::mt19937 rng(static_cast<uint32_t>(w));
+    std::string text;
+    int steps = 0;
+    for (;; ++steps) {
+      const auto mask = tm.mask();
+      allowed.clear();
+      for (size_t w = 0; w < mask.size(); ++w) {
+        for (uint64_t bits = mask[w]; bits; bits &= bits - 1) {
+          allowed.push_back(static_cast<int32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits))));
+        }
+      }
+      if (allowed.empty()) FAIL("dead end after " << text);
+      // Past max_steps, prefer ending (EOS, or short tokens that close the text) to stay bounded.
+      int32_t pick = allowed[std::uniform_int_distribution<size_t>(0, allowed.size() - 1)(rng)];
+      if (steps > max_steps) {
+        for (const int32_t c : closers) {
+          if (bit(mask, c)) {
+            pick = c;
+            break;
+          }
+        }
+        if (bit(mask, eos)) pick = eos;
+      }
+      if (pick == eos) {
+        if (!tm.is_complete()) FAIL("end-of-sequence allowed in an incomplete text: " << text);
+        break;
+      }
+      if (!tm.accept_token(pick)) FAIL("a token of the mask is refused after " << text);
+      text += tok.token_bytes(pick);
+      if (steps > max_steps * 20) FAIL("walk does not end: " << text);
+    }
+    tm.rollback(static_cast<size_t>(steps));
+    slim::GrammarMatcher m(g);
+    INFO("text: " << text);
+    if (!(m.accept(text) && m.is_complete())) FAIL("the byte matcher refuses " << text);
+    check_text(text);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("token masks: special tokens never, end-of-sequence only when complete", "[grammar]") {
+  const auto tok = tokenizer_of("qwen2_5");
+  const int32_t eos = *tok.token_to_id("<|im_end|>");
+  slim::TokenMatcher tm(slim::Grammar::from_json_schema(R"({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]})"),
+                        tok, {eos});
+  auto mask = tm.mask();
+  CHECK_FALSE(bit(mask, eos));
+  CHECK(bit(mask, *tok.token_to_id("{\"")));
+  CHECK(bit(mask, *tok.token_to_id("{")));
+  CHECK_FALSE(bit(mask, *tok.token_to_id("[")));
+  CHECK_FALSE(bit(mask, *tok.token_to_id("<|endoftext|>")));
+  for (const char* t : {"{\"", "ok", "\":", "true", "}"}) {
+    REQUIRE(tm.accept_token(*tok.token_to_id(t)));
+  }
+  mask = tm.mask();
+  CHECK(tm.is_complete());
+  CHECK(bit(mask, eos));
+  size_t count = 0;
+  for (const uint64_t w : mask) count += static_cast<size_t>(__builtin_popcountll(w));
+  CHECK(count == 1);
+  CHECK_FALSE(tm.accept_token(*tok.token_to_id("}")));
+  tm.rollback(1);
+  CHECK_FALSE(tm.is_complete());
+  CHECK(tm.accept_token(*tok.token_to_id("}")));
+}
+
+TEST_CASE("random walks through the masks end in valid documents", "[grammar]") {
+  for (const char* folder : {"qwen2_5", "stories260K"}) {
+    INFO("tokenizer: " << folder);
+    const auto tok = tokenizer_of(folder);
+    const bool big = std::string(folder) == "qwen2_5";
+    for (size_t i = 0; i < schema_cases().size(); ++i) {
+      INFO("schema: " << schema_cases()[i].schema);
+      const auto g = slim::Grammar::from_json_schema(schema_cases()[i].schema);
+      random_walks(g, tok, big ? 30 : 1000, 40, [](const std::string& text) {
+        if (!nlohmann::json::accept(text)) FAIL("not JSON: " << text);
+      });
+    }
+  }
+}

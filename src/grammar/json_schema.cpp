@@ -74,8 +74,11 @@ std::string uint_range(uint64_t lo, uint64_t hi) {
 
 // Integers >= lo (lo >= 0), any length.
 std::string uint_at_least(uint64_t lo) {
+  // Up to 18 digits, as the bounds: magnitudes stay in int64 (and in what parsers read exactly).
   const std::string a = std::to_string(lo);
-  return "(" + same_length_range(a, std::string(a.size(), '9')) + " | [1-9] [0-9]{" + std::to_string(a.size()) + ",})";
+  std::string out = "(" + same_length_range(a, std::string(a.size(), '9'));
+  if (a.size() < 18) out += " | [1-9] [0-9]{" + std::to_string(a.size()) + ",17}";
+  return out + ")";
 }
 
 class Compiler {
@@ -181,8 +184,21 @@ class Compiler {
     if (s.contains("allOf")) return all_of(s, at, d);
     if (s.contains("type") && s["type"].is_array()) {
       std::string alts;
+      // Keywords of the other types do not apply to this one (JSON Schema's rule).
+      static const std::map<std::string, std::set<std::string>> own = {
+          {"object", {"properties", "required", "additionalProperties", "minProperties", "maxProperties"}},
+          {"array", {"items", "prefixItems", "minItems", "maxItems"}},
+          {"string", {"minLength", "maxLength", "pattern", "format"}},
+          {"integer", {"minimum", "maximum"}},
+          {"number", {"minimum", "maximum"}}};
       for (const auto& t : s["type"]) {
-        Json one = s;
+        if (!t.is_string()) fail(ErrorCode::invalid_format, at + "/type", "must hold strings");
+        Json one = Json::object();
+        for (const auto& [key, v] : s.items()) {
+          bool other = false;
+          for (const auto& [type, keys] : own) other = other || (type != t.get<std::string>() && keys.count(key) && !(own.count(t.get<std::string>()) && own.at(t.get<std::string>()).count(key)));
+          if (!other) one[key] = v;
+        }
         one["type"] = t;
         alts += (alts.empty() ? "" : " | ") + value(one, at, d);
       }
@@ -373,7 +389,7 @@ class Compiler {
       }
       // Any other first character leaves every name behind.
       alts.push_back("[^\"\\\\\\x00-\\x1F" + excluded + "] char* \"\\\"\"");
-      if (!next.count('\\')) alts.push_back("\"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4}) char* \"\\\"\"");
+      if (!next.count('\\')) alts.push_back("\"\\\\\" ([\"\\\\/bfnrt] | \"u\" ( [0-9a-cA-CefEF] hex{3} | [dD] [0-7] hex{2} )) char* \"\\\"\"");
       std::string body;
       for (const auto& a : alts) body += (body.empty() ? "" : " | ") + a;
       return new_rule(body);
