@@ -8,7 +8,9 @@
 #include "slim/error.hpp"
 #include "slim/grammar.hpp"
 #include "slim/tokenizer.hpp"
+#include "slim/generate.hpp"
 #include "test_support.hpp"
+#include "tiny_models.hpp"
 
 namespace {
 
@@ -337,4 +339,44 @@ TEST_CASE("random walks through the masks end in valid documents", "[grammar]") 
       });
     }
   }
+}
+
+TEST_CASE("constrained generation: every output is a document of the schema", "[grammar][generate]") {
+  slim::test::TempDir tmp;
+  const std::vector<std::shared_ptr<const slim::Model>> models = {
+      slim::Model::load(slim::test::shared_dir() / "models" / "stories260K", {.threads = 1}),
+      slim::Model::load(slim::test::make_qwen_tokenizer_model(tmp.path / "qwen"), {.threads = 1})};
+  const std::vector<const char*> schemas = {schema_cases()[0].schema, schema_cases()[1].schema, schema_cases()[14].schema,
+                                            schema_cases()[18].schema, schema_cases()[2].schema};
+  int runs = 0, finished = 0;
+  for (const auto& model : models) {
+    for (const char* schema : schemas) {
+      INFO("schema: " << schema);
+      const auto g = slim::Grammar::from_json_schema(schema);
+      for (int seed = 0; seed < 6; ++seed) {
+        slim::Session session(model);
+        slim::GenerateOptions options{.max_tokens = 200, .grammar = g};
+        if (seed > 0) options.sampler = {.temperature = 1.0f, .top_k = 40, .seed = static_cast<uint64_t>(seed)};
+        std::string streamed;
+        const auto r = slim::generate(session, "Once upon a time", options, [&](std::string_view t) {
+          streamed += t;
+          return true;
+        });
+        INFO("text: " << r.text);
+        CHECK(streamed == r.text);
+        ++runs;
+        if (r.stop_reason == slim::StopReason::max_tokens) continue;
+        ++finished;  // a long string: cut off, not wrong
+        CHECK((r.stop_reason == slim::StopReason::eos || r.stop_reason == slim::StopReason::grammar));
+        CHECK(nlohmann::json::accept(r.text));
+        CHECK(matches(g, r.text));
+        if (seed == 0) {  // greedy is deterministic
+          slim::Session again(model);
+          CHECK(slim::generate(again, "Once upon a time", options).tokens == r.tokens);
+        }
+      }
+    }
+  }
+  CHECK(slim::Grammar::from_regex("(yes|no)").gbnf() == "root ::= ((\"y\" \"e\" \"s\" | \"n\" \"o\"))\n");
+  CHECK(finished * 2 >= runs);  // most runs end their document within max_tokens
 }
