@@ -1,14 +1,17 @@
 // slim-generate: text generation from a Hugging Face model folder.
 //   slim-generate --model DIR (--prompt TEXT | --ids 1,2,3) [--max-tokens N] [model flags]
 //                 [--logits-out FILE] [--chat] [--no-echo] [--stop TEXT]... [sampling flags]
+//                 [--json-schema FILE | --grammar FILE | --regex RE | --json] [--pretty]
 // Prints the prompt, then streams the continuation to stdout as it is produced (as llama-cli does),
 // and prompt and generation speed on stderr. --no-echo prints only the continuation; --ids,
 // --logits-out and --chat runs never echo (--chat prints only the reply, not the templated prompt).
 // --logits-out writes {"input_ids": [...], "logits": [[...] per prompt position], "new_tokens": [...]}.
 // A folder without tokenizer.json works with --ids; the generated ids are printed instead of text.
+// --json-schema, --grammar (GBNF), --regex and --json constrain the continuation (slim::Grammar).
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,12 @@ void write_logits(const std::string& path, const std::vector<int32_t>& input, co
   if (!f) throw slim::Error(slim::ErrorCode::io, path + ": cannot write");
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw slim::Error(slim::ErrorCode::io, path + ": cannot open");
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,15 +62,30 @@ int main(int argc, char** argv) {
   app.add_flag("--chat", chat, "wrap the prompt as one user message in the model's chat template (prints only the reply)");
   app.add_flag("--no-echo", no_echo, "print only the continuation, not the prompt before it");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating after an end-of-sequence token");
+  std::string schema_file, grammar_file, regex;
+  bool any_json = false, pretty = false;
+  auto* schema_opt = app.add_option("--json-schema", schema_file, "constrain the output to JSON valid for this JSON Schema file");
+  auto* grammar_opt = app.add_option("--grammar", grammar_file, "constrain the output to this GBNF grammar file (rule root)");
+  auto* regex_opt = app.add_option("--regex", regex, "constrain the output to match this regular expression");
+  auto* json_opt = app.add_flag("--json", any_json, "constrain the output to one JSON value");
+  app.add_flag("--pretty", pretty, "with --json-schema: indented JSON instead of compact")->needs(schema_opt);
+  schema_opt->excludes(grammar_opt)->excludes(regex_opt)->excludes(json_opt);
+  grammar_opt->excludes(regex_opt)->excludes(json_opt);
+  regex_opt->excludes(json_opt);
   slim::cli::add_sampling_options(app, options.sampler);
   app.footer(slim::cli::examples(
       {"build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Once upon a time\" --weights q4_0",
-       "build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Lily\" --temp 0.8 --seed 7 --no-echo"}));
+       "build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Lily\" --temp 0.8 --seed 7 --no-echo",
+       "build/examples/slim-generate --model DIR --chat --prompt \"A person as JSON\" --json-schema person.json"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     if (prompt_opt->count() == 0 && ids_opt->count() == 0) throw CLI::RequiredError("--prompt or --ids");
     if (chat && ids_opt->count()) throw CLI::ValidationError("--chat needs --prompt, not --ids");
     options.stop_at_eos = !ignore_eos;
+    if (schema_opt->count()) options.grammar = slim::Grammar::from_json_schema(read_file(schema_file), {.pretty = pretty});
+    if (grammar_opt->count()) options.grammar = slim::Grammar::from_gbnf(read_file(grammar_file));
+    if (regex_opt->count()) options.grammar = slim::Grammar::from_regex(regex);
+    if (any_json) options.grammar = slim::Grammar::any_json();
     auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
     int64_t context = model_args.context;
     if (chat) {

@@ -1,6 +1,7 @@
 #include "generation.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "slim/error.hpp"
@@ -50,6 +51,10 @@ Generation::Generation(const Model& model, const GenerateOptions& options, std::
     const size_t context = options.text_continues_prompt ? std::min<size_t>(prompt.size(), 8) : 0;
     stream_.emplace(tokenizer_->stream_decoder(/*skip_special_tokens=*/true, prompt.last(context)));
   }
+  if (options.grammar) {
+    if (!tokenizer_) throw Error(ErrorCode::invalid_argument, "GenerateOptions.grammar needs a model with a tokenizer");
+    grammar_.emplace(*options.grammar, *tokenizer_, options.stop_at_eos ? eos_ : std::vector<int32_t>{});
+  }
   result_.prompt_tokens.assign(prompt.begin(), prompt.end());
   for (int32_t t : prompt) sampler_.accept(t);
 }
@@ -62,8 +67,27 @@ bool Generation::deliver(const std::string& text) {
 
 int32_t Generation::step(std::span<const float> logits) {
   if (logits.empty()) throw Error(ErrorCode::invalid_argument, "generation needs the logits of a prompt");
-  const int32_t token = sampler_.sample(logits.first(std::min(sample_limit_, logits.size())));
+  std::span<const float> row = logits.first(std::min(sample_limit_, logits.size()));
+  if (grammar_) {  // the mask comes first: disallowed ids get -inf before any other step
+    const auto mask = grammar_->mask();
+    masked_.assign(row.size(), -std::numeric_limits<float>::infinity());
+    bool any = false;
+    for (size_t w = 0; w < mask.size(); ++w) {
+      for (uint64_t bits = mask[w]; bits; bits &= bits - 1) {
+        const size_t id = w * 64 + static_cast<size_t>(__builtin_ctzll(bits));
+        if (id < row.size()) masked_[id] = row[id], any = true;
+      }
+    }
+    if (!any) {
+      throw Error(ErrorCode::invalid_argument, "the grammar allows no token of this vocabulary here");
+    }
+    row = masked_;
+  }
+  const int32_t token = sampler_.sample(row);
   result_.tokens.push_back(token);
+  if (grammar_ && !grammar_->accept_token(token)) {
+    throw Error(ErrorCode::invalid_argument, "sampled token " + std::to_string(token) + " is outside the grammar");
+  }
   if (options_.stop_at_eos && std::find(eos_.begin(), eos_.end(), token) != eos_.end()) {
     result_.stop_reason = StopReason::eos;
     ended_ = true;
@@ -72,6 +96,9 @@ int32_t Generation::step(std::span<const float> logits) {
     ended_ = true;
   } else if (stops_.stopped()) {
     result_.stop_reason = StopReason::stop_string;
+    ended_ = true;
+  } else if (grammar_ && grammar_->is_complete() && !grammar_->can_continue()) {
+    result_.stop_reason = StopReason::grammar;
     ended_ = true;
   }
   return token;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "slim/generate.hpp"
+#include "slim/grammar.hpp"
 #include "slim/tokenizer.hpp"
 
 namespace slim {
@@ -60,6 +61,8 @@ class Generation {
   std::optional<Tokenizer::StreamDecoder> stream_;
   StopMatcher stops_;
   std::vector<int32_t> eos_;
+  std::optional<TokenMatcher> grammar_;
+  std::vector<float> masked_;  // the logits with the grammar's mask applied
   size_t sample_limit_ = 0;  // ids below this are sampled
   bool ended_ = false;       // a stop condition other than max_tokens
   GenerateResult result_;

@@ -107,7 +107,13 @@ int32_t Sampler::sample(std::span<const float> logits) {
     double total = 0;
     for (size_t i = 0; i < n; ++i) total += probs[i];
     double r = uniform() * total;
-    chosen = candidates_[n - 1].second;
+    // Rounding can leave r >= 0 past the end: take the last token with a chance (never one a
+    // grammar masked to -inf).
+    size_t last = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (probs[i] > 0) last = i;
+    }
+    chosen = candidates_[last].second;
     for (size_t i = 0; i < n; ++i) {
       r -= probs[i];
       if (r < 0) {

@@ -9,10 +9,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "slim/grammar.hpp"
 #include "slim/model.hpp"
 #include "slim/sampler.hpp"
 
@@ -29,6 +31,12 @@ struct GenerateOptions {
   // text reads as the decode of all the tokens (a completion, an echoed prompt). Otherwise it is
   // decoded as a text of its own, as transformers decodes a chat reply (no leading space).
   bool text_continues_prompt = false;
+  // Constrained generation: only tokens whose bytes keep the text inside the grammar are sampled
+  // (the mask is applied first, before logit_bias and every other sampler step; disallowed
+  // tokens get -inf). End-of-sequence is allowed only where the text is complete; generation
+  // ends (StopReason::grammar) once the text is complete and nothing more can follow. Needs a
+  // model with a tokenizer. Preprocessing the vocabulary takes a moment per generation.
+  std::optional<Grammar> grammar = std::nullopt;
 };
 
 enum class StopReason {
@@ -37,7 +45,8 @@ enum class StopReason {
   stop_string,  // one of GenerateOptions::stop appeared
   callback,     // the callback returned false
   context_full, // the session's context is full
-  cancelled     // Engine: the request was cancelled (GenerationHandle::cancel, the engine closing)
+  cancelled,    // Engine: the request was cancelled (GenerationHandle::cancel, the engine closing)
+  grammar       // GenerateOptions::grammar: the text is complete and no token can follow
 };
 
 struct GenerateResult {

@@ -6,6 +6,7 @@
 #include "slim/engine.hpp"
 #include "slim/error.hpp"
 #include "slim/generate.hpp"
+#include "slim/grammar.hpp"
 #include "slim/limits.hpp"
 #include "slim/model.hpp"
 #include "slim/sampler.hpp"

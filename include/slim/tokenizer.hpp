@@ -54,6 +54,10 @@ class Tokenizer {
   // Throws slim::Error for out-of-range ids.
   std::string id_to_token(int32_t id) const;
   bool is_special(int32_t id) const;
+  // The bytes a token adds to the text when it follows other text: the decoder's work on the
+  // token alone ("▁the" -> " the", "Ġthe" -> " the", "<0x0A>" -> "\n"), bytes kept as they are
+  // (a token may hold part of a UTF-8 character). No clean-up of spaces. Throws for ids out of range.
+  std::string token_bytes(int32_t id) const;
 
   // Streaming detokenizer for generation: push() one id at a time; it returns the newly completed
   // text (never a partial UTF-8 character); the concatenation of all push() results plus finish()

@@ -9,7 +9,12 @@ namespace {
 
 // Appends `bytes` as valid UTF-8; unless `final`, an incomplete character at the end is dropped
 // (the streaming decoder shows it once its last byte arrives).
-void append_bytes(std::string& out, std::string_view bytes, bool final) {
+void append_bytes(std::string& out, std::string_view bytes, const DecodeFlags& flags) {
+  if (flags.raw_bytes) {
+    out += bytes;
+    return;
+  }
+  const bool final = flags.final;
   if (!final) bytes.remove_suffix(incomplete_utf8_tail(bytes));
   append_repaired_utf8(out, bytes);
 }
@@ -28,7 +33,7 @@ class ByteLevel : public Decoder {
       if (added_.count(token)) {
         if (in_run) {
           out.emplace_back();
-          append_bytes(out.back(), bytes, true);
+          append_bytes(out.back(), bytes, DecodeFlags{true, false, true, flags.raw_bytes});
           bytes.clear(), in_run = false;
         }
         out.push_back(token);
@@ -50,7 +55,7 @@ class ByteLevel : public Decoder {
     }
     if (in_run) {
       out.emplace_back();
-      append_bytes(out.back(), bytes, flags.final);
+      append_bytes(out.back(), bytes, flags);
     }
     tokens = std::move(out);
   }
@@ -74,14 +79,14 @@ class ByteFallback : public Decoder {
       }
       if (in_run) {
         out.emplace_back();
-        append_bytes(out.back(), bytes, true);
+        append_bytes(out.back(), bytes, DecodeFlags{true, false, true, flags.raw_bytes});
         bytes.clear(), in_run = false;
       }
       out.push_back(std::move(token));
     }
     if (in_run) {
       out.emplace_back();
-      append_bytes(out.back(), bytes, flags.final);
+      append_bytes(out.back(), bytes, flags);
     }
     tokens = std::move(out);
   }

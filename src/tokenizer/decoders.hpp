@@ -19,6 +19,7 @@ struct DecodeFlags {
   bool first_is_start = true;     // tokens[0] is the first token of the text
   bool first_is_partial = false;  // tokens[0] continues text decoded before (after Fuse)
   bool final = true;              // the last token ends the text
+  bool raw_bytes = false;         // keep bytes as they are (no UTF-8 repair): Tokenizer::token_bytes
 };
 
 class Decoder {

@@ -179,7 +179,7 @@ void Tokenizer::Impl::check_id(int32_t id) const {
 }
 
 std::string Tokenizer::Impl::decode_tokens(std::vector<std::string> tokens, bool at_start,
-                                           bool final) const {
+                                           bool final, bool raw_bytes) const {
   std::string out;
   if (!decoder) {  // Hugging Face joins the tokens with spaces
     for (size_t i = 0; i < tokens.size(); ++i) {
@@ -188,7 +188,7 @@ std::string Tokenizer::Impl::decode_tokens(std::vector<std::string> tokens, bool
     }
     return out;
   }
-  tok::DecodeFlags flags{at_start, false, final};
+  tok::DecodeFlags flags{at_start, false, final, raw_bytes};
   decoder->decode(tokens, flags);
   for (const std::string& t : tokens) out += t;
   return out;
@@ -300,6 +300,11 @@ std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
 std::string Tokenizer::id_to_token(int32_t id) const {
   impl_->check_id(id);
   return std::string(impl_->token(id));
+}
+
+std::string Tokenizer::token_bytes(int32_t id) const {
+  impl_->check_id(id);
+  return impl_->decode_tokens({std::string(impl_->token(id))}, /*at_start=*/false, /*final=*/true, /*raw_bytes=*/true);
 }
 
 bool Tokenizer::is_special(int32_t id) const {

@@ -48,7 +48,7 @@ struct Tokenizer::Impl {
   std::string_view token(int32_t id) const;  // id in range
   void check_id(int32_t id) const;
   // Decodes token strings (no clean-up); see tok::DecodeFlags for the window arguments.
-  std::string decode_tokens(std::vector<std::string> tokens, bool at_start, bool final) const;
+  std::string decode_tokens(std::vector<std::string> tokens, bool at_start, bool final, bool raw_bytes = false) const;
 };
 
 }  // namespace slim
