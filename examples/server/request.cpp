@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "slim/error.hpp"
+
 namespace slim::server {
 namespace {
 
@@ -60,6 +62,60 @@ void in_range(const char* name, double v, double low, double high) {
   }
 }
 
+// Structured output: OpenAI's response_format ({"type": "json_object"} or {"type": "json_schema",
+// "json_schema": {"name", "schema", "strict"}}; llama-server's json_object with a "schema" too),
+// and llama.cpp's "json_schema" (a schema) and "grammar" (GBNF) fields. At most one of them.
+std::optional<Grammar> parse_structured_output(const Json& body) {
+  const auto compile = [](const std::string& param, const auto& make) {
+    try {
+      return make();
+    } catch (const Error& e) {  // the message names the keyword or the position
+      throw ApiError(400, "'" + param + "': " + e.what(), param,
+                     e.code() == ErrorCode::unsupported ? "unsupported_value" : "invalid_value");
+    }
+  };
+  const Json* format = member(body, "response_format");
+  const Json* schema = member(body, "json_schema");
+  const Json* gbnf = member(body, "grammar");
+  if ((format != nullptr) + (schema != nullptr) + (gbnf != nullptr) > 1) {
+    throw bad(format ? "response_format" : "json_schema", "give one of 'response_format', 'json_schema' and 'grammar'");
+  }
+  if (schema) {
+    if (!schema->is_object() && !schema->is_boolean()) throw bad("json_schema", "'json_schema' must be a JSON Schema object");
+    return compile("json_schema", [&] { return Grammar::from_json_schema(schema->dump()); });
+  }
+  if (gbnf) {
+    if (!gbnf->is_string()) throw bad("grammar", "'grammar' must be a string (GBNF)");
+    return compile("grammar", [&] { return Grammar::from_gbnf(gbnf->get<std::string>()); });
+  }
+  if (!format) return std::nullopt;
+  if (!format->is_object()) throw bad("response_format", "'response_format' must be an object");
+  const auto type = string(*format, "type");
+  if (!type) throw ApiError(400, "'response_format.type' is required", "response_format.type", "missing_field");
+  if (*type == "text") return std::nullopt;
+  if (*type == "json_object") {
+    if (const Json* s = member(*format, "schema")) {
+      return compile("response_format.schema", [&] { return Grammar::from_json_schema(s->dump()); });
+    }
+    return Grammar::any_json();
+  }
+  if (*type != "json_schema") {
+    throw ApiError(400, "'response_format.type' must be text, json_object or json_schema, not '" + *type + "'",
+                   "response_format.type", "unsupported_value");
+  }
+  const Json* js = member(*format, "json_schema");
+  if (!js || !js->is_object()) {
+    throw ApiError(400, "'response_format.json_schema' is required: an object with the 'schema'",
+                   "response_format.json_schema", "missing_field");
+  }
+  const Json* s = member(*js, "schema");
+  if (!s) {
+    throw ApiError(400, "'response_format.json_schema.schema' is required", "response_format.json_schema.schema",
+                   "missing_field");
+  }
+  return compile("response_format.json_schema.schema", [&] { return Grammar::from_json_schema(s->dump()); });
+}
+
 // The sampling and length fields every generating endpoint takes (OpenAI's names and llama.cpp's).
 GenerationRequest parse_generation(const Json& body, uint64_t seed, std::initializer_list<const char*> length_names) {
   GenerationRequest g;
@@ -112,6 +168,7 @@ GenerationRequest parse_generation(const Json& body, uint64_t seed, std::initial
     in_range("frequency_penalty", *p, -2, 2);
     s.frequency_penalty = static_cast<float>(*p);
   }
+  o.grammar = parse_structured_output(body);
   s.seed = seed;
   if (const auto v = integer(body, "seed")) s.seed = static_cast<uint64_t>(*v);
   if (const Json* bias = member(body, "logit_bias")) {
@@ -244,14 +301,6 @@ ChatRequest parse_chat_request(const Json& body, uint64_t seed) {
       throw bad("tool_choice", "'tool_choice' must be none, auto, required or a function");
     }
     if (*choice == "none") r.tools = nullptr;  // the model is not shown the tools
-  }
-  if (const Json* format = member(body, "response_format")) {
-    if (!format->is_object()) throw bad("response_format", "'response_format' must be an object");
-    const auto type = string(*format, "type");
-    if (type && *type != "text") {
-      throw ApiError(400, "'response_format.type' '" + *type + "' is not supported yet: only 'text'",
-                     "response_format.type", "unsupported_value");
-    }
   }
   return r;
 }

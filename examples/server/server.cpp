@@ -461,7 +461,7 @@ void Server::Impl::routes() {
                          {"n_ctx", engine->context_length()},
                          {"total_slots", options.parallel},
                          {"fill_in_the_middle", fim.has_value()},
-                         {"structured_output", false}});
+                         {"structured_output", true}});
   }));
 
   const auto chat = handle([this](const httplib::Request& req, httplib::Response& res) {
