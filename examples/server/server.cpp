@@ -122,6 +122,7 @@ struct Job {
   std::vector<int32_t> prompt = {};
   GenerationRequest generation = {};
   std::string echo = {};  // completions with echo: the prompt text before the answer
+  bool truncated = false; // infill: the prompt was trimmed to fit the context
 };
 
 }  // namespace
@@ -252,7 +253,7 @@ Json Server::Impl::whole(const Job& job, const std::string& id, const GenerateRe
           {"tokens_predicted", r.tokens.size()},
           {"tokens_evaluated", r.prompt_tokens.size()},
           {"tokens_cached", r.cached_tokens},
-          {"truncated", false},  // infill_prompt() trims to fit; it does not report it yet
+          {"truncated", job.truncated},
           {"timings", timings(r)}};
 }
 
@@ -479,7 +480,9 @@ void Server::Impl::routes() {
     const int64_t reserve = std::min<int64_t>(r.generation.options.max_tokens >= 0 ? r.generation.options.max_tokens : 256,
                                               context / 4);
     Job job{.shape = Shape::infill, .generation = r.generation};
-    job.prompt = infill_prompt(model->tokenizer(), *fim, r, context - reserve);
+    InfillPrompt prompt = infill_prompt(model->tokenizer(), *fim, r, context - reserve);
+    job.prompt = std::move(prompt.tokens);
+    job.truncated = prompt.truncated;
     answer(job, res);
   }));
   http.Post("/tokenize", handle([this](const httplib::Request& req, httplib::Response& res) {
