@@ -166,6 +166,7 @@ struct Server::Impl {
   ServerOptions options;
   httplib::Server http;
   int port = 0;
+  socket_t listen_socket = -1;  // the socket httplib made, seen by its socket options callback
   std::atomic<bool> ready{false};
   std::shared_ptr<const Model> model;
   std::unique_ptr<Engine> engine;
@@ -523,6 +524,13 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
   s.http.set_keep_alive_timeout(s.options.idle_timeout_seconds);
   s.http.set_read_timeout(30);
   s.http.set_write_timeout(30);
+  // Debian's libcpp-httplib is built to listen with a backlog of 5: a burst of clients connecting
+  // at once overflows it and the kernel resets some of them. bind() listens again with a backlog
+  // that holds a burst (connections beyond --max-connections get their 503 from the server).
+  s.http.set_socket_options([&s](socket_t sock) {
+    httplib::default_socket_options(sock);
+    s.listen_socket = sock;
+  });
   s.routes();
 }
 
@@ -533,6 +541,7 @@ int Server::bind() {
   const bool ok = s.options.port == 0 ? (s.port = s.http.bind_to_any_port(s.options.host)) > 0
                                       : s.http.bind_to_port(s.options.host, s.port = s.options.port);
   if (!ok) throw Error(ErrorCode::io, "cannot listen on " + s.options.host + ":" + std::to_string(s.options.port));
+  if (s.listen_socket >= 0) ::listen(s.listen_socket, 1024);  // Linux caps it at somaxconn
   return s.port;
 }
 
