@@ -11,4 +11,9 @@ shift || true
 SLIM_BUILD_TARGETS="" "$root/scripts/setup.sh" "$build" -DSLIM_BUILD_TESTS=ON -DSLIM_BUILD_EXAMPLES=ON -DSLIM_BUILD_BENCHMARKS=ON \
   -DSLIM_FUZZ=OFF "$@"
 export SLIM_SHARED_DIR=${SLIM_SHARED_DIR:-$root/../shared}
+# The official openai npm client for the openai_client test, into the build folder (never the repo).
+. "$root/scripts/install-packages.sh"
+command -v npm >/dev/null || install_packages nodejs npm
+[ -f "$build/npm/node_modules/openai/package.json" ] ||
+  npm install --prefix "$build/npm" --no-save --no-audit --no-fund --loglevel=error openai >/dev/null
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j"$(nproc)"
