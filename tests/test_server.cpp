@@ -192,6 +192,13 @@ TEST_CASE("slim-server answers every endpoint", "[server]") {
     CHECK(r["choices"][0]["finish_reason"] == "length");
     CHECK(r["usage"]["completion_tokens"] == 6);
     const std::string text = r["choices"][0]["message"]["content"];
+    // A stop string taken from that text ends the same request there, with finish_reason stop.
+    REQUIRE(text.size() >= 4);
+    const std::string stop = text.substr(2, 2);
+    const Json stopped = post(s, "/v1/chat/completions",
+                              "{" + messages + R"(, "max_tokens": 6, "temperature": 0, "stop": )" + Json(stop).dump() + "}");
+    CHECK(stopped["choices"][0]["message"]["content"] == text.substr(0, text.find(stop)));
+    CHECK(stopped["choices"][0]["finish_reason"] == "stop");
 
     const Stream st = stream(s, "/v1/chat/completions", "{" + messages +
                                                             R"(, "max_tokens": 6, "temperature": 0, "stream": true,
