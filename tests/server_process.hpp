@@ -54,8 +54,12 @@ class ServerProcess {
     for (;;) {
       auto res = client().Get("/health");
       if (res && res->status == 200) break;
-      if (std::chrono::steady_clock::now() > deadline || waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = -1;
+        throw std::runtime_error("slim-server exited before it became healthy");
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        stop();
         throw std::runtime_error("slim-server never became healthy");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
