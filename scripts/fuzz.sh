@@ -32,6 +32,7 @@ seed config "$shared"/configs/*.json "$shared"/fixtures/models/*/config.json
 seed tokenizer_json "$shared"/fixtures/tokenizers/{stories260K,mistral}/tokenizer.json
 seed tokenizer_encode  # texts committed in tests/fuzz/regressions/tokenizer_encode
 seed chat_template
+seed server_request  # request bodies committed in tests/fuzz/regressions/server_request
 # The chat templates of ../shared's fixtures, as template sources: the "chat_template" string of
 # each fixture file, JSON-unescaped by perl (Essential on Debian; no JSON module needed).
 for f in "$shared"/fixtures/chat/*.json; do

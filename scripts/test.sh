@@ -18,4 +18,9 @@ command -v npm >/dev/null || install_packages npm
 [ -d "$build/npm/node_modules/puppeteer-core" ] ||
   npm install --prefix "$build/npm" --no-audit --no-fund --loglevel=error puppeteer-core@24 >/dev/null
 export SLIM_SHARED_DIR=${SLIM_SHARED_DIR:-$root/../shared}
+# The official openai npm client for the openai_client test, into the build folder (never the repo).
+. "$root/scripts/install-packages.sh"
+command -v npm >/dev/null || install_packages nodejs npm
+[ -f "$build/npm/node_modules/openai/package.json" ] ||
+  npm install --prefix "$build/npm" --no-save --no-audit --no-fund --loglevel=error openai >/dev/null
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j"$(nproc)"

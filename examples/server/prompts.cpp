@@ -57,8 +57,7 @@ std::string missing_fim_message() {
          "<|fim_middle|> (Qwen2.5-Coder, CodeGemma) and <fim_prefix>, <fim_suffix> and <fim_middle> (StarCoder)";
 }
 
-std::vector<int32_t> infill_prompt(const Tokenizer& tokenizer, const FimTokens& fim, const InfillRequest& r,
-                                   int64_t budget) {
+InfillPrompt infill_prompt(const Tokenizer& tokenizer, const FimTokens& fim, const InfillRequest& r, int64_t budget) {
   const std::vector<int32_t> bos = tokenizer.encode("", {.add_special_tokens = true});
   std::vector<int32_t> extra;
   if (!r.extra.empty() && fim.file_separator) {
@@ -84,7 +83,8 @@ std::vector<int32_t> infill_prompt(const Tokenizer& tokenizer, const FimTokens& 
   const int64_t fixed = static_cast<int64_t>(bos.size() + 3 + prompt.size());
   int64_t room = std::max<int64_t>(budget - fixed, 0);
   const auto size = [](const std::vector<int32_t>& v) { return static_cast<int64_t>(v.size()); };
-  if (size(extra) + size(prefix) + size(suffix) > room) {
+  const bool truncated = size(extra) + size(prefix) + size(suffix) > room;
+  if (truncated) {
     extra.clear();
     const int64_t suffix_take = std::min(size(suffix), std::max(room / 4, room - size(prefix)));
     const int64_t prefix_take = std::min(size(prefix), room - suffix_take);
@@ -99,7 +99,7 @@ std::vector<int32_t> infill_prompt(const Tokenizer& tokenizer, const FimTokens& 
   append(out, suffix);
   out.push_back(fim.middle);
   append(out, prompt);
-  return out;
+  return {std::move(out), truncated};
 }
 
 }  // namespace slim::server

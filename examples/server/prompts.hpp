@@ -35,8 +35,12 @@ std::string missing_fim_message();
 //   <fim_prefix> prefix <fim_suffix> suffix <fim_middle> prompt
 // Prefix, suffix and each extra text are encoded separately, without special tokens. When the
 // whole does not fit `budget` tokens, the extra files go first, then the start of the prefix and
-// the end of the suffix, keeping at least three quarters of the room for the prefix.
-std::vector<int32_t> infill_prompt(const Tokenizer& tokenizer, const FimTokens& fim, const InfillRequest& r,
-                                   int64_t budget);
+// the end of the suffix, keeping at least three quarters of the room for the prefix; `truncated`
+// is then true (the answer reports it, as llama.cpp's does).
+struct InfillPrompt {
+  std::vector<int32_t> tokens;
+  bool truncated = false;
+};
+InfillPrompt infill_prompt(const Tokenizer& tokenizer, const FimTokens& fim, const InfillRequest& r, int64_t budget);
 
 }  // namespace slim::server

@@ -124,6 +124,7 @@ struct Job {
   std::vector<int32_t> prompt = {};
   GenerationRequest generation = {};
   std::string echo = {};  // completions with echo: the prompt text before the answer
+  bool truncated = false; // infill: the prompt was trimmed to fit the context
 };
 
 }  // namespace
@@ -167,6 +168,7 @@ struct Server::Impl {
   ServerOptions options;
   httplib::Server http;
   int port = 0;
+  socket_t listen_socket = -1;  // the socket httplib made, seen by its socket options callback
   std::atomic<bool> ready{false};
   std::shared_ptr<const Model> model;
   std::unique_ptr<Engine> engine;
@@ -254,7 +256,7 @@ Json Server::Impl::whole(const Job& job, const std::string& id, const GenerateRe
           {"tokens_predicted", r.tokens.size()},
           {"tokens_evaluated", r.prompt_tokens.size()},
           {"tokens_cached", r.cached_tokens},
-          {"truncated", false},  // infill_prompt() trims to fit; it does not report it yet
+          {"truncated", job.truncated},
           {"timings", timings(r)}};
 }
 
@@ -495,7 +497,9 @@ void Server::Impl::routes() {
     const int64_t reserve = std::min<int64_t>(r.generation.options.max_tokens >= 0 ? r.generation.options.max_tokens : 256,
                                               context / 4);
     Job job{.shape = Shape::infill, .generation = r.generation};
-    job.prompt = infill_prompt(model->tokenizer(), *fim, r, context - reserve);
+    InfillPrompt prompt = infill_prompt(model->tokenizer(), *fim, r, context - reserve);
+    job.prompt = std::move(prompt.tokens);
+    job.truncated = prompt.truncated;
     answer(job, res);
   }));
   http.Post("/tokenize", handle([this](const httplib::Request& req, httplib::Response& res) {
@@ -536,6 +540,13 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
   s.http.set_keep_alive_timeout(s.options.idle_timeout_seconds);
   s.http.set_read_timeout(30);
   s.http.set_write_timeout(30);
+  // Debian's libcpp-httplib is built to listen with a backlog of 5: a burst of clients connecting
+  // at once overflows it and the kernel resets some of them. bind() listens again with a backlog
+  // that holds a burst (connections beyond --max-connections get their 503 from the server).
+  s.http.set_socket_options([&s](socket_t sock) {
+    httplib::default_socket_options(sock);
+    s.listen_socket = sock;
+  });
   s.routes();
 }
 
@@ -546,6 +557,7 @@ int Server::bind() {
   const bool ok = s.options.port == 0 ? (s.port = s.http.bind_to_any_port(s.options.host)) > 0
                                       : s.http.bind_to_port(s.options.host, s.port = s.options.port);
   if (!ok) throw Error(ErrorCode::io, "cannot listen on " + s.options.host + ":" + std::to_string(s.options.port));
+  if (s.listen_socket >= 0) ::listen(s.listen_socket, 1024);  // Linux caps it at somaxconn
   return s.port;
 }
 
