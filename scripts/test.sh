@@ -10,17 +10,13 @@ build=${1:-$root/build}
 shift || true
 SLIM_BUILD_TARGETS="" "$root/scripts/setup.sh" "$build" -DSLIM_BUILD_TESTS=ON -DSLIM_BUILD_EXAMPLES=ON -DSLIM_BUILD_BENCHMARKS=ON \
   -DSLIM_FUZZ=OFF "$@"
-# The browser test of slim-server's page: Debian's Chromium, and puppeteer-core from npm into
-# BUILD_DIR/npm (never into the source tree).
+# npm packages of the HTTP tests, into BUILD_DIR/npm (never into the source tree): the official
+# openai client (openai_client) and puppeteer-core, which drives Debian's Chromium (webui_browser).
 . "$root/scripts/install-packages.sh"
 install_packages chromium
-command -v npm >/dev/null || install_packages npm
-[ -d "$build/npm/node_modules/puppeteer-core" ] ||
-  npm install --prefix "$build/npm" --no-audit --no-fund --loglevel=error puppeteer-core@24 >/dev/null
-export SLIM_SHARED_DIR=${SLIM_SHARED_DIR:-$root/../shared}
-# The official openai npm client for the openai_client test, into the build folder (never the repo).
-. "$root/scripts/install-packages.sh"
 command -v npm >/dev/null || install_packages nodejs npm
-[ -f "$build/npm/node_modules/openai/package.json" ] ||
-  npm install --prefix "$build/npm" --no-save --no-audit --no-fund --loglevel=error openai >/dev/null
+if [ ! -f "$build/npm/node_modules/openai/package.json" ] || [ ! -f "$build/npm/node_modules/puppeteer-core/package.json" ]; then
+  npm install --prefix "$build/npm" --no-audit --no-fund --loglevel=error openai@6 puppeteer-core@24 >/dev/null
+fi
+export SLIM_SHARED_DIR=${SLIM_SHARED_DIR:-$root/../shared}
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j"$(nproc)"
