@@ -66,7 +66,8 @@ std::string uint_range(uint64_t lo, uint64_t hi) {
   while (a.size() < b.size()) {
     const std::string top(a.size(), '9');
     out += (out.empty() ? "" : " | ") + same_length_range(a, top);
-    a = "1" + std::string(a.size(), '0');
+    a.assign(1, '1');
+    a.append(top.size(), '0');
   }
   out += (out.empty() ? "" : " | ") + same_length_range(a, b);
   return "(" + out + ")";
