@@ -535,10 +535,14 @@ std::string json_schema_to_gbnf(std::string_view schema_json, bool pretty) {
   Json root;
   try {
     root = Json::parse(schema_json);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw Error(ErrorCode::invalid_format, std::string("JSON Schema is not JSON: ") + e.what());
   }
-  return Compiler(std::move(root), pretty).run();
+  try {
+    return Compiler(std::move(root), pretty).run();
+  } catch (const Json::exception& e) {  // a value of the wrong type where the compiler reads one
+    throw Error(ErrorCode::invalid_format, std::string("JSON Schema: ") + e.what());
+  }
 }
 
 }  // namespace slim::grammar
