@@ -75,8 +75,7 @@ int main(int argc, char** argv) {
   slim::cli::add_sampling_options(app, options.sampler);
   app.footer(slim::cli::examples(
       {"build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Once upon a time\" --weights q4_0",
-       "build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Lily\" --temp 0.8 --seed 7 --no-echo",
-       "build/examples/slim-generate --model DIR --chat --prompt \"A person as JSON\" --json-schema person.json"}));
+       "build/examples/slim-generate --model ../shared/models/stories260K --prompt \"Lily\" --temp 0.8 --seed 7 --no-echo"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
     if (prompt_opt->count() == 0 && ids_opt->count() == 0) throw CLI::RequiredError("--prompt or --ids");

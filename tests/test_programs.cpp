@@ -123,3 +123,25 @@ TEST_CASE("programs fail with one line and a non-zero status", "[programs]") {
   CHECK(overflow.status != 0);
   CHECK(overflow.out.find("context") != std::string::npos);
 }
+
+TEST_CASE("slim-generate --json-schema, --regex, --json and --grammar constrain the output", "[programs]") {
+  const fs::path schema = temp_file("person.schema.json",
+                                    R"({"type": "object", "properties": {"name": {"type": "string", "maxLength": 12},
+                                        "age": {"type": "integer", "minimum": 1, "maximum": 99}}, "required": ["name", "age"]})");
+  const std::string gen = with_model("slim-generate", stories()) + " --prompt 'Once upon a time' --no-echo --max-tokens 80";
+  auto r = run(gen + " --json-schema " + schema.string() + " 2>/dev/null");
+  CHECK(r.status == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["name"].is_string());
+  CHECK((doc["age"].get<int>() >= 1 && doc["age"].get<int>() <= 99));
+  auto re = run(gen + " --regex '(yes|no), [a-z]+\\.' --temp 0.8 --seed 3 2>/dev/null");
+  CHECK(re.status == 0);
+  CHECK((re.out.rfind("yes, ", 0) == 0 || re.out.rfind("no, ", 0) == 0));
+  CHECK(nlohmann::json::accept(run(gen + " --json --temp 1 --seed 2 2>/dev/null").out));
+  const fs::path gbnf = temp_file("digits.gbnf", "root ::= [0-9]{3} \"!\"\n");
+  CHECK(run(gen + " --grammar " + gbnf.string() + " 2>/dev/null").out.size() == 5);  // 3 digits, '!', newline
+  // Bad input is an error message, not a crash; two constraints at once are refused.
+  const fs::path bad = temp_file("bad.schema.json", R"({"type": "string", "format": "email"})");
+  CHECK(run(gen + " --json-schema " + bad.string() + " 2>/dev/null").status != 0);
+  CHECK(run(gen + " --json --regex a 2>/dev/null").status != 0);
+}

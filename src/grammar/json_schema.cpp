@@ -66,7 +66,8 @@ std::string uint_range(uint64_t lo, uint64_t hi) {
   while (a.size() < b.size()) {
     const std::string top(a.size(), '9');
     out += (out.empty() ? "" : " | ") + same_length_range(a, top);
-    a = "1" + std::string(a.size(), '0');
+    a.assign(1, '1');
+    a.append(top.size(), '0');
   }
   out += (out.empty() ? "" : " | ") + same_length_range(a, b);
   return "(" + out + ")";
@@ -534,10 +535,14 @@ std::string json_schema_to_gbnf(std::string_view schema_json, bool pretty) {
   Json root;
   try {
     root = Json::parse(schema_json);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw Error(ErrorCode::invalid_format, std::string("JSON Schema is not JSON: ") + e.what());
   }
-  return Compiler(std::move(root), pretty).run();
+  try {
+    return Compiler(std::move(root), pretty).run();
+  } catch (const Json::exception& e) {  // a value of the wrong type where the compiler reads one
+    throw Error(ErrorCode::invalid_format, std::string("JSON Schema: ") + e.what());
+  }
 }
 
 }  // namespace slim::grammar

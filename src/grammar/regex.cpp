@@ -82,12 +82,14 @@ class RegexParser {
       std::snprintf(buf, sizeof buf, "\"\\\\u%04X\"", static_cast<unsigned>(cp));
       return buf;
     }
-    return "\"" + esc(cp) + "\"";
+    std::string out = "\"";
+    return out.append(esc(cp)).append("\"");
   }
 
   std::string alternation(int depth) {
     if (depth > 200) fail("groups nested too deep");
-    std::string out = "(" + sequence(depth);
+    std::string out = "(";
+    out += sequence(depth);
     while (p_ < s_.size() && s_[p_] == '|') {
       ++p_;
       out += " | " + sequence(depth);
@@ -227,7 +229,11 @@ class RegexParser {
       if (p_ >= s_.size() || s_[p_] != '}') fail("expected '}'");
       ++p_;
       if (max >= 0 && max < min) fail("repetition maximum is below its minimum");
-      q = "{" + std::to_string(min) + (max == min ? "" : "," + (max < 0 ? "" : std::to_string(max))) + "}";
+      q = "{";
+      q += std::to_string(min);
+      if (max != min) q += ",";
+      if (max != min && max >= 0) q += std::to_string(max);
+      q += "}";
     } else {
       return "";
     }

@@ -19,7 +19,7 @@
 namespace slim {
 
 namespace {
-constexpr size_t kMaxCacheBytes = size_t{256} << 20;  // the per-stack masks, dropped past this
+constexpr size_t kMaxCacheBytes = size_t{64} << 20;  // the per-stack masks, dropped past this
 }
 
 struct TokenMatcher::Impl {
