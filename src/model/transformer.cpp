@@ -264,15 +264,26 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
     const Linear* qkv[] = {&lw.q, &lw.k, &lw.v};
     float* qkv_out[] = {b.q.data(), b.k.data(), b.v.data()};
     linear_many(qkv, b.xn.data(), n, qkv_out, threads);
-    for (size_t s = 0; s < sequences.size(); ++s) {
-      const RopeTable& rope = *sequences[s].rope;
+    if (traits.qk_norm) {
+      // Qwen3, Gemma 3: each head's q and k normalised on its own, before RoPE.
+      for (int64_t i = 0; i < n * c.num_heads; ++i) {
+        ops::rms_norm(b.q.data() + sz(i * hd), lw.q_norm.data_as<float>(), hd, c.rms_norm_eps, b.q.data() + sz(i * hd));
+      }
+      for (int64_t i = 0; i < n * c.num_kv_heads; ++i) {
+        ops::rms_norm(b.k.data() + sz(i * hd), lw.k_norm.data_as<float>(), hd, c.rms_norm_eps, b.k.data() + sz(i * hd));
+      }
+    }
+    const bool local_rope = c.is_local_layer(l) && traits.local_rope_theta > 0;
+    for (size_t s = 0; s < sequences.size() && c.has_rope(l); ++s) {
+      const RopeTable& rope = local_rope ? *sequences[s].rope_local : *sequences[s].rope;
+      const int64_t rd = c.rotary_dim;  // Phi-4-mini: the rest of each head passes through
       for (int64_t i = 0; i < views[s].count; ++i) {
         const int64_t p = views[s].pos + i, r = views[s].row + i;
         for (int64_t h = 0; h < c.num_heads; ++h) {
-          ops::rope_rotate_half(b.q.data() + sz((r * c.num_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
+          ops::rope_rotate_half(b.q.data() + sz((r * c.num_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), rd);
         }
         for (int64_t h = 0; h < c.num_kv_heads; ++h) {
-          ops::rope_rotate_half(b.k.data() + sz((r * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
+          ops::rope_rotate_half(b.k.data() + sz((r * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), rd);
         }
       }
     }
