@@ -243,6 +243,9 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
   int64_t row = 0;
   for (size_t s = 0; s < sequences.size(); ++s) {
     const BatchSequence& seq = sequences[s];
+    if (traits.local_rope_theta > 0 && seq.rope_local == nullptr) {
+      throw Error(ErrorCode::invalid_argument, "forward: this model's local layers need BatchSequence::rope_local");
+    }
     views[s] = {.c = &c, .cache = seq.cache, .k_new = b.k.data() + sz(row * kv_row),
                 .v_new = b.v.data() + sz(row * kv_row), .pos = seq.pos, .count = seq.count, .row = row};
     row += seq.count;
@@ -273,9 +276,12 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
         ops::rms_norm(b.k.data() + sz(i * hd), lw.k_norm.data_as<float>(), hd, c.rms_norm_eps, b.k.data() + sz(i * hd));
       }
     }
-    const bool local_rope = c.is_local_layer(l) && traits.local_rope_theta > 0;
-    for (size_t s = 0; s < sequences.size() && c.has_rope(l); ++s) {
-      const RopeTable& rope = local_rope ? *sequences[s].rope_local : *sequences[s].rope;
+    // SmolLM3's no-RoPE layers rotate nothing (no sequence's rows then); Gemma 3's local layers
+    // read their own table.
+    const size_t rotated = c.has_rope(l) ? sequences.size() : 0;
+    const bool local_table = c.is_local_layer(l) && traits.local_rope_theta > 0;
+    for (size_t s = 0; s < rotated; ++s) {
+      const RopeTable& rope = local_table ? *sequences[s].rope_local : *sequences[s].rope;
       const int64_t rd = c.rotary_dim;  // Phi-4-mini: the rest of each head passes through
       for (int64_t i = 0; i < views[s].count; ++i) {
         const int64_t p = views[s].pos + i, r = views[s].row + i;
