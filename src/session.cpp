@@ -35,7 +35,7 @@ std::span<const float> Session::prefill(std::span<const int32_t> tokens, bool al
   for (int64_t done = 0; done < n;) {
     const int64_t chunk = std::min(n - done, s.buffers.max_rows);
     const bool last = done + chunk == n;
-    const BatchSequence seq{.cache = &s.cache, .rope = &rope, .pos = s.position, .count = chunk,
+    const BatchSequence seq{.cache = &s.cache, .rope = &rope, .rope_local = local_rope(s.rope_local), .pos = s.position, .count = chunk,
                             .logits = all_logits ? LogitRows::all : last ? LogitRows::last : LogitRows::none};
     forward(m, tokens.subspan(static_cast<size_t>(done), static_cast<size_t>(chunk)), {&seq, 1}, s.buffers,
             s.logits.data() + (all_logits ? done * vocab : 0), s.team_of(threads()));

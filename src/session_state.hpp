@@ -29,12 +29,14 @@ struct Session::State {
     if (!impl.rope_inv_freq_long.empty()) {
       rope_long = make_rope_table(impl.rope_inv_freq_long, context, impl.rope_attention_factor);
     }
+    if (!impl.rope_inv_freq_local.empty()) rope_local = make_rope_table(impl.rope_inv_freq_local, context);
   }
 
   std::shared_ptr<const Model> model;
   KvCache cache;
   RopeTable rope;
-  RopeTable rope_long;  // longrope's long factors
+  RopeTable rope_long;   // longrope's long factors
+  RopeTable rope_local;  // Gemma 3's local layers (empty otherwise)
   ForwardBuffers buffers;
   std::vector<float> logits;  // the last call's rows; its last vocab_size values are the newest
   int64_t position = 0;

@@ -9,12 +9,37 @@
 #include <cmath>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "slim/slim.hpp"
 #include "test_support.hpp"
 
 namespace slim::test {
+
+// The family fixtures of ../shared/fixtures/models, each with a -bf16 twin. Decoding token by
+// token equals one prefill over stepwise_prefix prompt tokens: all of them, except under longrope,
+// whose factors change once the sequence passes original_max_position_embeddings (16).
+struct FamilyFixture {
+  const char* name;
+  size_t stepwise_prefix = SIZE_MAX;
+};
+inline constexpr FamilyFixture kFamilyFixtures[] = {
+    {"llama"}, {"llama3-rope"}, {"qwen2"},  {"gemma"},    {"gemma2"}, {"phi3"},    {"phi3-longrope", 16},
+    {"mixtral"}, {"qwen2moe"},  {"qwen3"},  {"qwen3moe"}, {"gemma3"}, {"smollm3"}, {"phi4mini", 16},
+};
+// Those of the 2025 families (issue #18).
+inline constexpr FamilyFixture k2025Fixtures[] = {{"qwen3"}, {"qwen3moe"}, {"gemma3"}, {"smollm3"}, {"phi4mini", 16}};
+
+// Every family fixture's name and its -bf16 twin's.
+inline std::vector<std::string> family_fixture_names() {
+  std::vector<std::string> out;
+  for (const FamilyFixture& f : kFamilyFixtures) {
+    out.push_back(f.name);
+    out.push_back(std::string(f.name) + "-bf16");
+  }
+  return out;
+}
 
 inline std::vector<int32_t> ids(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
 

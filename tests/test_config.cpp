@@ -175,3 +175,86 @@ TEST_CASE("bad family configs give errors naming the field", "[config]") {
   expect_error(family("Qwen2MoeForCausalLM", R"(,"mlp_only_layers":[5])"), ErrorCode::invalid_config,
                "mlp_only_layers");
 }
+
+TEST_CASE("2025 family configs: traits and defaults", "[config]") {
+  const auto root = slim::test::shared_dir();
+  auto load = [&](const char* name) { return parse_config(slim::test::read_file(root / "configs-2025" / name), name); };
+
+  auto qwen3 = load("Qwen3-0.6B.json");
+  CHECK(qwen3.arch == slim::Arch::qwen3);
+  CHECK(qwen3.traits.qk_norm);
+  CHECK(qwen3.head_dim == 128);  // explicit: 16 heads of 128 in a hidden size of 1024
+  CHECK_FALSE(qwen3.qkv_bias);
+  CHECK(qwen3.rotary_dim == 128);
+
+  // Gemma 3 1B: sliding_window_pattern 6, i.e. layers 5, 11, 17, 23 global; no soft-caps.
+  auto gemma3 = load("gemma-3-1b.json");
+  CHECK(gemma3.arch == slim::Arch::gemma3);
+  CHECK(gemma3.traits.qk_norm);
+  CHECK(gemma3.traits.sandwich_norms);
+  CHECK(gemma3.traits.attn_softcap == 0.0);
+  CHECK(gemma3.traits.final_softcap == 0.0);
+  CHECK(gemma3.traits.local_rope_theta == 10000.0);
+  CHECK(gemma3.tie_word_embeddings);
+  int global = 0;
+  for (int64_t l = 0; l < gemma3.num_layers; ++l) global += !gemma3.is_local_layer(l);
+  CHECK(global == 4);
+  CHECK_FALSE(gemma3.is_local_layer(5));
+  CHECK(gemma3.is_local_layer(6));
+  // A context of 32768: 22 local layers hold 512 positions, 4 global ones 32768.
+  CHECK(slim::kv_cache_bytes(gemma3, 32768) == 2ull * 4 * 1 * 256 * (22 * 512 + 4 * 32768));
+
+  auto phi4 = slim::load_config(root / "fixtures/models/phi4mini");
+  CHECK(phi4.rotary_dim == 12);
+  CHECK(phi4.rope_scaling.long_factor.size() == 6);
+  auto smol = slim::load_config(root / "fixtures/models/smollm3");
+  CHECK(smol.has_rope(2));
+  CHECK_FALSE(smol.has_rope(3));
+
+  // Without no_rope_layers, every no_rope_layer_interval-th layer goes without RoPE.
+  auto s = parse_config(R"({"architectures":["SmolLM3ForCausalLM"],"vocab_size":256,"hidden_size":64,)"
+                        R"("intermediate_size":128,"num_hidden_layers":6,"num_attention_heads":4,)"
+                        R"("no_rope_layer_interval":3})",
+                        "config.json");
+  CHECK(s.tie_word_embeddings);
+  for (int64_t l = 0; l < 6; ++l) CHECK(s.has_rope(l) == (l % 3 != 2));
+}
+
+TEST_CASE("bad 2025 family configs give errors naming the field", "[config]") {
+  using slim::ErrorCode;
+  auto family = [](const std::string& arch, const std::string& extra) {
+    return R"({"architectures":[")" + arch +
+           R"("],"vocab_size":256,"hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,)"
+           R"("num_attention_heads":4,"head_dim":16)" +
+           extra + "}";
+  };
+  expect_error(family("Gemma3ForCausalLM", R"(,"layer_types":["sliding_attention","chunked_attention"])"),
+               ErrorCode::invalid_config, "layer_types");
+  expect_error(family("Gemma3ForCausalLM", R"(,"layer_types":["full_attention"])"), ErrorCode::invalid_config,
+               "layer_types");
+  expect_error(family("Gemma3ForCausalLM", R"(,"sliding_window_pattern":0)"), ErrorCode::invalid_config,
+               "sliding_window_pattern");
+  expect_error(family("Gemma3ForCausalLM", R"(,"rope_local_base_freq":"x")"), ErrorCode::invalid_config,
+               "rope_local_base_freq");
+  expect_error(family("Gemma3ForCausalLM", R"(,"rope_scaling":{"rope_type":"yarn","factor":8})"),
+               ErrorCode::unsupported, "yarn");
+  expect_error(family("Qwen3ForCausalLM", R"(,"use_sliding_window":true)"), ErrorCode::unsupported,
+               "use_sliding_window");
+  expect_error(family("Qwen3MoeForCausalLM", R"(,"layer_types":["full_attention","sliding_attention"])"),
+               ErrorCode::unsupported, "layer_types");
+  expect_error(family("Qwen3MoeForCausalLM", R"(,"mlp_only_layers":[2])"), ErrorCode::invalid_config,
+               "mlp_only_layers");
+  expect_error(family("SmolLM3ForCausalLM", R"(,"no_rope_layers":[1,2])"), ErrorCode::invalid_config,
+               "no_rope_layers");
+  expect_error(family("SmolLM3ForCausalLM", R"(,"no_rope_layers":[1])"), ErrorCode::invalid_config,
+               "no_rope_layers");
+  expect_error(family("Phi3ForCausalLM", R"(,"partial_rotary_factor":0.1)"), ErrorCode::invalid_config,
+               "partial_rotary_factor");
+  expect_error(family("Phi3ForCausalLM", R"(,"partial_rotary_factor":1.5)"), ErrorCode::invalid_config,
+               "partial_rotary_factor");
+  // longrope factors are of the rotated length: 6 for 12 of 16 dims, not 8.
+  expect_error(family("Phi3ForCausalLM", R"(,"partial_rotary_factor":0.75,)"
+                                         R"("rope_scaling":{"type":"longrope","short_factor":[1,1,1,1,1,1,1,1],)"
+                                         R"("long_factor":[1,1,1,1,1,1,1,1]})"),
+               ErrorCode::invalid_config, "short_factor");
+}

@@ -57,6 +57,29 @@ TEST_CASE("Phi-3 longrope picks short or long factors from the sequence length",
   }
 }
 
+// Qwen3, Qwen3-MoE, Gemma 3, SmolLM3 and Phi-4-mini, in f32 and bf16: transformers' logits at
+// every position and its greedy tokens, token-by-token decode against one prefill, and 1 against 2
+// threads bit for bit.
+TEST_CASE("2025 family fixtures match transformers", "[model][2025]") {
+  for (const slim::test::FamilyFixture& f : slim::test::k2025Fixtures) {
+    for (const std::string& name : {std::string(f.name), std::string(f.name) + "-bf16"}) {
+      SECTION(name) {
+        check_and_report(name, f.stepwise_prefix);
+        const auto input = slim::test::ids(slim::test::read_json(fixtures() / name / "expected.json")["input_ids"]);
+        std::vector<float> logits[2];
+        for (int threads : {1, 2}) {
+          slim::Session s(slim::Model::load(fixtures() / name, {.threads = threads}));
+          auto all = s.prefill(input, true);
+          logits[threads - 1].assign(all.begin(), all.end());
+          auto next = s.decode(input[0]);
+          logits[threads - 1].insert(logits[threads - 1].end(), next.begin(), next.end());
+        }
+        CHECK(logits[0] == logits[1]);
+      }
+    }
+  }
+}
+
 TEST_CASE("mixture-of-experts fixtures match transformers", "[model][moe]") {
   for (const char* name : {"mixtral", "mixtral-bf16", "qwen2moe", "qwen2moe-bf16"}) {
     SECTION(name) { check_and_report(name); }

@@ -38,7 +38,9 @@ void expect_error(slim::Session& s, const std::vector<uint8_t>& bytes, slim::Err
 }  // namespace
 
 TEST_CASE("a restored session continues bit for bit", "[state]") {
-  for (const char* name : {"llama", "gemma2", "qwen2moe"}) {  // gemma2: wrapped sliding-window rings
+  // gemma2, gemma3: wrapped sliding-window rings (gemma3's with their own RoPE); phi4mini: partial
+  // rotary and longrope.
+  for (const char* name : {"llama", "gemma2", "qwen2moe", "qwen3", "qwen3moe", "gemma3", "smollm3", "phi4mini"}) {
     INFO(name);
     auto model = fixture(name);
     slim::Session a(model, 64);

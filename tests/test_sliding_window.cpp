@@ -26,6 +26,8 @@ class NaiveReference {
   explicit NaiveReference(const slim::Model& model) : c_(model.impl().config), w_(model.impl().weights) {
     REQUIRE(c_.moe.num_experts == 0);
     inv_freq_ = slim::rope_inv_freq(c_);
+    local_inv_freq_ = slim::rope_inv_freq_local(c_);
+    if (local_inv_freq_.empty()) local_inv_freq_ = inv_freq_;
   }
 
   Matrix logits(const std::vector<int32_t>& tokens) const {
@@ -92,10 +94,18 @@ class NaiveReference {
     for (size_t t = 0; t < x.size(); ++t)
       for (size_t i = 0; i < x[t].size(); ++i) x[t][i] += y[t][i];
   }
-  void rope(std::vector<double>& v, size_t head, int64_t pos) const {
-    const size_t hd = size_t(c_.head_dim), half = hd / 2;
+  // RMSNorm of each head_dim-long head of v (Qwen3 / Gemma 3's q and k norms).
+  void head_norm(std::vector<double>& v, const slim::Tensor& weight) const {
+    const size_t hd = size_t(c_.head_dim);
+    for (size_t h = 0; h < v.size() / hd; ++h) {
+      const Matrix one = norm({std::vector<double>(v.begin() + long(h * hd), v.begin() + long((h + 1) * hd))}, weight);
+      std::copy(one[0].begin(), one[0].end(), v.begin() + long(h * hd));
+    }
+  }
+  void rope(std::vector<double>& v, size_t head, int64_t pos, const std::vector<float>& inv_freq) const {
+    const size_t hd = size_t(c_.head_dim), half = size_t(c_.rotary_dim) / 2;
     for (size_t i = 0; i < half; ++i) {
-      const double angle = double(static_cast<float>(pos) * inv_freq_[i]);
+      const double angle = double(static_cast<float>(pos) * inv_freq[i]);
       const double a = v[head * hd + i], b = v[head * hd + i + half];
       v[head * hd + i] = a * std::cos(angle) - b * std::sin(angle);
       v[head * hd + i + half] = b * std::cos(angle) + a * std::sin(angle);
@@ -107,9 +117,15 @@ class NaiveReference {
     Matrix q = apply(h, [&](const auto& v) { return matvec(lw.q, v); });
     Matrix k = apply(h, [&](const auto& v) { return matvec(lw.k, v); });
     Matrix v = apply(h, [&](const auto& r) { return matvec(lw.v, r); });
+    const auto& inv_freq = c_.is_local_layer(layer) ? local_inv_freq_ : inv_freq_;
     for (size_t t = 0; t < n; ++t) {
-      for (size_t hh = 0; hh < heads; ++hh) rope(q[t], hh, int64_t(t));
-      for (size_t hh = 0; hh < size_t(c_.num_kv_heads); ++hh) rope(k[t], hh, int64_t(t));
+      if (c_.traits.qk_norm) {
+        head_norm(q[t], lw.q_norm);
+        head_norm(k[t], lw.k_norm);
+      }
+      if (!c_.has_rope(layer)) continue;
+      for (size_t hh = 0; hh < heads; ++hh) rope(q[t], hh, int64_t(t), inv_freq);
+      for (size_t hh = 0; hh < size_t(c_.num_kv_heads); ++hh) rope(k[t], hh, int64_t(t), inv_freq);
     }
     const double scale = c_.traits.query_scale > 0 ? c_.traits.query_scale : 1.0 / std::sqrt(double(hd));
     const double cap = c_.traits.attn_softcap;
@@ -156,7 +172,7 @@ class NaiveReference {
 
   const slim::ModelConfig& c_;
   const slim::Weights& w_;
-  std::vector<float> inv_freq_;
+  std::vector<float> inv_freq_, local_inv_freq_;
 };
 
 std::vector<int32_t> random_tokens(size_t n, int64_t vocab, unsigned seed) {
@@ -257,6 +273,35 @@ TEST_CASE("Gemma 2 local layers keep only the window in the KV cache", "[sliding
   CHECK(model->kv_cache_bytes(0) == model->kv_cache_bytes(256));  // the default context: max 256
   CHECK_THROWS_AS(model->kv_cache_bytes(257), slim::Error);
   CHECK_THROWS_AS(model->kv_cache_bytes(-1), slim::Error);
+}
+
+TEST_CASE("Gemma 3: five local layers on their own RoPE, decoded far past the window", "[sliding]") {
+  const auto dir = slim::test::shared_dir() / "fixtures" / "models" / "gemma3";
+  auto model = slim::Model::load(dir, {.threads = 2});
+  const slim::ModelConfig& c = model->impl().config;
+  REQUIRE(c.traits.sliding_window == 8);
+  for (int64_t l = 0; l < 5; ++l) REQUIRE(c.is_local_layer(l));
+  REQUIRE_FALSE(c.is_local_layer(5));
+  REQUIRE(c.traits.local_rope_theta == 10000.0);
+  check_long_sequence(model, random_tokens(72, model->info().vocab_size, 11), 80);
+
+  // The KV cache: window-sized rings for the five local layers, the context for the global one.
+  const uint64_t per_position = 2 * sizeof(float) * uint64_t(c.num_kv_heads * c.head_dim);
+  for (int64_t context : {4, 64, 256}) {
+    INFO("context " << context);
+    const uint64_t want = per_position * uint64_t(context + 5 * std::min<int64_t>(context, 8));
+    CHECK(model->kv_cache_bytes(context) == want);
+    CHECK(slim::Session(model, context).kv_cache_bytes() == want);
+  }
+}
+
+TEST_CASE("SmolLM3 (a layer without RoPE) and Qwen3 (q/k norms) agree with the naive reference", "[sliding]") {
+  for (const char* name : {"smollm3", "qwen3"}) {
+    SECTION(name) {
+      auto model = slim::Model::load(slim::test::shared_dir() / "fixtures" / "models" / name, {.threads = 2});
+      check_long_sequence(model, random_tokens(40, model->info().vocab_size, 5), 48);
+    }
+  }
 }
 
 TEST_CASE("truncating a sliding-window session only where the ring buffers still hold the past", "[sliding]") {

@@ -122,7 +122,7 @@ struct Engine::Impl {
   int threads = 1;
   kernels::ThreadTeam team;  // the forward passes' threads, the scheduler's thread among them
   int64_t context = 0;
-  RopeTable rope, rope_long;
+  RopeTable rope, rope_long, rope_local;
   std::vector<Slot> slots;
   ForwardBuffers buffers;
   std::vector<float> logits;
@@ -149,6 +149,7 @@ Engine::Impl::Impl(std::shared_ptr<const Model> m, const EngineOptions& o)
   const Model::Impl& mi = model->impl();
   rope = make_rope_table(mi.rope_inv_freq, context, mi.rope_attention_factor);
   if (!mi.rope_inv_freq_long.empty()) rope_long = make_rope_table(mi.rope_inv_freq_long, context, mi.rope_attention_factor);
+  if (!mi.rope_inv_freq_local.empty()) rope_local = make_rope_table(mi.rope_inv_freq_local, context);
   check_kv_cache_memory(*model, context, static_cast<uint64_t>(o.slots) * model->kv_cache_bytes(context));
   slots.reserve(static_cast<size_t>(o.slots));
   for (int i = 0; i < o.slots; ++i) slots.emplace_back(mi.config, context);
@@ -298,7 +299,7 @@ void Engine::Impl::step() {
     }
     if (r.pending < 0) continue;
     const auto pos = static_cast<int64_t>(slot.tokens.size());
-    batch.push_back({.cache = &slot.cache, .rope = rope_for(pos + 1), .pos = pos, .count = 1, .logits = LogitRows::last});
+    batch.push_back({.cache = &slot.cache, .rope = rope_for(pos + 1), .rope_local = local_rope(rope_local), .pos = pos, .count = 1, .logits = LogitRows::last});
     batch_tokens.push_back(r.pending);
     batch_slots.push_back(i);
     decoding = true;
@@ -316,7 +317,7 @@ void Engine::Impl::step() {
     const int64_t total = static_cast<int64_t>(prompt.size());
     const int64_t count = std::min(total - r.prompt_done, budget);
     // longrope picks its factors from the length the whole prompt reaches, as Session::prefill does.
-    batch.push_back({.cache = &slot.cache, .rope = rope_for(total), .pos = r.prompt_done,
+    batch.push_back({.cache = &slot.cache, .rope = rope_for(total), .rope_local = local_rope(rope_local), .pos = r.prompt_done,
                      .count = count, .logits = r.prompt_done + count == total ? LogitRows::last : LogitRows::none});
     batch_tokens.insert(batch_tokens.end(), prompt.begin() + r.prompt_done, prompt.begin() + r.prompt_done + count);
     batch_slots.push_back(i);

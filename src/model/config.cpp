@@ -24,6 +24,10 @@ constexpr ArchName kArchitectures[] = {
     {"Phi3ForCausalLM", Arch::phi3},
     {"MixtralForCausalLM", Arch::mixtral},
     {"Qwen2MoeForCausalLM", Arch::qwen2moe},
+    {"Qwen3ForCausalLM", Arch::qwen3},
+    {"Qwen3MoeForCausalLM", Arch::qwen3moe},
+    {"Gemma3ForCausalLM", Arch::gemma3},
+    {"SmolLM3ForCausalLM", Arch::smollm3},
 };
 
 class Reader {
@@ -92,7 +96,7 @@ class Reader {
   const std::string& source_;
 };
 
-RopeScaling parse_rope_scaling(const Reader& r, const std::string& source, int64_t head_dim) {
+RopeScaling parse_rope_scaling(const Reader& r, const std::string& source, int64_t rotary_dim) {
   RopeScaling s;
   if (!r.has("rope_scaling")) return s;
   const json& v = r.raw("rope_scaling");
@@ -119,9 +123,10 @@ RopeScaling parse_rope_scaling(const Reader& r, const std::string& source, int64
   }
   if (type == "longrope") {
     // Phi-3's scaling: per-frequency factors, short ones up to original_max_position_embeddings
-    // (read from rope_scaling or, as Phi-3 stores it, from the top level).
+    // (read from rope_scaling or, as Phi-3 stores it, from the top level). One factor a rotated
+    // pair: Phi-4-mini rotates only part of each head.
     s.type = RopeScaling::Type::longrope;
-    const auto half = static_cast<size_t>(head_dim / 2);
+    const auto half = static_cast<size_t>(rotary_dim / 2);
     s.short_factor = rs.numbers("short_factor", half);
     s.long_factor = rs.numbers("long_factor", half);
     s.original_max_position_embeddings =
@@ -153,9 +158,11 @@ std::vector<int32_t> parse_token_ids(const Reader& r, const char* field) {
 Activation parse_activation(const Reader& r, const ModelConfig& c) {
   // transformers 4.47: Gemma 2's MLP reads hidden_activation, Gemma's hidden_act (both default to
   // gelu_pytorch_tanh); a Gemma config that sets hidden_activation means it, so it wins there too.
-  const bool gemma_family = c.arch == Arch::gemma || c.arch == Arch::gemma2;
+  const bool gemma_family = c.arch == Arch::gemma || c.arch == Arch::gemma2 || c.arch == Arch::gemma3;
   const char* field = "hidden_act";
-  if (c.arch == Arch::gemma2 || (c.arch == Arch::gemma && r.has("hidden_activation"))) field = "hidden_activation";
+  if (c.arch == Arch::gemma2 || c.arch == Arch::gemma3 || (c.arch == Arch::gemma && r.has("hidden_activation"))) {
+    field = "hidden_activation";
+  }
   const std::string act = r.string(field, gemma_family ? "gelu_pytorch_tanh" : "silu");
   if (act == "silu" || act == "swish") return Activation::silu;
   if (act == "gelu_pytorch_tanh") return Activation::gelu_tanh;
@@ -169,6 +176,76 @@ void parse_sliding_window_all(const Reader& r, BlockTraits& t) {
   if (!r.has("sliding_window")) return;
   t.sliding = SlidingPattern::all;
   t.sliding_window = r.integer("sliding_window");
+}
+
+// A list of one entry a layer (layer_types, no_rope_layers), checked for its length.
+const json& per_layer_list(const Reader& r, const char* field, const ModelConfig& c) {
+  const json& v = r.raw(field);
+  if (!v.is_array() || static_cast<int64_t>(v.size()) != c.num_layers) {
+    r.fail(field, "must be a list of num_hidden_layers (" + std::to_string(c.num_layers) + ") entries");
+  }
+  return v;
+}
+
+// layer_types (transformers 4.53): per layer, whether it is local. Absent: none is.
+std::vector<bool> parse_layer_types(const Reader& r, const ModelConfig& c) {
+  std::vector<bool> local(static_cast<size_t>(c.num_layers), false);
+  if (!r.has("layer_types")) return local;
+  const json& v = per_layer_list(r, "layer_types", c);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string type = v[i].is_string() ? v[i].get<std::string>() : "";
+    if (type != "sliding_attention" && type != "full_attention") {
+      r.fail("layer_types", "entry " + std::to_string(i) + " must be \"sliding_attention\" or \"full_attention\"");
+    }
+    local[i] = type == "sliding_attention";
+  }
+  return local;
+}
+
+// Families whose real checkpoints never slide (Qwen3, SmolLM3): a sliding layer is refused rather
+// than run as a global one.
+void refuse_sliding(const Reader& r, const ModelConfig& c) {
+  if (r.boolean("use_sliding_window", false)) {
+    throw Error(ErrorCode::unsupported, r.source() + ": field 'use_sliding_window' is true; sliding-window "
+                                                     "attention is not supported for " + c.architecture);
+  }
+  for (bool local : parse_layer_types(r, c)) {
+    if (local) {
+      throw Error(ErrorCode::unsupported, r.source() + ": field 'layer_types' has a sliding_attention layer; "
+                                                       "sliding-window attention is not supported for " + c.architecture);
+    }
+  }
+}
+
+// Gemma 3: layer_types, or else every sliding_window_pattern-th layer global (Gemma3TextConfig).
+void parse_gemma3_layers(const Reader& r, const ModelConfig& c, BlockTraits& t) {
+  t.sliding = SlidingPattern::listed;
+  t.sliding_window = r.integer("sliding_window", 4096);
+  if (r.has("layer_types")) {
+    t.local_layers = parse_layer_types(r, c);
+    return;
+  }
+  const char* field = r.has("sliding_window_pattern") ? "sliding_window_pattern" : "_sliding_window_pattern";
+  const int64_t pattern = r.integer(field, 6, 1, 1024);
+  for (int64_t l = 0; l < c.num_layers; ++l) t.local_layers.push_back((l + 1) % pattern != 0);
+}
+
+// SmolLM3: no_rope_layers holds 1 for a layer with RoPE, 0 for one without; absent, every
+// no_rope_layer_interval-th layer goes without (SmolLM3Config).
+std::vector<bool> parse_no_rope_layers(const Reader& r, const ModelConfig& c) {
+  std::vector<bool> no_rope;
+  if (r.has("no_rope_layers")) {
+    for (const json& x : per_layer_list(r, "no_rope_layers", c)) {
+      if (!x.is_number_integer() || (x.get<int64_t>() != 0 && x.get<int64_t>() != 1)) {
+        r.fail("no_rope_layers", "must hold 1 (RoPE) or 0 (no RoPE) for each layer");
+      }
+      no_rope.push_back(x.get<int64_t>() == 0);
+    }
+  } else {
+    const int64_t interval = r.integer("no_rope_layer_interval", 4, 1, 1024);
+    for (int64_t l = 0; l < c.num_layers; ++l) no_rope.push_back((l + 1) % interval == 0);
+  }
+  return no_rope;
 }
 
 BlockTraits parse_traits(const Reader& r, const ModelConfig& c) {
@@ -203,6 +280,25 @@ BlockTraits parse_traits(const Reader& r, const ModelConfig& c) {
     case Arch::mixtral:
       parse_sliding_window_all(r, t);
       break;
+    case Arch::qwen3:
+    case Arch::qwen3moe:
+      t.qk_norm = true;
+      refuse_sliding(r, c);
+      break;
+    case Arch::gemma3:
+      // Gemma 2's block without soft-caps by default (Gemma3TextConfig, transformers 4.53), q/k
+      // norms, and local layers on their own unscaled RoPE.
+      t.norm_adds_one = t.scale_embeddings = t.sandwich_norms = t.qk_norm = true;
+      t.query_scale = std::pow(r.number("query_pre_attn_scalar", 256.0, 1e-6, 1e9), -0.5);
+      t.attn_softcap = r.number_or_off("attn_logit_softcapping", 0.0, 1e-6, 1e9);
+      t.final_softcap = r.number_or_off("final_logit_softcapping", 0.0, 1e-6, 1e9);
+      t.local_rope_theta = r.number("rope_local_base_freq", 10000.0, 1.0, 1e12);
+      parse_gemma3_layers(r, c, t);
+      break;
+    case Arch::smollm3:
+      refuse_sliding(r, c);
+      t.no_rope_layers = parse_no_rope_layers(r, c);
+      break;
   }
   return t;
 }
@@ -213,12 +309,13 @@ MoeConfig parse_moe(const Reader& r, const ModelConfig& c) {
     m.num_experts = r.integer("num_local_experts", 8, 1, 4096);
     m.top_k = r.integer("num_experts_per_tok", 2, 1, 4096);
     m.expert_intermediate_size = c.intermediate_size;
-  } else if (c.arch == Arch::qwen2moe) {
-    // Qwen2MoeConfig's defaults (Qwen1.5-MoE-A2.7B).
-    m.num_experts = r.integer("num_experts", 60, 1, 4096);
-    m.top_k = r.integer("num_experts_per_tok", 4, 1, 4096);
-    m.expert_intermediate_size = r.integer("moe_intermediate_size", 1408);
-    m.shared_expert_intermediate_size = r.integer("shared_expert_intermediate_size", 5632);
+  } else if (c.arch == Arch::qwen2moe || c.arch == Arch::qwen3moe) {
+    // Qwen2MoeConfig's defaults (Qwen1.5-MoE-A2.7B), Qwen3MoeConfig's (Qwen3-30B-A3B; no shared expert).
+    const bool qwen3 = c.arch == Arch::qwen3moe;
+    m.num_experts = r.integer("num_experts", qwen3 ? 128 : 60, 1, 4096);
+    m.top_k = r.integer("num_experts_per_tok", qwen3 ? 8 : 4, 1, 4096);
+    m.expert_intermediate_size = r.integer("moe_intermediate_size", qwen3 ? 768 : 1408);
+    if (!qwen3) m.shared_expert_intermediate_size = r.integer("shared_expert_intermediate_size", 5632);
     m.normalize_top_k = r.boolean("norm_topk_prob", false);
     m.sparse_step = r.integer("decoder_sparse_step", 1, 1, 1024);
     if (r.has("mlp_only_layers")) {
@@ -245,6 +342,7 @@ bool ModelConfig::is_local_layer(int64_t layer) const {
     case SlidingPattern::none: return false;
     case SlidingPattern::all: return true;
     case SlidingPattern::even_layers: return layer % 2 == 0;  // Gemma 2: `not bool(layer_idx % 2)`
+    case SlidingPattern::listed: return traits.local_layers[static_cast<size_t>(layer)];
   }
   return false;
 }
@@ -289,7 +387,7 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
                 source + ": architecture '" + c.architecture + "' is not supported (supported: " + list + ")");
   }
 
-  const bool gemma_family = c.arch == Arch::gemma || c.arch == Arch::gemma2;
+  const bool gemma_family = c.arch == Arch::gemma || c.arch == Arch::gemma2 || c.arch == Arch::gemma3;
   c.vocab_size = r.integer("vocab_size");
   c.hidden_size = r.integer("hidden_size");
   c.intermediate_size = r.integer("intermediate_size");
@@ -300,7 +398,9 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
     r.fail("num_key_value_heads", "must divide num_attention_heads (" + std::to_string(c.num_heads) + ")");
   }
   if (gemma_family) {
-    c.head_dim = r.integer("head_dim", 256, 2, 1024);  // GemmaConfig / Gemma2Config default
+    c.head_dim = r.integer("head_dim", 256, 2, 1024);  // GemmaConfig / Gemma2Config / Gemma3TextConfig default
+  } else if (c.arch == Arch::qwen3) {
+    c.head_dim = r.integer("head_dim", 128, 2, 1024);  // Qwen3Config's, whatever hidden_size is
   } else {
     if (c.hidden_size % c.num_heads != 0 && !r.has("head_dim")) {
       r.fail("num_attention_heads", "must divide hidden_size when head_dim is absent");
@@ -308,11 +408,21 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
     c.head_dim = r.integer("head_dim", c.hidden_size / c.num_heads, 2, 1024);
   }
   if (c.head_dim % 2 != 0) r.fail("head_dim", "must be even for rotary embeddings");
+  c.rotary_dim = c.head_dim;
+  if (c.arch == Arch::phi3) {
+    // Phi-4-mini rotates the first int(head_dim × partial_rotary_factor) dims of each head.
+    const double factor = r.number("partial_rotary_factor", 1.0, 1e-6, 1.0);
+    c.rotary_dim = static_cast<int64_t>(static_cast<double>(c.head_dim) * factor);
+    if (c.rotary_dim < 2 || c.rotary_dim % 2 != 0) {
+      r.fail("partial_rotary_factor", "must rotate an even number of dims (head_dim " + std::to_string(c.head_dim) + ")");
+    }
+  }
   c.max_position_embeddings = r.integer("max_position_embeddings", 2048, 1, int64_t{1} << 24);
   const bool eps_1e5 = c.arch == Arch::phi3 || c.arch == Arch::mixtral;  // their config classes' defaults
   c.rms_norm_eps = r.number("rms_norm_eps", eps_1e5 ? 1e-5 : 1e-6, 0.0, 1.0);
-  c.rope_theta = r.number("rope_theta", c.arch == Arch::mixtral ? 1e6 : 10000.0, 1.0, 1e12);
-  c.rope_scaling = parse_rope_scaling(r, source, c.head_dim);
+  const double theta = c.arch == Arch::mixtral || c.arch == Arch::gemma3 ? 1e6 : c.arch == Arch::smollm3 ? 2e6 : 10000.0;
+  c.rope_theta = r.number("rope_theta", theta, 1.0, 1e12);
+  c.rope_scaling = parse_rope_scaling(r, source, c.rotary_dim);
   c.traits = parse_traits(r, c);
   c.moe = parse_moe(r, c);
 
@@ -327,14 +437,21 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
       break;
     case Arch::gemma:
     case Arch::gemma2:
+    case Arch::gemma3:
+    case Arch::qwen3:
+    case Arch::qwen3moe:
       c.qkv_bias = c.o_bias = r.boolean("attention_bias", false);
+      break;
+    case Arch::smollm3:
+      c.qkv_bias = c.o_bias = r.boolean("attention_bias", false);
+      c.mlp_bias = r.boolean("mlp_bias", false);
       break;
     case Arch::phi3:
     case Arch::mixtral:
       break;  // no biases
   }
-  // Gemma ties its head to the embedding unless config.json says otherwise.
-  c.tie_word_embeddings = r.boolean("tie_word_embeddings", gemma_family);
+  // Gemma and SmolLM3 tie their head to the embedding unless config.json says otherwise.
+  c.tie_word_embeddings = r.boolean("tie_word_embeddings", gemma_family || c.arch == Arch::smollm3);
 
   auto bos = parse_token_ids(r, "bos_token_id");
   if (!bos.empty()) c.bos_token_id = bos.front();

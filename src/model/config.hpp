@@ -23,6 +23,10 @@ enum class Arch {
   phi3,      // Phi3ForCausalLM: Phi-3 / Phi-3.5 mini (fused projections, longrope)
   mixtral,   // MixtralForCausalLM (sparse MoE)
   qwen2moe,  // Qwen2MoeForCausalLM: Qwen1.5-MoE, Qwen2-MoE (shared expert)
+  qwen3,     // Qwen3ForCausalLM (per-head q/k norms)
+  qwen3moe,  // Qwen3MoeForCausalLM (q/k norms, MoE without a shared expert)
+  gemma3,    // Gemma3ForCausalLM (gemma3_text): Gemma 2's block, q/k norms, 5 local : 1 global
+  smollm3,   // SmolLM3ForCausalLM: Llama's block, some layers without RoPE
 };
 
 struct RopeScaling {
@@ -32,7 +36,7 @@ struct RopeScaling {
   double low_freq_factor = 1.0;   // llama3
   double high_freq_factor = 4.0;  // llama3
   int64_t original_max_position_embeddings = 0;  // llama3, longrope
-  std::vector<double> short_factor, long_factor;  // longrope: head_dim/2 values each
+  std::vector<double> short_factor, long_factor;  // longrope: rotary_dim/2 values each
 };
 
 // The activation of the gated MLP: down(act(gate(x)) * up(x)).
@@ -47,6 +51,7 @@ enum class SlidingPattern {
   none,        // every layer is global
   all,         // every layer is local (Mistral-style sliding_window: Phi-3, Mixtral)
   even_layers, // layers 0, 2, 4, ... local, the others global (Gemma 2)
+  listed,      // BlockTraits::local_layers says (Gemma 3's layer_types)
 };
 
 // Everything in which one family's decoder block differs from Llama's. Defaults are Llama's.
@@ -62,6 +67,10 @@ struct BlockTraits {
   int64_t sliding_window = 0;        // positions a local layer sees, itself included
   bool fused_qkv = false;            // one qkv_proj matrix: [q rows | k rows | v rows] (Phi-3)
   bool fused_gate_up = false;        // one gate_up_proj matrix: [gate rows | up rows] (Phi-3)
+  std::vector<bool> local_layers;    // SlidingPattern::listed: per layer, whether it is local
+  bool qk_norm = false;              // RMSNorm of each head's q and k before RoPE (Qwen3, Gemma 3)
+  double local_rope_theta = 0.0;     // local layers' RoPE base, unscaled (Gemma 3); 0 = the global RoPE
+  std::vector<bool> no_rope_layers;  // per layer, whether it skips RoPE (SmolLM3); empty = none does
 };
 
 // Sparse mixture-of-experts MLP settings (num_experts == 0: a dense MLP in every layer).
@@ -85,6 +94,7 @@ struct ModelConfig {
   int64_t num_heads = 0;
   int64_t num_kv_heads = 0;
   int64_t head_dim = 0;
+  int64_t rotary_dim = 0;  // the leading dims of each head that RoPE rotates (Phi-4-mini: 0.75 × head_dim)
   int64_t max_position_embeddings = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
@@ -100,6 +110,10 @@ struct ModelConfig {
 
   // Whether layer `layer` attends only to the last traits.sliding_window positions.
   bool is_local_layer(int64_t layer) const;
+  // Whether layer `layer` applies RoPE.
+  bool has_rope(int64_t layer) const {
+    return traits.no_rope_layers.empty() || !traits.no_rope_layers[static_cast<size_t>(layer)];
+  }
   // Whether layer `layer` has a mixture-of-experts MLP (otherwise a dense one).
   bool is_moe_layer(int64_t layer) const;
 };

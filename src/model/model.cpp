@@ -37,6 +37,7 @@ void finish(Model::Impl& impl) {
   if (impl.config.rope_scaling.type == RopeScaling::Type::longrope) {
     impl.rope_inv_freq_long = rope_inv_freq(impl.config, /*long_factors=*/true);
   }
+  impl.rope_inv_freq_local = rope_inv_freq_local(impl.config);
   impl.rope_attention_factor = rope_attention_factor(impl.config);
 
   const ModelConfig& c = impl.config;

@@ -27,6 +27,7 @@ struct Model::Impl {
   std::vector<io::NamedTensor> saved;  // every tensor under its file name, as Model::save writes it
   std::vector<float> rope_inv_freq;       // longrope: with the short factors
   std::vector<float> rope_inv_freq_long;  // longrope's long factors (empty otherwise)
+  std::vector<float> rope_inv_freq_local;  // Gemma 3's local layers (empty: they use rope_inv_freq)
   float rope_attention_factor = 1.0f;
   int threads = 1;
   LogCallback log;

@@ -5,10 +5,11 @@
 
 namespace slim {
 
-std::vector<float> rope_inv_freq(const ModelConfig& config, bool long_factors) {
-  const int64_t dim = config.head_dim;
-  const auto base = static_cast<float>(config.rope_theta);
-  const RopeScaling& s = config.rope_scaling;
+namespace {
+
+// RoPE over the first `dim` dims of a head with base `theta` and scaling `s`.
+std::vector<float> inv_freq(int64_t dim, double theta, const RopeScaling& s, bool long_factors) {
+  const auto base = static_cast<float>(theta);
   const std::vector<double>& ext = long_factors ? s.long_factor : s.short_factor;
   std::vector<float> inv(static_cast<size_t>(dim / 2));
   for (int64_t i = 0; i < dim / 2; ++i) {
@@ -41,6 +42,17 @@ std::vector<float> rope_inv_freq(const ModelConfig& config, bool long_factors) {
     }
   }
   return inv;
+}
+
+}  // namespace
+
+std::vector<float> rope_inv_freq(const ModelConfig& config, bool long_factors) {
+  return inv_freq(config.rotary_dim, config.rope_theta, config.rope_scaling, long_factors);
+}
+
+std::vector<float> rope_inv_freq_local(const ModelConfig& config) {
+  if (config.traits.local_rope_theta == 0.0) return {};
+  return inv_freq(config.rotary_dim, config.traits.local_rope_theta, RopeScaling{}, false);
 }
 
 float rope_attention_factor(const ModelConfig& config) {

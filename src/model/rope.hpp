@@ -7,9 +7,13 @@
 
 namespace slim {
 
-// inv_freq[i] for i < head_dim/2, as transformers' ROPE_INIT_FUNCTIONS compute them (in f32). For
+// inv_freq[i] for i < rotary_dim/2, as transformers' ROPE_INIT_FUNCTIONS compute them (in f32). For
 // longrope, `long_factors` picks the long factors instead of the short ones.
 std::vector<float> rope_inv_freq(const ModelConfig& config, bool long_factors = false);
+
+// Gemma 3's local layers: base traits.local_rope_theta, no scaling. Empty when the local layers use
+// the global RoPE.
+std::vector<float> rope_inv_freq_local(const ModelConfig& config);
 
 // The factor cos and sin are multiplied by: 1 except for longrope, where Phi-3 uses
 // sqrt(1 + ln(max_position_embeddings / original) / ln(original)) when the ratio exceeds 1.

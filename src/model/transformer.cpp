@@ -233,6 +233,9 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
   int64_t row = 0;
   for (size_t s = 0; s < sequences.size(); ++s) {
     const BatchSequence& seq = sequences[s];
+    if (traits.local_rope_theta > 0 && seq.rope_local == nullptr) {
+      throw Error(ErrorCode::invalid_argument, "forward: this model's local layers need BatchSequence::rope_local");
+    }
     views[s] = {.c = &c, .cache = seq.cache, .k_new = b.k.data() + sz(row * kv_row),
                 .v_new = b.v.data() + sz(row * kv_row), .pos = seq.pos, .count = seq.count, .row = row};
     row += seq.count;
@@ -254,15 +257,29 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
     const Linear* qkv[] = {&lw.q, &lw.k, &lw.v};
     float* qkv_out[] = {b.q.data(), b.k.data(), b.v.data()};
     linear_many(qkv, b.xn.data(), n, qkv_out, team);
-    for (size_t s = 0; s < sequences.size(); ++s) {
-      const RopeTable& rope = *sequences[s].rope;
+    if (traits.qk_norm) {
+      // Qwen3, Gemma 3: each head's q and k normalised on its own, before RoPE.
+      for (int64_t i = 0; i < n * c.num_heads; ++i) {
+        ops::rms_norm(b.q.data() + sz(i * hd), lw.q_norm.data_as<float>(), hd, c.rms_norm_eps, b.q.data() + sz(i * hd));
+      }
+      for (int64_t i = 0; i < n * c.num_kv_heads; ++i) {
+        ops::rms_norm(b.k.data() + sz(i * hd), lw.k_norm.data_as<float>(), hd, c.rms_norm_eps, b.k.data() + sz(i * hd));
+      }
+    }
+    // SmolLM3's no-RoPE layers rotate nothing (no sequence's rows then); Gemma 3's local layers
+    // read their own table.
+    const size_t rotated = c.has_rope(l) ? sequences.size() : 0;
+    const bool local_table = c.is_local_layer(l) && traits.local_rope_theta > 0;
+    for (size_t s = 0; s < rotated; ++s) {
+      const RopeTable& rope = local_table ? *sequences[s].rope_local : *sequences[s].rope;
+      const int64_t rd = c.rotary_dim;  // Phi-4-mini: the rest of each head passes through
       for (int64_t i = 0; i < views[s].count; ++i) {
         const int64_t p = views[s].pos + i, r = views[s].row + i;
         for (int64_t h = 0; h < c.num_heads; ++h) {
-          ops::rope_rotate_half(b.q.data() + sz((r * c.num_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
+          ops::rope_rotate_half(b.q.data() + sz((r * c.num_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), rd);
         }
         for (int64_t h = 0; h < c.num_kv_heads; ++h) {
-          ops::rope_rotate_half(b.k.data() + sz((r * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), hd);
+          ops::rope_rotate_half(b.k.data() + sz((r * c.num_kv_heads + h) * hd), rope.cos_at(p), rope.sin_at(p), rd);
         }
       }
     }

@@ -62,6 +62,7 @@ enum class LogitRows : uint8_t { none, last, all };
 struct BatchSequence {
   KvCache* cache = nullptr;
   const RopeTable* rope = nullptr;  // longrope: the table this call's length chose
+  const RopeTable* rope_local = nullptr;  // the local layers' table where they have their own (Gemma 3)
   int64_t pos = 0;
   int64_t count = 0;
   LogitRows logits = LogitRows::last;
@@ -73,6 +74,9 @@ struct BatchSequence {
 // batch order. The team may not be larger than the thread count buffers were made for.
 void forward(const Model::Impl& model, std::span<const int32_t> tokens, std::span<const BatchSequence> sequences,
              ForwardBuffers& buffers, float* logits, kernels::ThreadTeam& team);
+
+// The BatchSequence::rope_local of a session's table: none where it is empty.
+inline const RopeTable* local_rope(const RopeTable& table) { return table.cos.empty() ? nullptr : &table; }
 
 // Rows of logits forward() writes for these sequences.
 int64_t logit_rows(std::span<const BatchSequence> sequences);

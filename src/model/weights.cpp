@@ -58,7 +58,7 @@ struct TensorNames {
 
 TensorNames tensor_names(Arch arch) {
   TensorNames n;
-  if (arch == Arch::gemma2) {
+  if (arch == Arch::gemma2 || arch == Arch::gemma3) {
     // Gemma 2's "post_attention_layernorm" normalises the attention output; the MLP's input norm
     // is "pre_feedforward_layernorm".
     n.mlp_norm = "pre_feedforward_layernorm";
@@ -108,6 +108,10 @@ void load_attention(const ModelConfig& c, const Loader& load, const std::string&
     l.v = load.linear(p + "self_attn.v_proj", kv_dim, c.hidden_size, c.qkv_bias);
   }
   l.o = load.linear(p + "self_attn.o_proj", c.hidden_size, q_dim, c.o_bias);
+  if (c.traits.qk_norm) {
+    l.q_norm = load.norm(p + "self_attn.q_norm.weight", c.head_dim);
+    l.k_norm = load.norm(p + "self_attn.k_norm.weight", c.head_dim);
+  }
 }
 
 void load_mlp_block(const ModelConfig& c, const Loader& load, const std::string& p, int64_t layer,

@@ -42,6 +42,7 @@ struct MoeWeights {
 struct LayerWeights {
   Tensor attn_norm;       // [hidden] f32 (Gemma: already 1 + weight)
   Linear q, k, v, o;
+  Tensor q_norm, k_norm;  // [head_dim] f32: Qwen3 / Gemma 3's norm of each head's q and k (else empty)
   Tensor post_attn_norm;  // Gemma 2: on the attention output, before the residual add (else empty)
   Tensor mlp_norm;        // [hidden] f32
   Mlp mlp;                // dense layers

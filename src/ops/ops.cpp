@@ -63,8 +63,8 @@ void scale(float* x, int64_t n, float s) {
 
 void softmax(float* x, int64_t n) { kernels::softmax_with(kernels::Isa::scalar, x, n); }
 
-void rope_rotate_half(float* x, const float* cos, const float* sin, int64_t head_dim) {
-  const int64_t half = head_dim / 2;
+void rope_rotate_half(float* x, const float* cos, const float* sin, int64_t rotary_dim) {
+  const int64_t half = rotary_dim / 2;
   for (int64_t i = 0; i < half; ++i) {
     const float a = x[i], b = x[i + half];
     x[i] = a * cos[i] - b * sin[i];

@@ -35,8 +35,9 @@ void scale(float* x, int64_t n, float s);
 // should not depend on the machine); attention uses the faster kernels::softmax.
 void softmax(float* x, int64_t n);
 
-// Rotary embedding in transformers' rotate-half layout: for i < d/2 the pair (x[i], x[i + d/2]) is
-// rotated by the angle whose cosine and sine are cos[i], sin[i].
-void rope_rotate_half(float* x, const float* cos, const float* sin, int64_t head_dim);
+// Rotary embedding in transformers' rotate-half layout over the first d = rotary_dim values of a
+// head: for i < d/2 the pair (x[i], x[i + d/2]) is rotated by the angle whose cosine and sine are
+// cos[i], sin[i]; values from d on are left as they are (partial rotary, Phi-4-mini).
+void rope_rotate_half(float* x, const float* cos, const float* sin, int64_t rotary_dim);
 
 }  // namespace slim::ops
