@@ -484,3 +484,48 @@ TEST_CASE("slim-server /infill on a model with FIM tokens, and prompt reuse", "[
   CHECK(chat2["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>() >= 10);
   CHECK(chat1["usage"]["prompt_tokens"].get<int>() < chat2["usage"]["prompt_tokens"].get<int>());
 }
+
+TEST_CASE("slim-server's structured output: response_format, json_schema and grammar", "[server]") {
+  ServerProcess s({"--model", stories(), "--threads", "1", "--parallel", "2"});
+  const Json schema = {{"type", "object"},
+                       {"properties", {{"name", {{"type", "string"}, {"maxLength", 12}}},
+                                       {"age", {{"type", "integer"}, {"minimum", 0}, {"maximum", 120}}}}},
+                       {"required", {"name", "age"}},
+                       {"additionalProperties", false}};
+  const auto chat = [&](const Json& extra) {
+    Json body = {{"messages", {{{"role", "user"}, {"content", "Tell me about a girl"}}}}, {"max_tokens", 200}, {"temperature", 0}};
+    body.update(extra);
+    return body.dump();
+  };
+  // stories260K writes stories, not JSON: only the grammar makes these answers JSON.
+  for (const Json& format : {Json{{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "girl"}, {"schema", schema}, {"strict", true}}}}}},
+                             Json{{"json_schema", schema}}}) {
+    INFO(format.dump());
+    const Json r = post(s, "/v1/chat/completions", chat(format));
+    const std::string content = r["choices"][0]["message"]["content"];
+    INFO(content);
+    const Json doc = Json::parse(content);  // throws unless it is JSON
+    REQUIRE(doc.is_object());
+    CHECK(doc.size() == 2);
+    CHECK(doc["name"].is_string());
+    CHECK(doc["name"].get<std::string>().size() <= 12);
+    CHECK((doc["age"].is_number_integer() && doc["age"] >= 0 && doc["age"] <= 120));
+    CHECK(r["choices"][0]["finish_reason"] == "stop");
+  }
+  const Json any = post(s, "/v1/completions", R"({"prompt": "Once upon a time", "max_tokens": 300, "temperature": 0,
+                                                 "response_format": {"type": "json_object"}})");
+  const std::string text = any["choices"][0]["text"];
+  INFO(text);
+  if (any["choices"][0]["finish_reason"] == "stop") CHECK_NOTHROW(Json::parse(text));
+  const Json yes = post(s, "/v1/completions", R"({"prompt": "Once", "max_tokens": 8, "grammar": "root ::= (\"yes\" | \"no\") \"!\""})");
+  const std::string answer = yes["choices"][0]["text"];
+  CHECK((answer == "yes!" || answer == "no!"));
+
+  check_error(post(s, "/v1/chat/completions", chat({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "object"}, {"patternProperties", Json::object()}}}}}}}}), 400),
+              "unsupported_value");
+  check_error(post(s, "/v1/chat/completions", chat({{"grammar", "root ::= undefined_rule"}}), 400), "invalid_value");
+  check_error(post(s, "/v1/chat/completions", chat({{"grammar", "root ::= \"a\""}, {"json_schema", schema}}), 400), "invalid_value");
+  check_error(post(s, "/v1/chat/completions", chat({{"response_format", {{"type", "xml"}}}}), 400), "unsupported_value");
+  check_error(post(s, "/v1/chat/completions", chat({{"response_format", {{"type", "json_schema"}}}}), 400), "missing_field");
+  check_healthy(s);
+}
