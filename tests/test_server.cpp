@@ -336,6 +336,12 @@ TEST_CASE("slim-server with --api-key answers 401 without the key", "[server]") 
   REQUIRE(models);
   CHECK(models->status == 401);
   check_healthy(s);  // open to the orchestrator
+  auto page = s.client().Get("/");  // the page holds no secret; it asks for the key itself
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->get_header_value("Content-Type").rfind("text/html", 0) == 0);
+  CHECK(page->get_header_value("Content-Security-Policy").find("connect-src 'self'") != std::string::npos);
+  CHECK(page->body.find("data-testid=\"prompt\"") != std::string::npos);
   CHECK(post(s, "/v1/completions", body, 200, {{"Authorization", "Bearer sesame"}})["usage"]["completion_tokens"] == 2);
 }
 
@@ -396,6 +402,14 @@ TEST_CASE("slim-server's limits: queue full, oversized body, a client that goes 
   const Json after = post(s, "/v1/completions", completion("Once", 4));
   CHECK(after["usage"]["completion_tokens"] == 4);
   CHECK(metric(s, "slim_requests_done_total") == 2);
+}
+
+TEST_CASE("slim-server --no-webui serves no page", "[server]") {
+  ServerProcess s({"--model", stories(), "--threads", "1", "--parallel", "1", "--no-webui"});
+  auto page = s.client().Get("/");
+  REQUIRE(page);
+  CHECK(page->status == 404);
+  check_healthy(s);
 }
 
 TEST_CASE("slim-server answers 503 to connections beyond --max-connections", "[server]") {

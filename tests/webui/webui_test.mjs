@@ -27,9 +27,9 @@ function check(ok, what) {
   if (!ok) failures++;
 }
 
-function startServer() {
+function startServer(extra = []) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(server, ["--model", model, "--port", "0", "--threads", "1", "--parallel", "2"], { stdio: ["ignore", "pipe", "inherit"] });
+    const proc = spawn(server, ["--model", model, "--port", "0", "--threads", "1", "--parallel", "2", ...extra], { stdio: ["ignore", "pipe", "inherit"] });
     proc.on("error", reject);
     proc.stdout.once("data", (d) => {
       const m = /listening on (http:\/\/[^\s]+)/.exec(String(d));
@@ -109,12 +109,13 @@ try {
   // Markup in a reply shows as text: the page is given a reply holding HTML (the model cannot be
   // made to write one), through request interception of the chat endpoint.
   await page.setRequestInterception(true);
-  page.on("request", (r) => {
+  const fake = (r) => {
     if (!r.url().endsWith("/v1/chat/completions")) return r.continue();
     const chunk = (c) => "data: " + JSON.stringify({ choices: [{ index: 0, delta: { content: c } }] }) + "\n\n";
     r.respond({ status: 200, contentType: "text/event-stream",
       body: chunk("<script>window.injected = 1</script>") + chunk("<b>bold</b> & <img src=x onerror=window.injected=2>") + "data: [DONE]\n\n" });
-  });
+  };
+  page.on("request", fake);
   await page.click("#clear");
   await page.type('[data-testid="prompt"]', "markup please");
   await page.click('[data-testid="send"]');
@@ -124,6 +125,7 @@ try {
     "markup in a reply is shown as characters");
   check(await reply.evaluate((e) => e.children.length === 0) && await page.evaluate(() => window.injected === undefined),
     "no element of a reply's markup was made or run");
+  page.off("request", fake);
   await page.setRequestInterception(false);
 
   // The mode select: chat, summarize and (the server has structured output) action items.
@@ -132,8 +134,38 @@ try {
   await page.select('[data-testid="mode"]', "summarize");
   check(await page.$eval('[data-testid="mode"]', (e) => e.value) === "summarize", "summarize mode can be chosen");
 
+  // Action items: the reply is JSON of the page's schema (the server constrains it), shown as a table.
+  await page.select('[data-testid="mode"]', "actions");
+  await page.$eval("#max-tokens", (e) => { e.value = "400"; e.dispatchEvent(new Event("input")); });
+  await page.click("#clear");
+  await page.type('[data-testid="prompt"]', "Ann: I will send the report by Friday.");
+  await page.click('[data-testid="send"]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="reply"]').length === 1 &&
+    !document.querySelector('[data-testid="send"]').disabled, { timeout: 120000 });
+  const table = await page.$eval('[data-testid="reply"]', (e) => {
+    const t = e.querySelector("table");
+    return t ? [...t.rows].map((r) => [...r.cells].map((c) => c.textContent)) : e.textContent;
+  });
+  check(Array.isArray(table) && JSON.stringify(table[0]) === JSON.stringify(["Owner", "Task", "Due"]) &&
+        table.slice(1).every((r) => r.length === 3), "action items come back as a table: " + JSON.stringify(table).slice(0, 200));
+
   check(errors.length === 0, "no console errors" + (errors.length ? ": " + errors.join(" | ") : ""));
   check(foreign.length === 0, "no request left the server" + (foreign.length ? ": " + foreign.join(" ") : ""));
+  // With --api-key the page (open without a key) asks for the key once and sends it.
+  const keyed = await startServer(["--api-key", "sesame"]);
+  try {
+    await waitReady(keyed.url);
+    const p2 = await browser.newPage();
+    let asked = 0;
+    p2.on("dialog", (d) => { asked++; d.accept("sesame"); });
+    await p2.goto(keyed.url + "/", { waitUntil: "domcontentloaded" });
+    await p2.waitForFunction(() => document.getElementById("model").textContent.includes("context"), { timeout: 20000 });
+    await p2.reload({ waitUntil: "domcontentloaded" });
+    await p2.waitForFunction(() => document.getElementById("model").textContent.includes("context"), { timeout: 20000 });
+    check(asked === 1, `with --api-key the page asks for the key once (asked ${asked} times)`);
+  } finally {
+    keyed.proc.kill("SIGTERM");
+  }
 } catch (e) {
   console.error(e);
   failures++;
