@@ -33,6 +33,7 @@ seed tokenizer_json "$shared"/fixtures/tokenizers/{stories260K,mistral}/tokenize
 seed tokenizer_encode  # texts committed in tests/fuzz/regressions/tokenizer_encode
 seed chat_template
 seed server_request  # request bodies committed in tests/fuzz/regressions/server_request
+seed grammar  # grammars and schemas committed in tests/fuzz/regressions/grammar
 # The chat templates of ../shared's fixtures, as template sources: the "chat_template" string of
 # each fixture file, JSON-unescaped by perl (Essential on Debian; no JSON module needed).
 for f in "$shared"/fixtures/chat/*.json; do
