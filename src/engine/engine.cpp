@@ -119,7 +119,6 @@ struct Engine::Impl {
 
   std::shared_ptr<const Model> model;
   EngineOptions options;
-  int threads = 1;
   kernels::ThreadTeam team;  // the forward passes' threads, the scheduler's thread among them
   int64_t context = 0;
   RopeTable rope, rope_long, rope_local;
@@ -142,10 +141,9 @@ struct Engine::Impl {
 Engine::Impl::Impl(std::shared_ptr<const Model> m, const EngineOptions& o)
     : model(std::move(m)),
       options(o),
-      threads(o.threads > 0 ? o.threads : model->threads()),
-      team(threads),
+      team(o.threads > 0 ? o.threads : model->threads()),
       context(resolve_context_length(*model, o.context)),
-      buffers(model->impl().config, std::max<int64_t>(o.batch_tokens, 1), context, threads) {
+      buffers(model->impl().config, std::max<int64_t>(o.batch_tokens, 1), context, team.size()) {
   const Model::Impl& mi = model->impl();
   rope = make_rope_table(mi.rope_inv_freq, context, mi.rope_attention_factor);
   if (!mi.rope_inv_freq_long.empty()) rope_long = make_rope_table(mi.rope_inv_freq_long, context, mi.rope_attention_factor);
