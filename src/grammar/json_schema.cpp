@@ -491,10 +491,12 @@ class Compiler {
     const auto bound = [&](const char* key) -> std::optional<int64_t> {
       if (!s.contains(key)) return std::nullopt;
       const Json& v = s[key];
-      if (v.is_number_integer()) return v.get<int64_t>();
-      if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())) &&
-          std::abs(v.get<double>()) < 1e18) {
-        return static_cast<int64_t>(v.get<double>());
+      // An unsigned above int64's range would wrap; a double is range-checked before it is converted.
+      if (v.is_number_unsigned() && v.get<uint64_t>() <= 1000000000000000000ULL) return v.get<int64_t>();
+      if (v.is_number_integer() && !v.is_number_unsigned()) return v.get<int64_t>();
+      if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (std::abs(d) < 1e18 && d == std::floor(d)) return static_cast<int64_t>(d);
       }
       fail(ErrorCode::unsupported, at + "/" + key, "must be an integer (in [-1e18, 1e18])");
     };
