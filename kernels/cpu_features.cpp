@@ -34,6 +34,9 @@ CpuFeatures detect() noexcept {
 #if defined(__linux__) && defined(HWCAP_ASIMDDP)
   f.neon_dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #endif
+#if defined(__linux__) && defined(HWCAP2_I8MM)
+  f.neon_i8mm = f.neon_dotprod && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#endif
 #endif
   return f;
 }

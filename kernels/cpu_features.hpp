@@ -7,6 +7,7 @@ struct CpuFeatures {
   bool avx2_fma_f16c = false;  // x86-64: AVX2 + FMA + F16C, the set our *_avx2.cpp files assume
   bool neon = false;           // 64-bit Arm: Advanced SIMD (always present on AArch64)
   bool neon_dotprod = false;   // Armv8.2 SDOT/UDOT
+  bool neon_i8mm = false;      // FEAT_I8MM SMMLA/USMMLA (with SDOT, which every such CPU has)
 };
 
 const CpuFeatures& cpu_features() noexcept;

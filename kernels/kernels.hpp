@@ -95,6 +95,7 @@ enum class Isa : uint8_t {
   avx2,          // x86-64 AVX2 + FMA + F16C
   neon,          // AArch64 Advanced SIMD, widening multiplies for 8-bit dot products
   neon_dotprod,  // AArch64 with the Armv8.2 dot product instructions (SDOT)
+  neon_i8mm,     // AArch64 with the int8 matrix multiply (SMMLA, FEAT_I8MM)
 };
 
 const char* isa_name(Isa isa) noexcept;
@@ -103,7 +104,8 @@ const char* isa_name(Isa isa) noexcept;
 bool isa_supported(Isa isa) noexcept;
 
 // The kernel set matmul() uses: the best one the CPU supports, unless the environment variable
-// SLIM_KERNELS names another supported one (scalar, xsimd, avx2, neon, neon_dotprod; read once).
+// SLIM_KERNELS names another supported one (scalar, xsimd, avx2, neon, neon_dotprod,
+// neon_i8mm; read once).
 Isa active_isa_id() noexcept;
 
 // The name of the kernel set in use on this CPU ("avx2", "scalar", ...).

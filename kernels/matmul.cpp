@@ -12,7 +12,7 @@
 namespace slim::kernels {
 namespace {
 
-constexpr Isa kAllIsas[] = {Isa::scalar, Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod};
+constexpr Isa kAllIsas[] = {Isa::scalar, Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
 
 MatmulRowsFn rows_fn(Isa isa) noexcept {
   switch (isa) {
@@ -24,6 +24,7 @@ MatmulRowsFn rows_fn(Isa isa) noexcept {
 #if defined(SLIM_HAVE_NEON_KERNELS)
     case Isa::neon: return neon::matmul_rows;
     case Isa::neon_dotprod: return neon_dotprod::matmul_rows;
+    case Isa::neon_i8mm: return neon_i8mm::matmul_rows;
 #endif
     default: return nullptr;
   }
@@ -35,7 +36,7 @@ Isa choose() noexcept {
       if (std::string_view(forced) == isa_name(isa) && isa_supported(isa)) return isa;
     }
   }
-  for (Isa isa : {Isa::avx2, Isa::neon_dotprod, Isa::neon, Isa::xsimd}) {
+  for (Isa isa : {Isa::avx2, Isa::neon_i8mm, Isa::neon_dotprod, Isa::neon, Isa::xsimd}) {
     if (isa_supported(isa)) return isa;
   }
   return Isa::scalar;
@@ -122,6 +123,7 @@ const char* isa_name(Isa isa) noexcept {
     case Isa::avx2: return "avx2";
     case Isa::neon: return "neon";
     case Isa::neon_dotprod: return "neon_dotprod";
+    case Isa::neon_i8mm: return "neon_i8mm";
   }
   return "?";
 }
@@ -133,6 +135,7 @@ bool isa_supported(Isa isa) noexcept {
     case Isa::avx2: return cpu.avx2_fma_f16c;
     case Isa::neon: return cpu.neon;
     case Isa::neon_dotprod: return cpu.neon_dotprod;
+    case Isa::neon_i8mm: return cpu.neon_i8mm;
     default: return true;
   }
 }

@@ -62,6 +62,9 @@ void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
 namespace neon_dotprod {
 void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
+namespace neon_i8mm {
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+}
 #endif
 
 }  // namespace slim::kernels

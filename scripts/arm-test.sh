@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-compiles the kernel tests for 64-bit Arm (cmake/aarch64-linux-gnu.cmake) and runs them under
-# qemu-aarch64 for each kernel set: NEON with the dot product extension (qemu's default CPU "max"
-# has it), NEON with widening multiplies on a CPU without it (cortex-a53, Armv8.0), and the
+# qemu-aarch64 for each kernel set: NEON with the int8 matrix multiply (qemu's default CPU "max" has
+# it, and the dot product), NEON with the dot product on a CPU without i8mm (neoverse-n1), NEON with
+# widening multiplies on a CPU without either (cortex-a53, Armv8.0), and the
 # portable xsimd code, plus one end-to-end model test (the llama fixture in f32 and q8_0, tagged
 # [arm] in tests/test_quant_models.cpp) for each. Installs g++-aarch64-linux-gnu and
 # qemu-user-static when missing.
@@ -31,6 +32,7 @@ run() {  # run NAME [VAR=VALUE...]: every test program with that environment
   for t in "${tests[@]}"; do env "$@" qemu-aarch64-static "$build/tests/$t"; done
   env "$@" SLIM_SHARED_DIR="$shared" qemu-aarch64-static "$build/tests/test_quant_models" "[arm]"
 }
-run "neon_dotprod (cpu max)" SLIM_KERNELS=neon_dotprod
-run "neon without dotprod (cortex-a53)" QEMU_CPU=cortex-a53 SLIM_KERNELS=neon SLIM_EXPECT_UNSUPPORTED=neon_dotprod
-run "portable xsimd" QEMU_CPU=cortex-a53 SLIM_KERNELS=xsimd SLIM_EXPECT_UNSUPPORTED=neon_dotprod,avx2
+run "neon_i8mm (cpu max)" SLIM_KERNELS=neon_i8mm
+run "neon_dotprod without i8mm (neoverse-n1)" QEMU_CPU=neoverse-n1 SLIM_KERNELS=neon_dotprod SLIM_EXPECT_UNSUPPORTED=neon_i8mm
+run "neon without dotprod (cortex-a53)" QEMU_CPU=cortex-a53 SLIM_KERNELS=neon SLIM_EXPECT_UNSUPPORTED=neon_dotprod,neon_i8mm
+run "portable xsimd" QEMU_CPU=cortex-a53 SLIM_KERNELS=xsimd SLIM_EXPECT_UNSUPPORTED=neon_dotprod,neon_i8mm,avx2

@@ -22,7 +22,7 @@ using namespace slim::kernels;
 
 namespace {
 
-constexpr Isa kIsas[] = {Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod};
+constexpr Isa kIsas[] = {Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
 constexpr DType kDTypes[] = {DType::f32, DType::bf16, DType::f16, DType::q8_0, DType::q4_0};
 
 std::vector<Isa> supported_isas() {
