@@ -21,8 +21,7 @@ using nlohmann::ordered_json;
 using slim::ChatOptions;
 using slim::ChatTemplate;
 
-// Beside this file (CMake compiles it by its absolute path).
-const std::filesystem::path kData = std::filesystem::path(__FILE__).parent_path() / "data" / "chat_tools";
+const std::filesystem::path kData = std::filesystem::path(SLIM_TEST_DATA_DIR) / "chat_tools";
 
 ordered_json read_ordered(const std::filesystem::path& path) {
   return ordered_json::parse(slim::test::read_file(path));
