@@ -236,14 +236,18 @@ void BM_attention_rows_dram(benchmark::State& state) {
   state.SetLabel(k::active_isa());
 }
 
-// The gated MLP's activation over one token's intermediate row (1536: SmolLM2-135M), in L1.
-void BM_silu_mul(benchmark::State& state) {
+// The gated MLP's activations over one token's intermediate row (1536: SmolLM2-135M; 9216:
+// Gemma-2-2b), and the soft-cap over a row of logits, in L1: the active kernel set and the
+// portable loops (scalar) in the same run.
+using Elementwise = void (*)(k::Isa, float*, const float*, int64_t);
+
+void BM_elementwise(benchmark::State& state, Elementwise f, k::Isa isa) {
   const int64_t n = state.range(0);
   std::vector<float> gate(static_cast<size_t>(n)), up(static_cast<size_t>(n), 0.5f);
   for (int64_t i = 0; i < n; ++i) gate[static_cast<size_t>(i)] = static_cast<float>(i % 17) - 8.0f;
   const std::vector<float> start = gate;
   for (auto _ : state) {
-    k::silu_mul(gate.data(), up.data(), n);
+    f(isa, gate.data(), up.data(), n);
     benchmark::DoNotOptimize(gate.data());
     benchmark::ClobberMemory();
     state.PauseTiming();
@@ -251,7 +255,22 @@ void BM_silu_mul(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.counters["values/s"] = benchmark::Counter(static_cast<double>(n * state.iterations()), benchmark::Counter::kIsRate);
-  state.SetLabel(k::active_isa());
+  state.SetLabel(k::isa_name(isa));
+}
+
+void register_elementwise() {
+  const std::pair<const char*, Elementwise> ops[] = {
+      {"silu_mul", [](k::Isa isa, float* g, const float* u, int64_t n) { k::silu_mul_with(isa, g, u, n); }},
+      {"gelu_tanh_mul", [](k::Isa isa, float* g, const float* u, int64_t n) { k::gelu_tanh_mul_with(isa, g, u, n); }},
+      {"softcap", [](k::Isa isa, float* g, const float*, int64_t n) { k::softcap_with(isa, g, n, 30.0f); }},
+  };
+  for (const auto& [name, f] : ops) {
+    for (k::Isa isa : {k::active_isa_id(), k::Isa::scalar}) {
+      const std::string full = std::string(name) + "/" + k::isa_name(isa);
+      benchmark::RegisterBenchmark(full.c_str(), BM_elementwise, f, isa)->Arg(1536)->Arg(9216)->ArgName("n");
+      if (k::active_isa_id() == k::Isa::scalar) break;
+    }
+  }
 }
 
 int register_all() {
@@ -264,7 +283,7 @@ int register_all() {
   benchmark::RegisterBenchmark("attention_rows/dram", BM_attention_rows_dram)
       ->ArgNames({"queries", "count", "cols"})->Args({3, 64, 64})->Args({3, 1024, 64})->Args({7, 1024, 64})
       ->Args({4, 1024, 128})->MinTime(0.3);
-  benchmark::RegisterBenchmark("silu_mul", BM_silu_mul)->Arg(1536)->Arg(8960)->ArgName("n");
+  register_elementwise();
   benchmark::RegisterBenchmark("memory_read/256MiB", BM_read_bandwidth)
       ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMillisecond);
   for (const Shape& shape : kShapes) {

@@ -1,4 +1,5 @@
-// The row operations: attention's dot_rows(), add_weighted_rows() and softmax(), the MLP's silu_mul(). Portable
+// The row operations: attention's dot_rows(), add_weighted_rows(), softmax() and softcap(), the MLP's
+// silu_mul() and gelu_tanh_mul(). Portable
 // loops (the compiler vectorises them for the baseline ISA) and the AVX2 versions where the kernel
 // set is avx2.
 #include <algorithm>
@@ -69,20 +70,40 @@ void silu_mul_portable(float* gate, const float* up, int64_t n) {
   }
 }
 
+// PyTorch's constants (GeluType::Tanh) in f32: sqrt(2/pi) and 0.044715.
+constexpr float kGeluBeta = 0.7978845608028654f, kGeluKappa = 0.044715f;
+
+void gelu_tanh_mul_portable(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i];
+    const float inner = kGeluBeta * (x + kGeluKappa * (x * x * x));
+    gate[i] = 0.5f * x * (1.0f + std::tanh(inner)) * up[i];
+  }
+}
+
+void softcap_portable(float* x, int64_t n, float cap) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] / cap) * cap;
+}
+
 struct RowOps {
   void (*dot_rows)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t);
   void (*add_weighted_rows)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
   void (*softmax)(float*, int64_t);
   void (*silu_mul)(float*, const float*, int64_t);
+  void (*gelu_tanh_mul)(float*, const float*, int64_t);
+  void (*softcap)(float*, int64_t, float);
 };
 
 RowOps row_ops(Isa isa) noexcept {
 #if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2) return {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul};
+  if (isa == Isa::avx2) {
+    return {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};
+  }
 #else
   (void)isa;
 #endif
-  return {dot_rows_portable, add_weighted_rows_portable, softmax_portable, silu_mul_portable};
+  return {dot_rows_portable, add_weighted_rows_portable, softmax_portable, silu_mul_portable, gelu_tanh_mul_portable,
+          softcap_portable};
 }
 
 const RowOps& active() noexcept {
@@ -136,6 +157,24 @@ void silu_mul(float* gate, const float* up, int64_t n) {
 void silu_mul_with(Isa isa, float* gate, const float* up, int64_t n) {
   const RowOps ops = checked(isa);
   if (n > 0) ops.silu_mul(gate, up, n);
+}
+
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+  if (n > 0) active().gelu_tanh_mul(gate, up, n);
+}
+
+void gelu_tanh_mul_with(Isa isa, float* gate, const float* up, int64_t n) {
+  const RowOps ops = checked(isa);
+  if (n > 0) ops.gelu_tanh_mul(gate, up, n);
+}
+
+void softcap(float* x, int64_t n, float cap) {
+  if (n > 0) active().softcap(x, n, cap);
+}
+
+void softcap_with(Isa isa, float* x, int64_t n, float cap) {
+  const RowOps ops = checked(isa);
+  if (n > 0) ops.softcap(x, n, cap);
 }
 
 }  // namespace slim::kernels

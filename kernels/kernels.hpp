@@ -77,6 +77,16 @@ void softmax(float* x, int64_t n);
 // computes e^x with softmax()'s polynomial; the other sets call std::exp.
 void silu_mul(float* gate, const float* up, int64_t n);
 
+// gate[i] = gelu(gate[i]) * up[i] with PyTorch's tanh approximation (gelu(approximate="tanh"),
+// transformers' "gelu_pytorch_tanh"): 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), Gemma's
+// GeGLU. AVX2 computes tanh with tanh_cap()'s formula; the other sets call std::tanh.
+void gelu_tanh_mul(float* gate, const float* up, int64_t n);
+
+// In place x[i] = tanh(x[i] / cap) * cap: Gemma 2's soft-capping of attention scores and logits.
+// AVX2: an odd polynomial below |y| = 0.625 and (1 - e^-2|y|) / (1 + e^-2|y|) above (Cephes'
+// tanhf), within a few ulp of std::tanh; NaN stays NaN.
+void softcap(float* x, int64_t n, float cap);
+
 // Row `row` of w converted to f32 (embedding lookups); w.cols values, in either layout.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);
 
@@ -115,7 +125,7 @@ const char* active_isa() noexcept;
 // isa_supported(isa) is false.
 void matmul_with(Isa isa, const MatrixRef& w, const float* x, int64_t n, float* y, ThreadTeam& team);
 
-// dot_rows(), add_weighted_rows(), softmax() and silu_mul() with a given kernel set (tests and
+// dot_rows(), add_weighted_rows(), softmax(), silu_mul(), gelu_tanh_mul() and softcap() with a given kernel set (tests and
 // benchmarks); sets without their own version use the portable loops. Throw
 // slim::Error(unsupported) as matmul_with() does.
 void dot_rows_with(Isa isa, const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
@@ -124,5 +134,7 @@ void add_weighted_rows_with(Isa isa, const float* w, int64_t w_stride, int64_t o
                             int64_t cols, float* out);
 void softmax_with(Isa isa, float* x, int64_t n);
 void silu_mul_with(Isa isa, float* gate, const float* up, int64_t n);
+void gelu_tanh_mul_with(Isa isa, float* gate, const float* up, int64_t n);
+void softcap_with(Isa isa, float* x, int64_t n, float cap);
 
 }  // namespace slim::kernels

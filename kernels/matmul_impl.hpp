@@ -52,6 +52,8 @@ void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const 
                        float* out);
 void softmax(float* x, int64_t n);  // n >= 1
 void silu_mul(float* gate, const float* up, int64_t n);
+void gelu_tanh_mul(float* gate, const float* up, int64_t n);
+void softcap(float* x, int64_t n, float cap);
 void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
 }
 #endif

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <numbers>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -600,5 +601,78 @@ TEST_CASE("silu_mul matches a double-precision silu in every kernel set") {
     CHECK(g[5] == 0.0f);
     CHECK(g[6] == INFINITY);
     CHECK(std::isnan(g[7]));
+  }
+}
+
+TEST_CASE("gelu_tanh_mul matches a double-precision tanh GELU in every kernel set") {
+  std::mt19937 rng(16);
+  const std::vector<Isa> isas = supported_isas_and_scalar();
+  for (float spread : {0.05f, 0.5f, 4.0f, 60.0f}) {
+    std::uniform_real_distribution<float> u(-spread, spread);
+    for (int64_t n : {1, 7, 8, 9, 33, 2304}) {
+      std::vector<float> gate(static_cast<size_t>(n)), up(static_cast<size_t>(n));
+      for (auto& v : gate) v = u(rng);
+      for (auto& v : up) v = u(rng);
+      for (Isa isa : isas) {
+        std::vector<float> got = gate;
+        gelu_tanh_mul_with(isa, got.data(), up.data(), n);
+        for (size_t i = 0; i < got.size(); ++i) {
+          const double g = gate[i], inner = std::sqrt(2.0 / std::numbers::pi) * (g + 0.044715 * g * g * g);
+          const double expected = 0.5 * g * (1.0 + std::tanh(inner)) * up[i];
+          INFO(isa_name(isa) << " n " << n << " gate " << g << " up " << up[i]);
+          // tanh within a few ulp, and 1 + tanh cancels for very negative g in f32 whatever tanh
+          // is: an error of about 2^-24 of 0.5 |g up| there.
+          CHECK(std::abs(got[i] - expected) <= 1e-6 * std::abs(expected) + 1.2e-7 * std::abs(0.5 * g * up[i]) + 1e-30);
+        }
+      }
+    }
+  }
+  for (Isa isa : isas) {
+    std::vector<float> g = {0.0f, 30.0f, -30.0f, 1e30f, INFINITY, NAN};
+    const std::vector<float> up(g.size(), 2.0f);
+    gelu_tanh_mul_with(isa, g.data(), up.data(), static_cast<int64_t>(g.size()));
+    INFO(isa_name(isa));
+    CHECK(g[0] == 0.0f);
+    CHECK(g[1] == 60.0f);
+    CHECK(g[2] == 0.0f);
+    CHECK(g[3] == 2e30f);
+    CHECK(g[4] == INFINITY);
+    CHECK(std::isnan(g[5]));
+  }
+}
+
+TEST_CASE("softcap matches a double-precision tanh in every kernel set") {
+  std::mt19937 rng(17);
+  const std::vector<Isa> isas = supported_isas_and_scalar();
+  for (float cap : {50.0f, 30.0f, 2.0f}) {
+    for (float spread : {1e-3f, 0.7f, 30.0f, 400.0f}) {
+      std::uniform_real_distribution<float> u(-spread * cap, spread * cap);
+      for (int64_t n : {1, 5, 8, 9, 65, 1000}) {
+        std::vector<float> x(static_cast<size_t>(n));
+        for (auto& v : x) v = u(rng);
+        for (Isa isa : isas) {
+          std::vector<float> got = x;
+          softcap_with(isa, got.data(), n, cap);
+          for (size_t i = 0; i < got.size(); ++i) {
+            const double expected = std::tanh(double{x[i]} / cap) * cap;
+            INFO(isa_name(isa) << " cap " << cap << " x " << x[i]);
+            CHECK(std::abs(got[i] - expected) <= 1e-6 * std::abs(expected) + 1e-30);
+          }
+        }
+      }
+    }
+  }
+  for (Isa isa : isas) {
+    std::vector<float> x = {0.0f, -0.0f, 1e-30f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN};
+    softcap_with(isa, x.data(), static_cast<int64_t>(x.size()), 30.0f);
+    INFO(isa_name(isa));
+    CHECK(x[0] == 0.0f);
+    CHECK(std::signbit(x[1]));
+    CHECK(std::abs(x[2] - 1e-30f) <= 1e-36f);
+    CHECK(x[3] == 30.0f);
+    CHECK(x[4] == -30.0f);
+    CHECK(x[5] == 30.0f);
+    CHECK(x[6] == -30.0f);
+    CHECK(std::isnan(x[7]));
   }
 }

@@ -28,12 +28,13 @@ void gated_mlp(const Mlp& m, Activation act, const float* x, int64_t n, float* g
   const Linear* gate_up[] = {&m.gate, &m.up};
   float* outs[] = {gate, up};
   linear_many(gate_up, x, n, outs, team);
-  const int64_t count = n * m.gate.out();
-  switch (act) {
-    case Activation::silu: ops::silu_mul(gate, up, count); break;
-    case Activation::gelu_tanh: ops::gelu_tanh_mul(gate, up, count); break;
-    case Activation::gelu: ops::gelu_mul(gate, up, count); break;
-  }
+  for_chunks(team, n * m.gate.out(), [&](int64_t begin, int64_t end) {
+    switch (act) {
+      case Activation::silu: ops::silu_mul(gate + begin, up + begin, end - begin); break;
+      case Activation::gelu_tanh: ops::gelu_tanh_mul(gate + begin, up + begin, end - begin); break;
+      case Activation::gelu: ops::gelu_mul(gate + begin, up + begin, end - begin); break;
+    }
+  });
   linear(m.down, gate, n, out, team);
 }
 

@@ -325,7 +325,10 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
   }
   if (rows == 0) return;
   linear(w.lm_head, b.xn.data(), rows, logits, team);
-  if (traits.final_softcap > 0) ops::softcap(logits, rows * c.vocab_size, static_cast<float>(traits.final_softcap));
+  if (traits.final_softcap > 0) {
+    const auto cap = static_cast<float>(traits.final_softcap);
+    for_chunks(team, rows * c.vocab_size, [&](int64_t begin, int64_t end) { ops::softcap(logits + begin, end - begin, cap); });
+  }
 }
 
 }  // namespace slim

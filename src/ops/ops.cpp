@@ -34,16 +34,7 @@ void add(float* x, const float* y, int64_t n) {
 
 void silu_mul(float* gate, const float* up, int64_t n) { kernels::silu_mul(gate, up, n); }
 
-void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
-  // PyTorch's formula and constants (GeluType::Tanh), in f32: sqrt(2/pi) and 0.044715.
-  const auto beta = static_cast<float>(std::numbers::sqrt2 * (2.0 / std::sqrt(std::numbers::pi)) * 0.5);
-  const float kappa = 0.044715f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = gate[i];
-    const float inner = beta * (x + kappa * (x * x * x));
-    gate[i] = 0.5f * x * (1.0f + std::tanh(inner)) * up[i];
-  }
-}
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) { kernels::gelu_tanh_mul(gate, up, n); }
 
 void gelu_mul(float* gate, const float* up, int64_t n) {
   const auto inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
@@ -53,9 +44,7 @@ void gelu_mul(float* gate, const float* up, int64_t n) {
   }
 }
 
-void softcap(float* x, int64_t n, float cap) {
-  for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] / cap) * cap;
-}
+void softcap(float* x, int64_t n, float cap) { kernels::softcap(x, n, cap); }
 
 void scale(float* x, int64_t n, float s) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
