@@ -37,6 +37,10 @@ class Tokenizer {
   static Tokenizer load(const std::filesystem::path& model_dir, const Limits& limits = {});
   static Tokenizer from_json(std::string_view tokenizer_json,
                              std::string_view tokenizer_config_json = {}, const Limits& limits = {});
+  // The vocabulary of a GGUF file (its tokenizer.ggml.* keys) as the tokenizer.json Hugging Face
+  // would have for it: `llama` (SentencePiece) and `gpt2` (byte-level BPE with the pre-tokenizer
+  // that tokenizer.ggml.pre names) models, bos / eos / add_bos / add_eos (docs/gguf.md).
+  static Tokenizer from_gguf(const std::filesystem::path& gguf_file, const Limits& limits = {});
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

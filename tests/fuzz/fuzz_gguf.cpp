@@ -1,6 +1,6 @@
 // Fuzz target: the bytes of a GGUF file. Every metadata value is read through every typed getter
 // and every tensor's bytes end to end, so a wrong bound shows up as a sanitizer report; a file that
-// holds a vocabulary is also turned into a tokenizer and encodes a short text.
+// holds a vocabulary also has it read into a tokenizer.json document.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "io/gguf.hpp"
+#include "tokenizer/gguf_tokenizer.hpp"
 #include "slim/error.hpp"
 
 namespace {
@@ -39,6 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       });
       quietly([&] { sum = sum + g.number_array(key)->size(); });
       quietly([&] { sum = sum + g.integer_array(key)->size(); });
+    }
+    if (g.find("tokenizer.ggml.model") != nullptr) {
+      quietly([&] { sum = sum + slim::tok::tokenizer_from_gguf(g).file.merges.entries.size(); });
     }
     for (const auto& t : g.tensors()) {
       for (std::byte b : g.data(t)) sum = sum + static_cast<unsigned>(b);
