@@ -200,6 +200,23 @@ TEST_CASE("gguf: hostile headers name what is wrong") {
   }
 }
 
+TEST_CASE("gguf: F16, BF16, Q8_0 and Q4_0 tensors become slim's dtypes") {
+  const GgufFile g = parse(Builder()
+                               .tensor("h", 1, {2}, std::string(4, '\x3c'))
+                               .tensor("b", 30, {2}, std::string(4, '\x3f'))
+                               .tensor("q8", 8, {32}, std::string(34, '\x01'))
+                               .tensor("q4", 2, {32, 2}, std::string(36, '\x02'))
+                               .bytes());
+  CHECK(g.tensor(*g.find_tensor("h")).dtype() == slim::DType::f16);
+  CHECK(g.tensor(*g.find_tensor("b")).dtype() == slim::DType::bf16);
+  CHECK(g.tensor(*g.find_tensor("q8")).dtype() == slim::DType::q8_0);
+  const slim::Tensor q4 = g.tensor(*g.find_tensor("q4"));
+  CHECK(q4.dtype() == slim::DType::q4_0);
+  CHECK(q4.dim(0) == 2);
+  CHECK(q4.dim(1) == 32);
+  CHECK(q4.nbytes() == 36);
+}
+
 TEST_CASE("gguf: types slim does not compute with are named") {
   const GgufFile g = parse(Builder().tensor("blk.0.ffn_down.weight", 12, {256}, std::string(144, '\0')).bytes());
   CHECK_THROWS_WITH(g.tensor(g.tensors()[0]), Catch::Contains("'blk.0.ffn_down.weight' has type Q4_K"));

@@ -87,6 +87,14 @@ TEST_CASE("gguf tokenizer: special tokens, bos and eos") {
   // As Hugging Face's Llama decoder: the Strip after Fuse sees "<s>" first, so the space stays.
   CHECK(spm.decode(spm.encode("a\n\tb \xF0\x9F\xA6\x99 c")) == "<s> a\n\tb \xF0\x9F\xA6\x99 c");
 
+  // Phi-3's chat tokens strip the whitespace after them, as its tokenizer.json says (rstrip).
+  const slim::Tokenizer phi3 = slim::Tokenizer::from_gguf(dir / "ggml-vocab-phi-3.gguf");
+  const auto user = phi3.encode("<|user|>\nHi<|end|>\n<|assistant|>\n", {.add_special_tokens = false});
+  CHECK(user == phi3.encode("<|user|>Hi<|end|><|assistant|>", {.add_special_tokens = false}));
+  REQUIRE(phi3.token_to_id("<|user|>").has_value());
+  CHECK(user.front() == *phi3.token_to_id("<|user|>"));
+  CHECK(phi3.encode("a\n", {.add_special_tokens = false}) != phi3.encode("a", {.add_special_tokens = false}));
+
   const slim::Tokenizer gpt2 = slim::Tokenizer::from_gguf(dir / "ggml-vocab-gpt-2.gguf");
   CHECK(gpt2.eos_id() == 50256);
   CHECK(gpt2.encode("<|endoftext|>", {.add_special_tokens = false}) == std::vector<int32_t>{50256});

@@ -1,6 +1,7 @@
 #include "tokenizer/gguf_tokenizer.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <unordered_map>
 
 #include "limits_check.hpp"
@@ -222,12 +223,20 @@ GgufTokenizer tokenizer_from_gguf(const io::GgufFile& g, const Limits& limits) {
 
   // Control, user-defined and unknown tokens are the added tokens of tokenizer.json (the converter
   // writes special ones as control, the others as user-defined); all match in the raw text.
+  // Phi-3's tokenizer.json strips the whitespace after its chat tokens and </s> (rstrip), which
+  // GGUF has no key for; llama.cpp recognises the model by name, and so does this.
+  std::string name(g.string("general.name").value_or(""));
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const bool phi3 = name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos;
   json added = json::array();
   for (size_t i = 0; i < n; ++i) {
     const int64_t t = types[i];
-    if ((t != control && t != user_defined && t != unknown) || (*tokens)[i].empty()) continue;
-    added.push_back({{"id", i}, {"content", std::string((*tokens)[i])}, {"single_word", false}, {"lstrip", false},
-                     {"rstrip", false}, {"normalized", false}, {"special", t != user_defined}});
+    const std::string_view content = (*tokens)[i];
+    if ((t != control && t != user_defined && t != unknown) || content.empty()) continue;
+    const bool rstrip = phi3 && ((t == control && content != "<unk>" && content != "<s>" && content != "<|endoftext|>") ||
+                                 content == "</s>");
+    added.push_back({{"id", i}, {"content", std::string(content)}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", rstrip}, {"normalized", false}, {"special", t != user_defined}});
   }
   check_limit(g.path().string() + ": added tokens (control, user-defined, unknown)", added.size(), "max_added_tokens", limits.max_added_tokens);
   doc["added_tokens"] = std::move(added);
