@@ -190,6 +190,11 @@ Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::load(const std::filesystem::path& model_dir, const Limits& limits) {
   const std::filesystem::path json_path = model_dir / "tokenizer.json";
+  // A GGUF file, or a folder holding one instead of tokenizer.json.
+  if (!std::filesystem::is_directory(model_dir) && io::is_gguf_file(model_dir)) return from_gguf(model_dir, limits);
+  if (std::filesystem::is_directory(model_dir) && !std::filesystem::exists(json_path)) {
+    if (const auto gguf = io::find_gguf(model_dir)) return from_gguf(*gguf, limits);
+  }
   const std::filesystem::path config_path = model_dir / "tokenizer_config.json";
   if (!std::filesystem::is_regular_file(json_path)) {
     throw Error(ErrorCode::io, json_path.string() + ": no such file");
