@@ -93,9 +93,10 @@ constexpr TypeCase kTypes[] = {
     {"q4_0", 1.0, 0.15, 8, 16},
 };
 
-// A GGUF file of a Hugging Face llama folder (f32 weights), laid out as llama.cpp's
-// convert_hf_to_gguf.py writes one: q/k rows permuted for GGML's interleaved RoPE, and Llama 3.1's
-// rope_scaling as the rope_freqs.weight factors the converter computes.
+// A GGUF file of a Hugging Face llama or gemma folder (f32 weights), laid out as llama.cpp's
+// convert_hf_to_gguf.py writes one: llama's q/k rows permuted for GGML's interleaved RoPE and
+// Llama 3.1's rope_scaling as the rope_freqs.weight factors the converter computes; gemma's norm
+// weights with their + 1 added.
 class GgufWriter {
  public:
   void kv_u32(const std::string& key, uint32_t v) { kv(key, 4, bytes(v)); }
@@ -146,23 +147,25 @@ class GgufWriter {
   uint64_t kvs_count_ = 0, tensors_ = 0;
 };
 
-void write_llama_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true) {
+void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true) {
   const auto config = slim::test::read_json(hf / "config.json");
   const auto st = slim::io::SafetensorsFile::open(hf / "model.safetensors");
   const auto heads = config["num_attention_heads"].get<uint32_t>(), kv_heads = config["num_key_value_heads"].get<uint32_t>();
   const auto head_dim = config["head_dim"].get<uint32_t>();
+  const std::string a = config["model_type"].get<std::string>();
   GgufWriter w;
-  w.kv_string("general.architecture", "llama");
-  w.kv_u32("llama.embedding_length", config["hidden_size"].get<uint32_t>());
-  w.kv_u32("llama.feed_forward_length", config["intermediate_size"].get<uint32_t>());
-  w.kv_u32("llama.block_count", config["num_hidden_layers"].get<uint32_t>());
-  w.kv_u32("llama.attention.head_count", heads);
-  w.kv_u32("llama.attention.head_count_kv", kv_heads);
-  w.kv_u32("llama.attention.key_length", head_dim);
-  w.kv_u32("llama.rope.dimension_count", head_dim);
-  w.kv_u32("llama.context_length", config["max_position_embeddings"].get<uint32_t>());
-  w.kv_f32("llama.attention.layer_norm_rms_epsilon", config["rms_norm_eps"].get<float>());
-  w.kv_f32("llama.rope.freq_base", config["rope_theta"].get<float>());
+  w.kv_string("general.architecture", a);
+  w.kv_u32(a + ".embedding_length", config["hidden_size"].get<uint32_t>());
+  w.kv_u32(a + ".feed_forward_length", config["intermediate_size"].get<uint32_t>());
+  w.kv_u32(a + ".block_count", config["num_hidden_layers"].get<uint32_t>());
+  w.kv_u32(a + ".attention.head_count", heads);
+  w.kv_u32(a + ".attention.head_count_kv", kv_heads);
+  w.kv_u32(a + ".attention.key_length", head_dim);
+  w.kv_u32(a + ".attention.value_length", head_dim);
+  w.kv_u32(a + ".rope.dimension_count", head_dim);
+  w.kv_u32(a + ".context_length", config["max_position_embeddings"].get<uint32_t>());
+  w.kv_f32(a + ".attention.layer_norm_rms_epsilon", config["rms_norm_eps"].get<float>());
+  w.kv_f32(a + ".rope.freq_base", config["rope_theta"].get<float>());
   const std::pair<const char*, const char*> names[] = {
       {"input_layernorm.weight", "attn_norm.weight"}, {"self_attn.q_proj.weight", "attn_q.weight"},
       {"self_attn.k_proj.weight", "attn_k.weight"},   {"self_attn.v_proj.weight", "attn_v.weight"},
@@ -181,7 +184,10 @@ void write_llama_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs =
       }
     }
     REQUIRE(!name.empty());
-    if (name.find(".attn_q.") != std::string::npos || name.find(".attn_k.") != std::string::npos) {
+    if (a == "gemma" && name.size() > 11 && name.compare(name.size() - 11, 11, "norm.weight") == 0) {
+      for (float& x : v) x += 1.0f;
+    }
+    if (a == "llama" && (name.find(".attn_q.") != std::string::npos || name.find(".attn_k.") != std::string::npos)) {
       // The converter's permute: GGUF row (head, 2j + s) is HF row (head, s * head_dim/2 + j).
       const size_t cols = static_cast<size_t>(e.shape[1]), half = head_dim / 2;
       std::vector<float> p(v.size());
@@ -194,9 +200,9 @@ void write_llama_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs =
     std::vector<uint64_t> dims(e.shape.rbegin(), e.shape.rend());
     w.tensor(name, dims, v);
   }
-  const auto& rs = config["rope_scaling"];
+  const auto& rs = config.contains("rope_scaling") ? config["rope_scaling"] : nlohmann::json::object();
   std::vector<float> factors;
-  for (uint32_t i = 0; i < head_dim / 2; ++i) {
+  for (uint32_t i = 0; i < head_dim / 2 && !rs.empty(); ++i) {
     // convert_hf_to_gguf.py's LlamaModel: 1 for high frequencies, `factor` for low ones, blended.
     const double freq = 1.0 / std::pow(config["rope_theta"].get<double>(), 2.0 * i / head_dim);
     const double old_len = rs["original_max_position_embeddings"].get<double>(), factor = rs["factor"].get<double>();
@@ -211,7 +217,7 @@ void write_llama_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs =
       factors.push_back(static_cast<float>(1.0 / ((1 - smooth) / factor + smooth)));
     }
   }
-  if (rope_freqs) w.tensor("rope_freqs.weight", {head_dim / 2}, factors);
+  if (rope_freqs && !factors.empty()) w.tensor("rope_freqs.weight", {head_dim / 2}, factors);
   // A small SentencePiece vocabulary and a chat template.
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types = {2, 3, 3};
@@ -238,7 +244,7 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   // slim must give transformers' logits for it as for the folder.
   const fs::path hf = slim::test::shared_dir() / "fixtures" / "models" / "llama3-rope";
   slim::test::TempDir dir;
-  write_llama_gguf(hf, dir.path / "llama3-rope.gguf");
+  write_gguf(hf, dir.path / "llama3-rope.gguf");
   const auto want = slim::test::read_json(hf / "expected.json");
   const auto input = want["input_ids"].get<std::vector<int32_t>>();
   const auto model = load(dir.path / "llama3-rope.gguf");
@@ -252,8 +258,23 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   const slim::ChatMessage hi[] = {{"user", "hi"}};
   CHECK(model->chat_template().apply(hi, false) == "<s>[user]hi</s>");
   // Without the factors the logits move far past that tolerance: the check above can fail.
-  write_llama_gguf(hf, dir.path / "plain.gguf", /*rope_freqs=*/false);
+  write_gguf(hf, dir.path / "plain.gguf", /*rope_freqs=*/false);
   CHECK(diff(prompt_logits(load(dir.path / "plain.gguf"), input), want["logits"]).max > 1e-2);
+}
+
+TEST_CASE("gguf models: gemma, from a file in the converter's layout (norms + 1)") {
+  const fs::path hf = slim::test::shared_dir() / "fixtures" / "models" / "gemma";
+  slim::test::TempDir dir;
+  write_gguf(hf, dir.path / "gemma.gguf");
+  const auto want = slim::test::read_json(hf / "expected.json");
+  const auto input = want["input_ids"].get<std::vector<int32_t>>();
+  const auto model = load(dir.path / "gemma.gguf");
+  CHECK(model->info().architecture == "GemmaForCausalLM");
+  slim::Session session(model);
+  std::vector<float> last;
+  CHECK(slim::test::check_prefill(session, input, want["logits"], last) < 1e-4);
+  CHECK(greedy(model, input, 16) == want["greedy"]["new_tokens"].get<std::vector<int32_t>>());
+  CHECK(max_diff(prompt_logits(model, input), prompt_logits(load(hf), input)) == 0.0);
 }
 
 TEST_CASE("gguf models: llama.cpp's logits and greedy tokens for each type") {

@@ -16,14 +16,14 @@ using nlohmann::json;
 struct GgufArch {
   std::string_view gguf, hf;
 };
-constexpr GgufArch kArchs[] = {{"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}};
+constexpr GgufArch kArchs[] = {{"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"gemma", "GemmaForCausalLM"}};
 
 [[noreturn]] void bad(const io::GgufFile& g, const std::string& what) {
   throw Error(ErrorCode::invalid_format, g.path().string() + ": " + what);
 }
 
 // GGUF's names for the tensors of one layer, after "model.layers.N." / "blk.N." (llama.cpp's
-// gguf-py/gguf/tensor_mapping.py, the llama and qwen2 entries).
+// gguf-py/gguf/tensor_mapping.py, the llama, qwen2 and gemma entries).
 constexpr std::pair<std::string_view, std::string_view> kLayerNames[] = {
     {"input_layernorm.weight", "attn_norm.weight"},
     {"self_attn.q_proj.weight", "attn_q.weight"},
@@ -148,7 +148,8 @@ std::string gguf_config_json(const io::GgufFile& g) {
   if (embed == nullptr || embed->dims.size() != 2) bad(g, "has no 2-dimensional tensor 'token_embd.weight'");
   c["vocab_size"] = embed->dims[1];
   c["tie_word_embeddings"] = g.find_tensor("output.weight") == nullptr;
-  c["hidden_act"] = "silu";
+  // Gemma's GeGLU (tanh GELU); the others' SwiGLU.
+  c["hidden_act"] = a == "gemma" ? "gelu_pytorch_tanh" : "silu";
   if (auto bos = g.integer("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = *bos;
   if (auto eos = g.integer("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = *eos;
   return c.dump(1);
@@ -156,8 +157,11 @@ std::string gguf_config_json(const io::GgufFile& g) {
 
 TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config) {
   const bool permuted_qk = config.arch == Arch::llama;
+  // llama.cpp's converter stores Gemma's RMSNorm weights with the + 1 of (1 + weight) added;
+  // slim's loader adds it itself (norm_adds_one), so it is taken off here.
+  const bool norms_add_one = config.traits.norm_adds_one;
   const int64_t head_dim = config.head_dim;
-  return [&g, permuted_qk, head_dim](const std::string& hf) {
+  return [&g, permuted_qk, norms_add_one, head_dim](const std::string& hf) {
     const std::string name = gguf_name(hf);
     const io::GgufTensorInfo* info = name.empty() ? nullptr : g.find_tensor(name);
     if (info == nullptr) {
@@ -165,6 +169,12 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config
                                                  ") is missing from the file");
     }
     Tensor t = g.tensor(*info);
+    if (norms_add_one && ends_with(name, "norm.weight")) {
+      if (t.dtype() != DType::f32 || t.shape().size() != 1) bad(g, "tensor '" + name + "' must be a vector of F32");
+      Tensor out = Tensor::zeros(DType::f32, t.shape());
+      for (int64_t i = 0; i < t.dim(0); ++i) out.mutable_data_as<float>()[i] = t.data_as<float>()[i] - 1.0f;
+      return out;
+    }
     const bool qk = ends_with(name, ".attn_q.weight") || ends_with(name, ".attn_k.weight") ||
                     ends_with(name, ".attn_q.bias") || ends_with(name, ".attn_k.bias");
     if (permuted_qk && qk) {
