@@ -93,10 +93,10 @@ constexpr TypeCase kTypes[] = {
     {"q4_0", 1.0, 0.15, 8, 16},
 };
 
-// A GGUF file of a Hugging Face llama or gemma folder (f32 weights), laid out as llama.cpp's
+// A GGUF file of a Hugging Face llama, gemma or phi3 folder (f32 weights), laid out as llama.cpp's
 // convert_hf_to_gguf.py writes one: llama's q/k rows permuted for GGML's interleaved RoPE and
 // Llama 3.1's rope_scaling as the rope_freqs.weight factors the converter computes; gemma's norm
-// weights with their + 1 added.
+// weights with their + 1 added; phi3's longrope factors as tensors.
 class GgufWriter {
  public:
   void kv_u32(const std::string& key, uint32_t v) { kv(key, 4, bytes(v)); }
@@ -151,7 +151,7 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true)
   const auto config = slim::test::read_json(hf / "config.json");
   const auto st = slim::io::SafetensorsFile::open(hf / "model.safetensors");
   const auto heads = config["num_attention_heads"].get<uint32_t>(), kv_heads = config["num_key_value_heads"].get<uint32_t>();
-  const auto head_dim = config["head_dim"].get<uint32_t>();
+  const auto head_dim = config.contains("head_dim") ? config["head_dim"].get<uint32_t>() : config["hidden_size"].get<uint32_t>() / heads;
   const std::string a = config["model_type"].get<std::string>();
   GgufWriter w;
   w.kv_string("general.architecture", a);
@@ -171,12 +171,16 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true)
       {"self_attn.k_proj.weight", "attn_k.weight"},   {"self_attn.v_proj.weight", "attn_v.weight"},
       {"self_attn.o_proj.weight", "attn_output.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
       {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"}};
+      {"mlp.down_proj.weight", "ffn_down.weight"},    {"self_attn.qkv_proj.weight", "attn_qkv.weight"},
+      {"mlp.gate_up_proj.weight", "ffn_up.weight"}};
   for (const auto& e : st.entries()) {
     REQUIRE(e.dtype == "F32");
     std::vector<float> v(st.data(e).size() / 4);
     std::memcpy(v.data(), st.data(e).data(), v.size() * 4);
-    std::string name = e.name == "model.embed_tokens.weight" ? "token_embd.weight" : e.name == "model.norm.weight" ? "output_norm.weight" : "";
+    std::string name = e.name == "model.embed_tokens.weight" ? "token_embd.weight"
+                       : e.name == "model.norm.weight"       ? "output_norm.weight"
+                       : e.name == "lm_head.weight"          ? "output.weight"
+                                                             : "";
     for (const auto& [from, to] : names) {
       const std::string tail = std::string(".") + from;
       if (name.empty() && e.name.size() > tail.size() && e.name.compare(e.name.size() - tail.size(), tail.size(), tail) == 0) {
@@ -200,9 +204,16 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true)
     std::vector<uint64_t> dims(e.shape.rbegin(), e.shape.rend());
     w.tensor(name, dims, v);
   }
-  const auto& rs = config.contains("rope_scaling") ? config["rope_scaling"] : nlohmann::json::object();
+  const auto& rs = config.contains("rope_scaling") && config["rope_scaling"].is_object() ? config["rope_scaling"] : nlohmann::json::object();
+  if (a == "phi3") {
+    w.kv_u32("phi3.rope.scaling.original_context_length", config["original_max_position_embeddings"].get<uint32_t>());
+    if (!rs.empty()) {  // longrope: its factor lists as tensors
+      w.tensor("rope_factors_long.weight", {head_dim / 2}, rs["long_factor"].get<std::vector<float>>());
+      w.tensor("rope_factors_short.weight", {head_dim / 2}, rs["short_factor"].get<std::vector<float>>());
+    }
+  }
   std::vector<float> factors;
-  for (uint32_t i = 0; i < head_dim / 2 && !rs.empty(); ++i) {
+  for (uint32_t i = 0; i < head_dim / 2 && a == "llama" && !rs.empty(); ++i) {
     // convert_hf_to_gguf.py's LlamaModel: 1 for high frequencies, `factor` for low ones, blended.
     const double freq = 1.0 / std::pow(config["rope_theta"].get<double>(), 2.0 * i / head_dim);
     const double old_len = rs["original_max_position_embeddings"].get<double>(), factor = rs["factor"].get<double>();
@@ -262,14 +273,16 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   CHECK(diff(prompt_logits(load(dir.path / "plain.gguf"), input), want["logits"]).max > 1e-2);
 }
 
-TEST_CASE("gguf models: gemma, from a file in the converter's layout (norms + 1)") {
-  const fs::path hf = slim::test::shared_dir() / "fixtures" / "models" / "gemma";
+TEST_CASE("gguf models: gemma and phi3, from files in the converter's layout") {
+  // Gemma's norms are stored + 1; Phi-3's q/k/v and gate/up fused, its longrope factors as tensors.
+  const std::string name = GENERATE("gemma", "phi3", "phi3-longrope");
+  const fs::path hf = slim::test::shared_dir() / "fixtures" / "models" / name;
   slim::test::TempDir dir;
-  write_gguf(hf, dir.path / "gemma.gguf");
+  write_gguf(hf, dir.path / "model.gguf");
   const auto want = slim::test::read_json(hf / "expected.json");
   const auto input = want["input_ids"].get<std::vector<int32_t>>();
-  const auto model = load(dir.path / "gemma.gguf");
-  CHECK(model->info().architecture == "GemmaForCausalLM");
+  const auto model = load(dir.path / "model.gguf");
+  CHECK(model->info().architecture == slim::test::read_json(hf / "config.json")["architectures"][0]);
   slim::Session session(model);
   std::vector<float> last;
   CHECK(slim::test::check_prefill(session, input, want["logits"], last) < 1e-4);

@@ -16,7 +16,8 @@ using nlohmann::json;
 struct GgufArch {
   std::string_view gguf, hf;
 };
-constexpr GgufArch kArchs[] = {{"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"gemma", "GemmaForCausalLM"}};
+constexpr GgufArch kArchs[] = {{"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"gemma", "GemmaForCausalLM"},
+                               {"phi3", "Phi3ForCausalLM"}};
 
 [[noreturn]] void bad(const io::GgufFile& g, const std::string& what) {
   throw Error(ErrorCode::invalid_format, g.path().string() + ": " + what);
@@ -38,6 +39,8 @@ constexpr std::pair<std::string_view, std::string_view> kLayerNames[] = {
     {"mlp.gate_proj.weight", "ffn_gate.weight"},
     {"mlp.up_proj.weight", "ffn_up.weight"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
+    {"self_attn.qkv_proj.weight", "attn_qkv.weight"},  // Phi-3's fused [q | k | v]
+    {"mlp.gate_up_proj.weight", "ffn_up.weight"},      // Phi-3's fused [gate | up]
 };
 
 // The GGUF name of a Hugging Face tensor name, or "" when slim has no mapping for it.
@@ -76,6 +79,16 @@ Tensor unpermute_rows(const Tensor& t, int64_t head_dim) {
     std::memcpy(dst + static_cast<size_t>(r) * row_bytes, src + static_cast<size_t>(from) * row_bytes, row_bytes);
   }
   return out;
+}
+
+// An F32 vector tensor of `n` values (RoPE factors), as doubles.
+std::vector<double> factor_tensor(const io::GgufFile& g, const std::string& name, int64_t n) {
+  const io::GgufTensorInfo* info = g.find_tensor(name);
+  if (info->type != io::ggml_f32 || info->dims.size() != 1 || info->dims[0] != n) {
+    bad(g, "tensor '" + name + "' must be F32 of " + std::to_string(n) + " values (half the rotated dims)");
+  }
+  const Tensor t = g.tensor(*info);
+  return {t.data_as<float>(), t.data_as<float>() + n};
 }
 
 }  // namespace
@@ -120,10 +133,18 @@ std::string gguf_config_json(const io::GgufFile& g) {
     throw Error(ErrorCode::unsupported, g.path().string() + ": " + a + ".attention.value_length " + std::to_string(*value_length) +
                                             " differs from the key length " + std::to_string(head_dim) + "; slim needs them equal");
   }
+  int64_t rotary_dim = head_dim;
   if (auto rope_dim = g.integer(a + ".rope.dimension_count"); rope_dim && *rope_dim != head_dim) {
-    throw Error(ErrorCode::unsupported, g.path().string() + ": " + a + ".rope.dimension_count " + std::to_string(*rope_dim) +
-                                            " is not the head size " + std::to_string(head_dim) + "; slim rotates whole heads for " + a);
+    if (a != "phi3" || *rope_dim <= 0 || *rope_dim > head_dim) {
+      throw Error(ErrorCode::unsupported, g.path().string() + ": " + a + ".rope.dimension_count " + std::to_string(*rope_dim) +
+                                              " is not the head size " + std::to_string(head_dim) + "; slim rotates whole heads for " + a);
+    }
+    // Phi-4-mini rotates the leading part of each head.
+    rotary_dim = *rope_dim;
+    c["partial_rotary_factor"] = static_cast<double>(*rope_dim) / static_cast<double>(head_dim);
   }
+  if (auto window = g.integer(a + ".attention.sliding_window"); window && *window > 0) c["sliding_window"] = *window;
+  if (auto original = g.integer(a + ".rope.scaling.original_context_length")) c["original_max_position_embeddings"] = *original;
   const std::string scaling(g.string(a + ".rope.scaling.type").value_or("none"));
   if (scaling == "linear") {
     c["rope_scaling"] = {{"rope_type", "linear"}, {"factor", g.number(a + ".rope.scaling.factor").value_or(1.0)}};
@@ -131,18 +152,25 @@ std::string gguf_config_json(const io::GgufFile& g) {
     throw Error(ErrorCode::unsupported, g.path().string() + ": " + a + ".rope.scaling.type '" + scaling +
                                             "' is not supported (slim reads none and linear)");
   }
-  if (const io::GgufTensorInfo* freqs = g.find_tensor("rope_freqs.weight")) {
+  if (g.find_tensor("rope_freqs.weight") != nullptr) {
     // Llama 3.1's scaling as llama.cpp's converter stores it: one factor a rotated pair, each
     // dividing its frequency. That is longrope with the same short and long factors and no
     // attention scaling (original_max_position_embeddings = the context length).
-    if (freqs->type != io::ggml_f32 || freqs->dims.size() != 1 || freqs->dims[0] != head_dim / 2) {
-      bad(g, "tensor 'rope_freqs.weight' must be F32 of " + std::to_string(head_dim / 2) + " values (half the head size)");
-    }
     if (scaling != "none") bad(g, "has both " + a + ".rope.scaling.type and tensor 'rope_freqs.weight'");
-    const Tensor t = g.tensor(*freqs);
-    const std::vector<double> factors(t.data_as<float>(), t.data_as<float>() + head_dim / 2);
+    const std::vector<double> factors = factor_tensor(g, "rope_freqs.weight", rotary_dim / 2);
     c["rope_scaling"] = {{"rope_type", "longrope"}, {"short_factor", factors}, {"long_factor", factors},
                          {"original_max_position_embeddings", required("context_length")}};
+  }
+  // Phi-3's longrope: its two factor lists as tensors, original_max_position_embeddings above.
+  const bool has_long = g.find_tensor("rope_factors_long.weight") != nullptr;
+  if (has_long != (g.find_tensor("rope_factors_short.weight") != nullptr)) {
+    bad(g, "has only one of the tensors 'rope_factors_long.weight' and 'rope_factors_short.weight'");
+  }
+  if (has_long) {
+    if (c.contains("rope_scaling")) bad(g, "has rope_factors_long.weight besides another RoPE scaling");
+    c["rope_scaling"] = {{"rope_type", "longrope"},
+                         {"short_factor", factor_tensor(g, "rope_factors_short.weight", rotary_dim / 2)},
+                         {"long_factor", factor_tensor(g, "rope_factors_long.weight", rotary_dim / 2)}};
   }
   const io::GgufTensorInfo* embed = g.find_tensor("token_embd.weight");
   if (embed == nullptr || embed->dims.size() != 2) bad(g, "has no 2-dimensional tensor 'token_embd.weight'");
