@@ -147,7 +147,9 @@ class GgufWriter {
   uint64_t kvs_count_ = 0, tensors_ = 0;
 };
 
-void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true) {
+// `pre`: a gpt2 (byte-level BPE) vocabulary with that tokenizer.ggml.pre instead of the
+// SentencePiece one.
+void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true, const std::string& pre = "") {
   const auto config = slim::test::read_json(hf / "config.json");
   const auto st = slim::io::SafetensorsFile::open(hf / "model.safetensors");
   const auto heads = config["num_attention_heads"].get<uint32_t>(), kv_heads = config["num_key_value_heads"].get<uint32_t>();
@@ -238,10 +240,17 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true)
     types.push_back(1);
     scores.push_back(static_cast<float>(-i));
   }
-  w.kv_string("tokenizer.ggml.model", "llama");
-  w.kv_strings("tokenizer.ggml.tokens", tokens);
+  w.kv_string("tokenizer.ggml.model", pre.empty() ? "llama" : "gpt2");
   w.kv_i32s("tokenizer.ggml.token_type", types);
-  w.kv_f32s("tokenizer.ggml.scores", scores);
+  if (pre.empty()) {
+    w.kv_strings("tokenizer.ggml.tokens", tokens);
+    w.kv_f32s("tokenizer.ggml.scores", scores);
+  } else {
+    tokens[29] = "ab";
+    w.kv_strings("tokenizer.ggml.tokens", tokens);
+    w.kv_string("tokenizer.ggml.pre", pre);
+    w.kv_strings("tokenizer.ggml.merges", {"a b"});
+  }
   w.kv_u32("tokenizer.ggml.bos_token_id", 1);
   w.kv_u32("tokenizer.ggml.eos_token_id", 2);
   w.kv_string("tokenizer.chat_template", "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}{{ eos_token }}");
@@ -288,6 +297,29 @@ TEST_CASE("gguf models: gemma and phi3, from files in the converter's layout") {
   CHECK(slim::test::check_prefill(session, input, want["logits"], last) < 1e-4);
   CHECK(greedy(model, input, 16) == want["greedy"]["new_tokens"].get<std::vector<int32_t>>());
   CHECK(max_diff(prompt_logits(model, input), prompt_logits(load(hf), input)) == 0.0);
+}
+
+TEST_CASE("gguf models: an unknown tokenizer.ggml.pre is a warning through the log callback") {
+  const fs::path hf = slim::test::shared_dir() / "fixtures" / "models" / "llama";
+  slim::test::TempDir dir;
+  for (const std::string pre : {"made-up", "qwen2"}) {
+    write_gguf(hf, dir.path / (pre + ".gguf"), true, pre);
+    std::vector<std::string> warnings;
+    slim::LoadOptions options;
+    options.threads = 1;
+    options.log = [&](slim::LogLevel level, const std::string& message) {
+      if (level == slim::LogLevel::warning) warnings.push_back(message);
+    };
+    const auto model = slim::Model::load(dir.path / (pre + ".gguf"), options);
+    if (pre == "made-up") {
+      REQUIRE(warnings.size() == 1);
+      CHECK_THAT(warnings[0], Catch::Contains("tokenizer.ggml.pre 'made-up' is not one slim knows"));
+    } else {
+      CHECK(warnings.empty());
+    }
+    // Either way the tokenizer loads (the unknown one with GPT-2's split): "ab" is one merge.
+    CHECK(model->tokenizer().encode("ab", {.add_special_tokens = false}).size() == 1);
+  }
 }
 
 TEST_CASE("gguf models: llama.cpp's logits and greedy tokens for each type") {
