@@ -94,7 +94,7 @@ struct ModelArgs {
 // The single options, for programs that take only some of them (slim-tokenize, slim-bench,
 // slim-quantize). Each returns its option, e.g. to mark it required.
 inline CLI::Option* add_model_option(CLI::App& app, std::string& path) {
-  return app.add_option("--model", path, "Hugging Face model folder (config.json, *.safetensors, tokenizer.json)");
+  return app.add_option("--model", path, "Hugging Face model folder (config.json, *.safetensors, tokenizer.json), or a GGUF file");
 }
 inline CLI::Option* add_weights_option(CLI::App& app, WeightFormat& weights, bool allow_as_stored = true) {
   return app

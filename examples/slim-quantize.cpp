@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
       slim::cli::ProgressBar bar("writing");
       model->save(out, [&](float f) { bar.update(f); });
     }
-    const int copied = config.empty() ? copy_other_files(model_args.path, out) : 0;
+    // A GGUF file holds its tokenizer inside: nothing beside it is copied.
+    const int copied = config.empty() && fs::is_directory(model_args.path) ? copy_other_files(model_args.path, out) : 0;
     std::fprintf(stderr, "slim-quantize: wrote %s (%s weights, %.1f MB read per token; %d other files copied)\n",
                  out.c_str(), std::string(slim::weight_format_name(model_args.weights)).c_str(),
                  static_cast<double>(model->info().weight_bytes) / 1e6, copied);

@@ -27,6 +27,7 @@ seed() {
   return 0
 }
 seed safetensors "$shared"/fixtures/models/{llama,qwen2-bf16}/model.safetensors
+seed gguf "$shared"/fixtures/gguf/vocab/ggml-vocab-{llama-spm,phi-3}.gguf "$shared"/fixtures/gguf/models/{llama,qwen2}/model-q4_0.gguf
 seed config "$shared"/configs/*.json "$shared"/fixtures/models/*/config.json
 # The small tokenizer.json files (the 9-33 MB ones would make every run slow).
 seed tokenizer_json "$shared"/fixtures/tokenizers/{stories260K,mistral}/tokenizer.json

@@ -67,8 +67,9 @@ struct ModelInfo {
 
 class Model {
  public:
-  // Loads a Hugging Face model folder (config.json + model.safetensors or its sharded index).
-  // Throws slim::Error naming the file and field at fault.
+  // Loads a Hugging Face model folder (config.json + model.safetensors or its sharded index), or a
+  // GGUF file, or a folder without config.json that holds exactly one (docs/gguf.md; path() is
+  // then that file). Throws slim::Error naming the file and field (or GGUF key or tensor) at fault.
   static std::shared_ptr<const Model> load(const std::filesystem::path& model_dir, const LoadOptions& options = {});
   // A model of exactly the shape that config_json describes, with seeded random weights generated
   // row by row directly in options.weights (as_stored = f32): for benchmarks and tests. Norm
@@ -86,9 +87,10 @@ class Model {
   int threads() const noexcept;
   const std::filesystem::path& path() const noexcept;
 
-  // Whether the folder has a tokenizer.json.
+  // Whether the folder has a tokenizer.json (a GGUF file: tokenizer.ggml.* keys).
   bool has_tokenizer() const;
-  // The folder's tokenizer (tokenizer.json + tokenizer_config.json), loaded on first use, once,
+  // The folder's tokenizer (tokenizer.json + tokenizer_config.json; a GGUF file's from its keys),
+  // loaded on first use, once,
   // thread-safely. Throws slim::Error when the folder has none or it is malformed.
   const Tokenizer& tokenizer() const;
   // The folder's chat template (tokenizer_config.json's chat_template, or the family's built-in

@@ -33,10 +33,15 @@ class Tokenizer {
   // add_eos_token, bos/eos token strings, clean_up_tokenization_spaces). Throws slim::Error naming
   // the file and the field or component at fault; slim::Error(limit_exceeded) when a file exceeds
   // one of `limits` (max_tokenizer_json_bytes, max_json_bytes, max_vocab_size, max_merges,
-  // max_added_tokens).
+  // max_added_tokens). A GGUF file, or a folder holding one and no tokenizer.json, gives
+  // from_gguf(that file).
   static Tokenizer load(const std::filesystem::path& model_dir, const Limits& limits = {});
   static Tokenizer from_json(std::string_view tokenizer_json,
                              std::string_view tokenizer_config_json = {}, const Limits& limits = {});
+  // The vocabulary of a GGUF file (its tokenizer.ggml.* keys) as the tokenizer.json Hugging Face
+  // would have for it: `llama` (SentencePiece) and `gpt2` (byte-level BPE with the pre-tokenizer
+  // that tokenizer.ggml.pre names) models, bos / eos / add_bos / add_eos (docs/gguf.md).
+  static Tokenizer from_gguf(const std::filesystem::path& gguf_file, const Limits& limits = {});
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

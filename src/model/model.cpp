@@ -6,11 +6,13 @@
 #include "io/safetensors_writer.hpp"
 #include "kernels/kernels.hpp"
 #include "limits_check.hpp"
+#include "model/gguf_model.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
 #include "model/weight_sources.hpp"
 #include "slim/error.hpp"
+#include "tokenizer/gguf_tokenizer.hpp"
 
 namespace slim {
 namespace {
@@ -56,6 +58,17 @@ void finish(Model::Impl& impl) {
   info.sliding_window = c.traits.sliding == SlidingPattern::none ? 0 : c.traits.sliding_window;
 }
 
+// An unknown tokenizer.ggml.pre gets GPT-2's split, which may cut text differently from the
+// model's own tokenizer: worth telling.
+void warn_unknown_pre_tokenizer(const io::GgufFile& gguf, const LogCallback& log) {
+  if (!log || gguf.string("tokenizer.ggml.model") != "gpt2") return;
+  const std::string pre(gguf.string("tokenizer.ggml.pre").value_or(""));
+  if (tok::gguf_pre_known(pre)) return;
+  log(LogLevel::warning, gguf.path().string() + ": tokenizer.ggml.pre '" + pre +
+                             "' is not one slim knows; its text is split as GPT-2's is, which may give other ids than the "
+                             "model's own tokenizer");
+}
+
 }  // namespace
 
 std::string_view weight_format_name(WeightFormat format) noexcept {
@@ -91,32 +104,51 @@ int64_t resolve_context_length(const Model& model, int64_t context_length) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
-  if (!std::filesystem::is_directory(dir)) {
-    throw Error(ErrorCode::io, dir.string() + ": not a model folder (no such directory)");
+std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw Error(ErrorCode::io, path.string() + ": not a model folder or GGUF file (no such file or directory)");
+  }
+  // A GGUF file, or a folder without config.json that holds exactly one.
+  std::optional<std::filesystem::path> gguf_path;
+  if (!std::filesystem::is_directory(path, ec)) {
+    if (!io::is_gguf_file(path)) throw Error(ErrorCode::invalid_argument, path.string() + ": not a model folder or GGUF file");
+    gguf_path = path;
+  } else if (!std::filesystem::exists(path / "config.json", ec)) {
+    gguf_path = io::find_gguf(path);
   }
   const auto start = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
   impl->threads = resolve_threads(options);
-  impl->dir = dir;
+  impl->dir = gguf_path ? *gguf_path : path;
   impl->log = options.log;
   impl->limits = options.limits;
-  const auto config_path = dir / "config.json";
-  impl->config_json = read_config_file(config_path, options.limits);
-  impl->config = parse_config(impl->config_json, config_path.string());
-  impl->files = io::WeightFiles::open(dir, options.use_mmap, options.limits);
+  TensorLookup lookup;
+  if (gguf_path) {
+    impl->gguf = io::GgufFile::open(*gguf_path, options.use_mmap, options.limits);
+    impl->config_json = gguf_config_json(*impl->gguf);
+    impl->config = parse_config(impl->config_json, gguf_path->string());
+    lookup = gguf_tensor_lookup(*impl->gguf, impl->config);
+    warn_unknown_pre_tokenizer(*impl->gguf, impl->log);
+  } else {
+    const auto config_path = path / "config.json";
+    impl->config_json = read_config_file(config_path, options.limits);
+    impl->config = parse_config(impl->config_json, config_path.string());
+    impl->files = io::WeightFiles::open(path, options.use_mmap, options.limits);
+    lookup = [files = &impl->files](const std::string& name) { return files->tensor(name); };
+  }
   if (options.weights != WeightFormat::as_stored) {
-    check_fits_in_memory(matrix_bytes(impl->config, options.weights, DType::f32), dir.string());
+    check_fits_in_memory(matrix_bytes(impl->config, options.weights, DType::f32), path.string());
   }
   Progress progress(options.progress, total_elements(impl->config));
-  auto source = file_source(impl->files, options.weights, impl->threads, progress);
+  auto source = file_source(std::move(lookup), options.weights, impl->threads, progress);
   impl->weights = build_weights(impl->config, *source, impl->saved);
   finish(*impl);
   progress.finish();
   if (impl->log) {
     const ModelConfig& c = impl->config;
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    impl->log(LogLevel::info, "loaded " + dir.string() + ": " + c.architecture + ", " + std::to_string(c.num_layers) +
+    impl->log(LogLevel::info, "loaded " + impl->dir.string() + ": " + c.architecture + ", " + std::to_string(c.num_layers) +
                                   " layers, " + std::string(dtype_name(impl->weights.embed.dtype())) + " weights, " +
                                   std::to_string(impl->info.weight_bytes >> 20) + " MiB read a token, " +
                                   kernels::active_isa() + " kernels, " + std::to_string(impl->threads) + " threads, " +

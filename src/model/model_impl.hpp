@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/gguf.hpp"
 #include "io/safetensors.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
@@ -18,11 +19,12 @@
 namespace slim {
 
 struct Model::Impl {
-  std::filesystem::path dir;  // empty for Model::random
-  std::string config_json;    // the text of config.json, which Model::save writes back
+  std::filesystem::path dir;  // the folder or GGUF file loaded; empty for Model::random
+  std::string config_json;    // the text of config.json (made from a GGUF's keys), which Model::save writes back
   ModelConfig config;
   ModelInfo info;
   io::WeightFiles files;  // keeps the mappings that weight views point into alive
+  std::optional<io::GgufFile> gguf;  // a model loaded from a GGUF file: the file (dir is its path)
   Weights weights;
   std::vector<io::NamedTensor> saved;  // every tensor under its file name, as Model::save writes it
   std::vector<float> rope_inv_freq;       // longrope: with the short factors

@@ -110,11 +110,11 @@ void run_fill_jobs(const std::vector<FillJob>& jobs, int threads, Progress& prog
 
 class FileSource final : public TensorSource {
  public:
-  FileSource(const io::WeightFiles& files, WeightFormat format, int threads, Progress& progress)
-      : files_(files), format_(format), threads_(threads), progress_(progress) {}
+  FileSource(TensorLookup lookup, WeightFormat format, int threads, Progress& progress)
+      : lookup_(std::move(lookup)), format_(format), threads_(threads), progress_(progress) {}
 
   Tensor matrix(const std::string& name, int64_t rows, int64_t cols) override {
-    Tensor t = files_.tensor(name);
+    Tensor t = lookup_(name);
     check_shape(name, t, {rows, cols});
     const DType target = target_dtype(format_, t.dtype(), cols);
     // A saved q4_0 folder is never re-quantized: used in place, or regrouped where the kernels
@@ -141,7 +141,7 @@ class FileSource final : public TensorSource {
   }
 
   Tensor vector(const std::string& name, int64_t n, bool) override {
-    Tensor t = files_.tensor(name);
+    Tensor t = lookup_(name);
     check_shape(name, t, {n});
     if (t.dtype() == DType::f32 && t.owns_memory()) return t;
     Tensor out = Tensor::zeros(DType::f32, {n});
@@ -150,7 +150,7 @@ class FileSource final : public TensorSource {
   }
 
  private:
-  const io::WeightFiles& files_;
+  TensorLookup lookup_;
   WeightFormat format_;
   int threads_;
   Progress& progress_;
@@ -268,7 +268,11 @@ void Progress::advance(uint64_t elements) {
 
 std::unique_ptr<TensorSource> file_source(const io::WeightFiles& files, WeightFormat format, int threads,
                                           Progress& progress) {
-  return std::make_unique<FileSource>(files, format, threads, progress);
+  return file_source([&files](const std::string& name) { return files.tensor(name); }, format, threads, progress);
+}
+
+std::unique_ptr<TensorSource> file_source(TensorLookup lookup, WeightFormat format, int threads, Progress& progress) {
+  return std::make_unique<FileSource>(std::move(lookup), format, threads, progress);
 }
 
 std::unique_ptr<TensorSource> random_source(const ModelConfig& config, WeightFormat format, int threads,

@@ -1,4 +1,4 @@
-// The two places weights come from: a model folder's safetensors files (converted or quantized to
+// The two places weights come from: a model's files (a folder's safetensors, or a GGUF file) (converted or quantized to
 // LoadOptions.weights on the way, on several threads) and seeded random values (Model::random).
 #pragma once
 
@@ -41,8 +41,14 @@ class Progress {
   uint64_t total_, done_ = 0;
 };
 
+// A stored tensor by its Hugging Face name (a view of a mapping, or an owned copy); throws
+// slim::Error(missing_tensor) naming it when absent.
+using TensorLookup = std::function<Tensor(const std::string& name)>;
+
 std::unique_ptr<TensorSource> file_source(const io::WeightFiles& files, WeightFormat format, int threads,
                                           Progress& progress);
+// The same for tensors from anywhere else (a GGUF file).
+std::unique_ptr<TensorSource> file_source(TensorLookup lookup, WeightFormat format, int threads, Progress& progress);
 std::unique_ptr<TensorSource> random_source(const ModelConfig& config, WeightFormat format, int threads,
                                             uint64_t seed, Progress& progress);
 

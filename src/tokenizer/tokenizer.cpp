@@ -2,10 +2,12 @@
 // pipeline follows Hugging Face tokenizers (and tokenizers.js, which made the test fixtures):
 // added tokens -> normalizer -> pre-tokenizer -> BPE -> post-processor; ids -> tokens -> decoder
 // -> clean-up.
+#include "io/gguf.hpp"
 #include "limits_check.hpp"
 #include "slim/error.hpp"
 #include "slim/tokenizer.hpp"
 #include "tokenizer/cleanup.hpp"
+#include "tokenizer/gguf_tokenizer.hpp"
 #include "tokenizer/json_util.hpp"
 #include "tokenizer/tokenizer_impl.hpp"
 #include "tokenizer/tokenizer_json.hpp"
@@ -52,12 +54,9 @@ void load_added_tokens(const json& doc, Tokenizer::Impl& impl, const Limits& lim
   }
 }
 
-std::unique_ptr<Tokenizer::Impl> build(std::string_view tokenizer_json,
-                                       std::string_view config_text, const Limits& limits) {
-  check_limit("tokenizer.json: size", tokenizer_json.size(), "max_tokenizer_json_bytes", limits.max_tokenizer_json_bytes);
-  check_limit("tokenizer_config.json: size", config_text.size(), "max_json_bytes", limits.max_json_bytes);
+// `config` is tokenizer_config.json's object (null without the file).
+std::unique_ptr<Tokenizer::Impl> build(tok::TokenizerFile file, const json& config, const Limits& limits) {
   auto impl = std::make_unique<Tokenizer::Impl>();
-  tok::TokenizerFile file = tok::parse_tokenizer_json(tokenizer_json, limits);
   const json& doc = file.doc;
   if (!doc.is_object()) throw Error(ErrorCode::invalid_format, "tokenizer.json: not a JSON object");
 
@@ -93,18 +92,6 @@ std::unique_ptr<Tokenizer::Impl> build(std::string_view tokenizer_json,
   impl->vocab_size = impl->model->vocab().size();
   for (const auto& t : impl->added_tokens) impl->vocab_size = std::max(impl->vocab_size, t->id + 1);
 
-  // tokenizer_config.json
-  json config;
-  if (!config_text.empty()) {
-    try {
-      config = json::parse(config_text);
-    } catch (const json::exception& e) {
-      throw Error(ErrorCode::invalid_format, std::string("tokenizer_config.json: ") + e.what());
-    }
-    if (!config.is_object()) {
-      throw Error(ErrorCode::invalid_format, "tokenizer_config.json: not a JSON object");
-    }
-  }
   Tokenizer::Impl& self = *impl;
   auto lookup = [&self](const std::string& token) -> std::optional<int32_t> {
     if (const auto it = self.added_by_content.find(token); it != self.added_by_content.end()) {
@@ -128,7 +115,7 @@ std::unique_ptr<Tokenizer::Impl> build(std::string_view tokenizer_json,
   impl->add_bos = config_bool("add_bos_token", false);
   impl->add_eos = config_bool("add_eos_token", false);
   // transformers and tokenizers.js default to cleaning up when the config does not say.
-  impl->clean_up_spaces = !config_text.empty() && config_bool("clean_up_tokenization_spaces", true);
+  impl->clean_up_spaces = !config.is_null() && config_bool("clean_up_tokenization_spaces", true);
 
   // Special = skipped by skip_special_tokens: special added tokens and the config's
   // additional_special_tokens, matched by content as tokenizers.js does.
@@ -203,6 +190,11 @@ Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::load(const std::filesystem::path& model_dir, const Limits& limits) {
   const std::filesystem::path json_path = model_dir / "tokenizer.json";
+  // A GGUF file, or a folder holding one instead of tokenizer.json.
+  if (!std::filesystem::is_directory(model_dir) && io::is_gguf_file(model_dir)) return from_gguf(model_dir, limits);
+  if (std::filesystem::is_directory(model_dir) && !std::filesystem::exists(json_path)) {
+    if (const auto gguf = io::find_gguf(model_dir)) return from_gguf(*gguf, limits);
+  }
   const std::filesystem::path config_path = model_dir / "tokenizer_config.json";
   if (!std::filesystem::is_regular_file(json_path)) {
     throw Error(ErrorCode::io, json_path.string() + ": no such file");
@@ -220,7 +212,31 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_dir, const Limits& 
 
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
                                const Limits& limits) {
-  return Tokenizer(build(tokenizer_json, tokenizer_config_json, limits));
+  check_limit("tokenizer.json: size", tokenizer_json.size(), "max_tokenizer_json_bytes", limits.max_tokenizer_json_bytes);
+  check_limit("tokenizer_config.json: size", tokenizer_config_json.size(), "max_json_bytes", limits.max_json_bytes);
+  tok::TokenizerFile file = tok::parse_tokenizer_json(tokenizer_json, limits);
+  json config;
+  if (!tokenizer_config_json.empty()) {
+    try {
+      config = json::parse(tokenizer_config_json);
+    } catch (const json::exception& e) {
+      throw Error(ErrorCode::invalid_format, std::string("tokenizer_config.json: ") + e.what());
+    }
+    if (!config.is_object()) {
+      throw Error(ErrorCode::invalid_format, "tokenizer_config.json: not a JSON object");
+    }
+  }
+  return Tokenizer(build(std::move(file), config, limits));
+}
+
+Tokenizer Tokenizer::from_gguf(const std::filesystem::path& gguf_file, const Limits& limits) {
+  const io::GgufFile gguf = io::GgufFile::open(gguf_file, true, limits);
+  tok::GgufTokenizer t = tok::tokenizer_from_gguf(gguf, limits);
+  try {
+    return Tokenizer(build(std::move(t.file), t.config, limits));
+  } catch (const Error& e) {
+    throw Error(e.code(), gguf_file.string() + ": tokenizer.ggml.*: " + e.what());
+  }
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {

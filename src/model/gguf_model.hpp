@@ -1,0 +1,29 @@
+// A GGUF model file as slim's loader sees a Hugging Face folder: its `<arch>.*` keys as the
+// config.json transformers would have for it, and its tensors under their Hugging Face names
+// (token_embd.weight -> model.embed_tokens.weight, blk.N.attn_q.weight ->
+// model.layers.N.self_attn.q_proj.weight, ...), so the rest of the loader and the forward pass are
+// the same for both. docs/gguf.md lists what maps to what.
+#pragma once
+
+#include <string>
+
+#include "io/gguf.hpp"
+#include "model/config.hpp"
+#include "model/weight_sources.hpp"
+
+namespace slim {
+
+// The config.json text for the file's general.architecture (llama, qwen2). Throws slim::Error
+// naming the key at fault, or (unsupported) the architecture with the list of those slim reads.
+std::string gguf_config_json(const io::GgufFile& gguf);
+
+// Looks tensors up by their Hugging Face names. Llama's q/k rows, which llama.cpp's converter
+// permutes for GGML's interleaved RoPE, come back in transformers' order (an owned copy); every
+// other tensor is a view of the mapping where its type and alignment allow. The file must outlive
+// the lookup.
+TensorLookup gguf_tensor_lookup(const io::GgufFile& gguf, const ModelConfig& config);
+
+// The GGUF architecture names slim reads.
+std::string gguf_architectures();
+
+}  // namespace slim
