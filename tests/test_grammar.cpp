@@ -321,3 +321,26 @@ TEST_CASE("constrained generation: every output is a document of the schema", "[
   CHECK(slim::Grammar::from_regex("(yes|no)").gbnf() == "root ::= ((\"y\" \"e\" \"s\" | \"n\" \"o\"))\n");
   CHECK(finished * 2 >= runs);  // most runs end their document within max_tokens
 }
+
+TEST_CASE("token masks on a shared vocabulary equal a matcher's own, for two grammars at once", "[grammar]") {
+  const auto tok = tokenizer_of("qwen2_5");
+  const int32_t eos = *tok.token_to_id("<|im_end|>");
+  const slim::TokenVocabulary shared(tok);
+  CHECK(shared.vocab_size() == tok.vocab_size());
+  const auto g1 = slim::Grammar::from_json_schema(R"({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})");
+  const auto g2 = slim::Grammar::from_regex("(yes|no)!");
+  slim::TokenMatcher alone(g1, tok, {eos}), on_shared(g1, shared, {eos}), other(g2, shared, {eos});
+  for (const char* t : {"{\"", "n", "\":", "1", "2", "}"}) {
+    const auto a = alone.mask();
+    const std::vector<uint64_t> copy(a.begin(), a.end());
+    const auto b = on_shared.mask();
+    CHECK(std::equal(copy.begin(), copy.end(), b.begin(), b.end()));
+    (void)other.mask();  // another grammar on the same vocabulary meanwhile
+    const int32_t id = *tok.token_to_id(t);
+    REQUIRE(alone.accept_token(id));
+    REQUIRE(on_shared.accept_token(id));
+  }
+  CHECK(on_shared.is_complete());
+  CHECK(bit(on_shared.mask(), eos));
+  CHECK(other.accept_token(*tok.token_to_id("yes")));
+}
