@@ -1,7 +1,10 @@
 // Token mask time of constrained generation (slim::TokenMatcher) on the Llama 3, Qwen2.5 and
 // Gemma 2 vocabularies: for each schema, 20 seeded random walks through the masks (a fresh
-// matcher each, as each generation has); every mask() call is timed. Counters: median and p99
-// µs per mask, and the vocabulary preprocessing in ms.
+// matcher each, as each generation has, on the vocabulary shared as the Engine shares it); every
+// mask() call is timed. Counters: median and p99 µs per mask; preprocessing in ms: alone_ms a
+// matcher that builds its own vocabulary (generate() without an Engine, and every request before
+// the vocabulary was shared), vocab_ms the shared TokenVocabulary (once per tokenizer), prep_ms a
+// matcher on it (the per-request work now).
 //   SLIM_SHARED_DIR=../shared build/benchmarks/bench_grammar
 #include <benchmark/benchmark.h>
 
@@ -36,12 +39,22 @@ void BM_mask(benchmark::State& state, const char* folder) {
   const auto schema = kSchemas[state.range(0)];
   const auto grammar = slim::Grammar::from_json_schema(schema);
   const int32_t eos = tok.eos_id().value_or(0);
-  std::vector<double> us, prep_ms;
+  std::vector<double> us, prep_ms, alone_ms, vocab_ms;
+  const auto ms_since = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
+  for (int i = 0; i < 3; ++i) {  // interleaved: alone, then the shared vocabulary
+    auto t0 = Clock::now();
+    { slim::TokenMatcher alone(grammar, tok, {eos}); }
+    alone_ms.push_back(ms_since(t0));
+    t0 = Clock::now();
+    { slim::TokenVocabulary v(tok); }
+    vocab_ms.push_back(ms_since(t0));
+  }
+  const slim::TokenVocabulary vocabulary(tok);
   for (auto _ : state) {
     for (int walk = 0; walk < 20; ++walk) {
       const auto t0 = Clock::now();
-      slim::TokenMatcher tm(grammar, tok, {eos});
-      prep_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      slim::TokenMatcher tm(grammar, vocabulary, {eos});
+      prep_ms.push_back(ms_since(t0));
       std::mt19937 rng(static_cast<uint32_t>(walk));
       std::vector<int32_t> allowed;
       for (int step = 0; step < 200; ++step) {
@@ -61,11 +74,13 @@ void BM_mask(benchmark::State& state, const char* folder) {
     }
   }
   std::sort(us.begin(), us.end());
-  std::sort(prep_ms.begin(), prep_ms.end());
+  for (auto* v : {&prep_ms, &alone_ms, &vocab_ms}) std::sort(v->begin(), v->end());
   state.counters["median_us"] = us[us.size() / 2];
   state.counters["p99_us"] = us[us.size() * 99 / 100];
   state.counters["masks"] = static_cast<double>(us.size());
   state.counters["prep_ms"] = prep_ms[prep_ms.size() / 2];
+  state.counters["alone_ms"] = alone_ms[alone_ms.size() / 2];
+  state.counters["vocab_ms"] = vocab_ms[vocab_ms.size() / 2];
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // slim-actions: action items from a live transcript. Each chunk of lines is run into the session as
 // it arrives (so the final question costs only its own tokens); at the end the model lists the
-// action items.
+// action items, as JSON constrained by kActionItemsSchema (docs/structured_output.md).
 //   slim-actions --model DIR [--file TRANSCRIPT] [--chunk-lines N] [--max-tokens N] [model flags] [sampling flags]
 // Reads stdin when no --file is given. Per-chunk latency on stderr, the action items on stdout.
 #include <cstdio>
@@ -9,6 +9,34 @@
 
 #include "cli.hpp"
 #include "slim/slim.hpp"
+
+namespace {
+
+// The answer's JSON Schema: every answer is a document of it (docs/structured_output.md).
+const char* kActionItemsSchema = R"({
+  "type": "object",
+  "properties": {
+    "action_items": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "properties": {
+          "owner": {"type": "string", "minLength": 1, "maxLength": 24},
+          "task": {"type": "string", "minLength": 1, "maxLength": 80},
+          "due": {"type": ["string", "null"], "maxLength": 20}
+        },
+        "required": ["owner", "task", "due"],
+        "additionalProperties": false
+      },
+      "maxItems": 5
+    }
+  },
+  "required": ["action_items"],
+  "additionalProperties": false
+}
+)";
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app("Extract action items from a transcript with slim", "slim-actions");
@@ -26,6 +54,7 @@ int main(int argc, char** argv) {
        "build/examples/slim-actions --model ../shared/models/stories260K --max-tokens 64"}));
 
   return slim::cli::run(app, argc, argv, [&]() -> int {
+    options.grammar = slim::Grammar::from_json_schema(kActionItemsSchema);
     std::ifstream in_file;
     if (!file.empty()) {
       in_file.open(file);
@@ -43,7 +72,10 @@ int main(int argc, char** argv) {
     const size_t at = whole.find(marker);
     if (at == std::string::npos) throw slim::Error(slim::ErrorCode::template_error, "the chat template drops the message");
     const std::string head = whole.substr(0, at) + "Here is a meeting transcript.\n\n";
-    const std::string tail = "\nList the action items of this meeting: who does what, by when." + whole.substr(at + marker.size());
+    const std::string tail =
+        "\nList the action items of this meeting as JSON: {\"action_items\": [{\"owner\": who, \"task\": what, "
+        "\"due\": by when, or null}]}." +
+        whole.substr(at + marker.size());
 
     auto run = [&](const std::string& text, bool first) {
       const auto ids = tokenizer.encode(text, {.add_special_tokens = false});
@@ -79,6 +111,9 @@ int main(int argc, char** argv) {
     auto r = slim::generate(session, std::span<const int32_t>(ids), options, slim::cli::print_text);
     std::fputs("\n", stdout);
     std::fflush(stdout);  // the text before the figures on stderr
+    if (r.stop_reason == slim::StopReason::max_tokens || r.stop_reason == slim::StopReason::context_full) {
+      std::fprintf(stderr, "slim-actions: the answer was cut off before its JSON ended (raise --max-tokens)\n");
+    }
     std::fprintf(stderr, "%d chunks in %.1f ms (%.1f ms a chunk); question: %.1f ms to first token, %zu tokens\n", chunks,
                  total * 1000, chunks ? total * 1000 / chunks : 0.0, r.first_token_seconds * 1000, r.tokens.size());
     return 0;

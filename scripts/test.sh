@@ -11,12 +11,14 @@ shift || true
 SLIM_BUILD_TARGETS="" "$root/scripts/setup.sh" "$build" -DSLIM_BUILD_TESTS=ON -DSLIM_BUILD_EXAMPLES=ON -DSLIM_BUILD_BENCHMARKS=ON \
   -DSLIM_FUZZ=OFF "$@"
 # npm packages of the HTTP tests, into BUILD_DIR/npm (never into the source tree): the official
-# openai client (openai_client) and puppeteer-core, which drives Debian's Chromium (webui_browser).
+# openai client (openai_client), puppeteer-core, which drives Debian's Chromium (webui_browser), and
+# ajv, the JSON Schema validator that checks constrained outputs (openai_client, schema_corpus).
 . "$root/scripts/install-packages.sh"
 install_packages chromium
 command -v npm >/dev/null || install_packages nodejs npm
-if [ ! -f "$build/npm/node_modules/openai/package.json" ] || [ ! -f "$build/npm/node_modules/puppeteer-core/package.json" ]; then
-  npm install --prefix "$build/npm" --no-audit --no-fund --loglevel=error openai@6 puppeteer-core@24 >/dev/null
+if [ ! -f "$build/npm/node_modules/openai/package.json" ] || [ ! -f "$build/npm/node_modules/puppeteer-core/package.json" ] ||
+   [ ! -f "$build/npm/node_modules/ajv/package.json" ] || [ ! -f "$build/npm/node_modules/ajv-formats/package.json" ]; then
+  npm install --prefix "$build/npm" --no-audit --no-fund --loglevel=error openai@6 puppeteer-core@24 ajv@8 ajv-formats@3 >/dev/null
 fi
 export SLIM_SHARED_DIR=${SLIM_SHARED_DIR:-$root/../shared}
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j"$(nproc)"

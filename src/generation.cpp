@@ -38,7 +38,7 @@ std::string StopMatcher::push(std::string_view text) {
 }
 
 Generation::Generation(const Model& model, const GenerateOptions& options, std::span<const int32_t> prompt,
-                       TextCallback on_text)
+                       TextCallback on_text, const TokenVocabulary* vocabulary)
     : options_(options), sampler_(options.sampler), on_text_(std::move(on_text)), stops_(options.stop) {
   if (options.max_tokens < 0) throw Error(ErrorCode::invalid_argument, "GenerateOptions.max_tokens must be >= 0");
   tokenizer_ = model.has_tokenizer() ? &model.tokenizer() : nullptr;
@@ -53,7 +53,12 @@ Generation::Generation(const Model& model, const GenerateOptions& options, std::
   }
   if (options.grammar) {
     if (!tokenizer_) throw Error(ErrorCode::invalid_argument, "GenerateOptions.grammar needs a model with a tokenizer");
-    grammar_.emplace(*options.grammar, *tokenizer_, options.stop_at_eos ? eos_ : std::vector<int32_t>{});
+    std::vector<int32_t> eos = options.stop_at_eos ? eos_ : std::vector<int32_t>{};
+    if (vocabulary) {
+      grammar_.emplace(*options.grammar, *vocabulary, std::move(eos));
+    } else {
+      grammar_.emplace(*options.grammar, *tokenizer_, std::move(eos));
+    }
   }
   result_.prompt_tokens.assign(prompt.begin(), prompt.end());
   for (int32_t t : prompt) sampler_.accept(t);

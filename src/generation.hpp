@@ -34,8 +34,9 @@ class StopMatcher {
 class Generation {
  public:
   // Checks the options (slim::Error(invalid_argument)); the prompt's tokens feed the penalties.
+  // `vocabulary`: the tokenizer's, shared, for the grammar's matcher (built here when null).
   Generation(const Model& model, const GenerateOptions& options, std::span<const int32_t> prompt,
-             TextCallback on_text = {});
+             TextCallback on_text = {}, const TokenVocabulary* vocabulary = nullptr);
 
   // Samples the next token from the logits of the newest position, records it and delivers its
   // text. Only ids the tokenizer has a token for are ever sampled (an embedding may have more rows:

@@ -1,6 +1,7 @@
 #include "slim/sampler.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <string>
 
@@ -66,7 +67,12 @@ int32_t Sampler::sample(std::span<const float> logits) {
     chosen = static_cast<int32_t>(std::max_element(work_.begin(), work_.end()) - work_.begin());
   } else {
     candidates_.clear();
-    for (int32_t i = 0; i < vocab; ++i) candidates_.emplace_back(work_[static_cast<size_t>(i)], i);
+    // Ids at -inf (a grammar's mask) have no chance: left out, they cost no sorting.
+    for (int32_t i = 0; i < vocab; ++i) {
+      const float l = work_[static_cast<size_t>(i)];
+      if (l != -std::numeric_limits<float>::infinity()) candidates_.emplace_back(l, i);
+    }
+    if (candidates_.empty()) candidates_.emplace_back(work_[0], 0);  // all -inf: as before, the first id
     // Highest logit first; ties by lower id, so the order is fully determined.
     auto higher = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);

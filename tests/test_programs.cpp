@@ -10,6 +10,7 @@
 
 #include "program_runner.hpp"
 #include "test_support.hpp"
+#include "tiny_models.hpp"
 
 namespace fs = std::filesystem;
 using slim::test::program;
@@ -106,6 +107,34 @@ TEST_CASE("slim-complete, slim-summarize and slim-actions run", "[programs]") {
   auto actions = run(with_model("slim-actions", stories()) + " --file " + quoted(text) + " --max-tokens 8 2>&1");
   CHECK(actions.status == 0);
   CHECK(actions.out.find("chunk 3:") != std::string::npos);
+  CHECK(actions.out.find("cut off before its JSON ended") != std::string::npos);
+  // Given room, the answer is a document of the action items schema (docs/structured_output.md),
+  // greedy and sampled: stories260K (its greedy answer is an empty list) and a random model with
+  // Qwen2.5's tokenizer, whose longer tokens and context let the sampled lists end.
+  slim::test::TempDir tmp;
+  const std::string qwen = slim::test::make_qwen_tokenizer_model(tmp.path / "qwen").string();
+  size_t items = 0;
+  for (const auto& [model, sampling] : std::vector<std::pair<std::string, std::string>>{
+           {stories(), ""}, {qwen, ""}, {qwen, " --temp 1 --top-k 40 --seed 1"}, {qwen, " --temp 1 --top-k 40 --seed 2"}}) {
+    auto whole = run(with_model("slim-actions", model) + " --file " + quoted(text) + " --max-tokens 1500" + sampling + " 2>/dev/null");
+    INFO(whole.out);
+    REQUIRE(whole.status == 0);
+    const auto doc = nlohmann::json::parse(whole.out);
+    REQUIRE(doc.is_object());
+    CHECK(doc.size() == 1);
+    REQUIRE(doc["action_items"].is_array());
+    CHECK(doc["action_items"].size() <= 10);
+    const auto chars = [](const std::string& s) { return std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }); };
+    items += doc["action_items"].size();
+    for (const auto& item : doc["action_items"]) {
+      REQUIRE(item.is_object());
+      CHECK(item.size() == 3);
+      CHECK((item["owner"].is_string() && chars(item["owner"]) >= 1 && chars(item["owner"]) <= 40));
+      CHECK((item["task"].is_string() && chars(item["task"]) >= 1 && chars(item["task"]) <= 120));
+      CHECK((item["due"].is_null() || (item["due"].is_string() && chars(item["due"]) <= 30)));
+    }
+  }
+  CHECK(items > 0);
   fs::remove(prefix);
   fs::remove(text);
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "server_process.hpp"
+#include "slim/grammar.hpp"
 #include "test_support.hpp"
 #include "tiny_models.hpp"
 
@@ -546,4 +547,153 @@ TEST_CASE("slim-server's structured output: response_format, json_schema and gra
   check_error(post(s, "/v1/chat/completions", chat({{"response_format", {{"type", "xml"}}}}), 400), "unsupported_value");
   check_error(post(s, "/v1/chat/completions", chat({{"response_format", {{"type", "json_schema"}}}}), 400), "missing_field");
   check_healthy(s);
+}
+
+namespace {
+
+const char* kWeatherTools = R"([
+  {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
+      "unit": {"enum": ["celsius", "fahrenheit"]}, "days": {"type": "integer", "minimum": 1, "maximum": 7}},
+      "required": ["city", "unit"]}}},
+  {"type": "function", "function": {"name": "add", "description": "Adds two numbers",
+    "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}}}
+])";
+
+// A call's arguments must be a document of its tool's parameters schema (read by the grammar
+// compiled from it; ajv checks the same independently in tests/http).
+void check_tool_call(const Json& call, const std::string& want_name = "") {
+  INFO(call.dump());
+  REQUIRE(call["type"] == "function");
+  CHECK(call["id"].is_string());
+  const std::string name = call["function"]["name"];
+  if (!want_name.empty()) CHECK(name == want_name);
+  const Json args = Json::parse(call["function"]["arguments"].get<std::string>());
+  REQUIRE(args.is_object());
+  bool found = false;
+  for (const Json& t : Json::parse(kWeatherTools)) {
+    if (t["function"]["name"] != name) continue;
+    found = true;
+    slim::GrammarMatcher m(slim::Grammar::from_json_schema(t["function"]["parameters"].dump()));
+    CHECK((m.accept(call["function"]["arguments"].get<std::string>()) && m.is_complete()));
+  }
+  CHECK(found);
+  if (name == "get_weather") {
+    const std::string city = args["city"];
+    CHECK(std::count_if(city.begin(), city.end(), [](char c) { return (c & 0xC0) != 0x80; }) <= 12);  // code points
+    CHECK((args["unit"] == "celsius" || args["unit"] == "fahrenheit"));
+  } else {
+    CHECK(args["a"].is_number_integer());
+    CHECK(args["b"].is_number_integer());
+  }
+}
+
+// Tool calls through one server: required, a named function, auto over seeds (text or calls),
+// none, streamed calls, and the errors.
+void check_tools(const ServerProcess& s) {
+  const auto chat = [&](const Json& extra) {
+    Json body = {{"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
+                 {"tools", Json::parse(kWeatherTools)}, {"max_tokens", 80}, {"temperature", 0},
+                 {"top_k", 40}};  // sampled requests: top-k spares sorting the whole vocabulary
+    body.update(extra);
+    return body.dump();
+  };
+  for (int seed = 0; seed < 3; ++seed) {
+    const Json extra = {{"tool_choice", "required"}, {"temperature", seed ? 1.0 : 0.0}, {"seed", seed}};
+    const Json r = post(s, "/v1/chat/completions", chat(extra));
+    INFO(r.dump());
+    const Json& choice = r["choices"][0];
+    if (choice["finish_reason"] == "length") continue;  // a long string cut off: not a wrong call
+    CHECK(choice["finish_reason"] == "tool_calls");
+    REQUIRE(choice["message"]["tool_calls"].is_array());
+    REQUIRE(!choice["message"]["tool_calls"].empty());
+    for (const Json& call : choice["message"]["tool_calls"]) check_tool_call(call);
+  }
+  // A named function: one call of it.
+  const Json named = post(s, "/v1/chat/completions", chat({{"tool_choice", {{"type", "function"}, {"function", {{"name", "add"}}}}}}));
+  INFO(named.dump());
+  REQUIRE(named["choices"][0]["finish_reason"] == "tool_calls");
+  REQUIRE(named["choices"][0]["message"]["tool_calls"].size() == 1);
+  check_tool_call(named["choices"][0]["message"]["tool_calls"][0], "add");
+  const Json one = post(s, "/v1/chat/completions", chat({{"tool_choice", "required"}, {"parallel_tool_calls", false}, {"seed", 3}, {"temperature", 1.0}}));
+  INFO(one.dump());
+  if (one["choices"][0]["finish_reason"] == "tool_calls") CHECK(one["choices"][0]["message"]["tool_calls"].size() == 1);
+
+  int calls = 0, texts = 0;
+  for (int seed = 0; seed < 4; ++seed) {
+    const Json r = post(s, "/v1/chat/completions", chat({{"tool_choice", "auto"}, {"temperature", 1.0}, {"seed", seed}}));
+    const Json& choice = r["choices"][0];
+    INFO(r.dump());
+    if (choice["finish_reason"] == "tool_calls") {
+      ++calls;
+      for (const Json& call : choice["message"]["tool_calls"]) check_tool_call(call);
+    } else {
+      ++texts;
+      CHECK(choice["message"]["content"].is_string());
+      CHECK_FALSE(choice["message"].contains("tool_calls"));
+    }
+  }
+  CHECK(calls + texts == 4);
+  const Json none = post(s, "/v1/chat/completions", chat({{"tool_choice", "none"}, {"max_tokens", 4}}));
+  CHECK_FALSE(none["choices"][0]["message"].contains("tool_calls"));
+  const Json with_tools = post(s, "/v1/chat/completions", chat({{"max_tokens", 1}}));
+  CHECK(none["usage"]["prompt_tokens"].get<int>() < with_tools["usage"]["prompt_tokens"].get<int>());  // tools not shown
+
+  // Streamed: OpenAI's delta.tool_calls with an index, then finish_reason tool_calls; the same
+  // call as the whole answer (greedy).
+  const Json whole = post(s, "/v1/chat/completions", chat({{"tool_choice", "required"}}));
+  const Stream st = stream(s, "/v1/chat/completions", chat({{"tool_choice", "required"}, {"stream", true}}));
+  CHECK(st.error == "");
+  CHECK(st.done);
+  Json streamed = Json::array();
+  std::string finish;
+  for (const Json& e : st.events) {
+    const Json& c = e["choices"][0];
+    if (c["finish_reason"].is_string()) finish = c["finish_reason"];
+    if (!c["delta"].contains("tool_calls")) continue;
+    for (Json call : c["delta"]["tool_calls"]) {
+      CHECK(call["index"] == streamed.size());
+      call.erase("index");
+      streamed.push_back(call);
+    }
+  }
+  if (whole["choices"][0]["finish_reason"] == "tool_calls") {
+    CHECK(finish == "tool_calls");
+    REQUIRE(streamed.size() == whole["choices"][0]["message"]["tool_calls"].size());
+    for (size_t i = 0; i < streamed.size(); ++i) {
+      CHECK(streamed[i]["function"] == whole["choices"][0]["message"]["tool_calls"][i]["function"]);
+    }
+  }
+
+  check_error(post(s, "/v1/chat/completions", chat({{"tool_choice", {{"type", "function"}, {"function", {{"name", "nope"}}}}}}), 400),
+              "invalid_value");
+  const Json bad_tools = Json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "not": {}}}}])");
+  check_error(post(s, "/v1/chat/completions", chat({{"tools", bad_tools}}), 400), "unsupported_value");
+  check_error(post(s, "/v1/chat/completions", chat({{"response_format", {{"type", "json_object"}}}}), 400), "invalid_value");
+  check_error(post(s, "/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "tool_choice": "required"})", 400),
+              "invalid_value");
+  check_healthy(s);
+}
+
+}  // namespace
+
+TEST_CASE("slim-server tool calls: Qwen2.5's <tool_call> format", "[server][tools]") {
+  slim::test::TempDir tmp;
+  const fs::path model = slim::test::make_qwen_tokenizer_model(tmp.path / "qwen");
+  ServerProcess s({"--model", model.string(), "--threads", "1", "--parallel", "2", "--context", "1024"});
+  check_tools(s);
+}
+
+TEST_CASE("slim-server tool calls: Llama 3.1's JSON format, and the generic one", "[server][tools]") {
+  slim::test::TempDir tmp;
+  const fs::path model = slim::test::make_llama3_tokenizer_model(tmp.path / "llama3");
+  const fs::path llama31 = slim::test::shared_dir() / "fixtures" / "chat" / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja";
+  {
+    ServerProcess s({"--model", model.string(), "--threads", "1", "--parallel", "2", "--context", "2048",
+                     "--chat-template", llama31.string()});
+    check_tools(s);
+  }
+  // The tokenizer's own Llama 3 template shows no tools: the generic format, told in a system message.
+  ServerProcess s({"--model", model.string(), "--threads", "1", "--parallel", "2", "--context", "1024"});
+  check_tools(s);
 }

@@ -31,4 +31,23 @@ inline std::filesystem::path make_qwen_tokenizer_model(const std::filesystem::pa
   return dir;
 }
 
+// A Llama model of hidden size 64 with Llama 3.1's tokenizer (128,256 tokens, <|eot_id|> its
+// end of turn), q8_0 as above.
+inline std::filesystem::path make_llama3_tokenizer_model(const std::filesystem::path& dir, uint64_t seed = 1) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  const fs::path config = dir / "random-config.json";
+  std::ofstream(config) << R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",
+    "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+    "tie_word_embeddings": true, "vocab_size": 128256, "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009],
+    "torch_dtype": "float32"})";
+  slim::Model::random(config, {.threads = 1, .weights = slim::WeightFormat::q8_0}, seed)->save(dir);
+  const fs::path tokenizer = shared_dir() / "fixtures" / "tokenizers" / "llama3_1";
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    fs::copy_file(tokenizer / f, dir / f, fs::copy_options::overwrite_existing);
+  }
+  return dir;
+}
+
 }  // namespace slim::test

@@ -295,12 +295,25 @@ ChatRequest parse_chat_request(const Json& body, uint64_t seed) {
     if (!tools->empty()) r.tools = *tools;
   }
   if (const Json* choice = member(body, "tool_choice")) {
-    const bool named = choice->is_object() && choice->contains("function");
-    if (!(choice->is_string() || named)) throw bad("tool_choice", "'tool_choice' must be none, auto, required or a function");
-    if (choice->is_string() && *choice != "none" && *choice != "auto" && *choice != "required") {
-      throw bad("tool_choice", "'tool_choice' must be none, auto, required or a function");
+    const char* kinds = "'tool_choice' must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\"}}";
+    if (choice->is_string()) {
+      const auto c = choice->get<std::string>();
+      if (c != "none" && c != "auto" && c != "required") throw bad("tool_choice", kinds);
+      if (c == "none") r.tools = nullptr;  // the model is not shown the tools
+      if (c == "required") r.tool_choice.choice = ToolChoice::required;
+    } else {
+      const Json* f = choice->is_object() ? member(*choice, "function") : nullptr;
+      const Json* name = f && f->is_object() ? member(*f, "name") : nullptr;
+      if (!name || !name->is_string()) throw bad("tool_choice", kinds);
+      r.tool_choice = {.choice = ToolChoice::function, .function = name->get<std::string>()};
     }
-    if (*choice == "none") r.tools = nullptr;  // the model is not shown the tools
+    if (r.tool_choice.choice != ToolChoice::automatic && r.tools.is_null()) {
+      throw bad("tool_choice", "'tool_choice' asks for a tool call but the request has no 'tools'");
+    }
+  }
+  if (const auto parallel = boolean(body, "parallel_tool_calls")) r.tool_choice.parallel = *parallel;
+  if (!r.tools.is_null() && r.generation.options.grammar) {
+    throw bad("tools", "give 'tools' or a structured output ('response_format', 'json_schema', 'grammar'), not both");
   }
   return r;
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slim/generate.hpp"
+#include "slim/tool_calls.hpp"
 
 namespace slim::server {
 
@@ -42,7 +43,8 @@ struct GenerationRequest {
 struct ChatRequest {
   GenerationRequest generation;
   Json messages;  // an array of message objects, content flattened to text
-  Json tools;     // null when absent
+  Json tools;     // null when absent, or when tool_choice is none (the model is not shown them)
+  ToolCallOptions tool_choice;  // auto, required or a named function
 };
 
 struct CompletionRequest {

@@ -17,6 +17,7 @@
 #include "prompts.hpp"
 #include "request.hpp"
 #include "slim/slim.hpp"
+#include "tool_replies.hpp"
 
 extern const char kWebUiPage[];  // webui/index.html, embedded by CMake (cmake/embed_text.cmake)
 
@@ -125,6 +126,7 @@ struct Job {
   GenerationRequest generation = {};
   std::string echo = {};  // completions with echo: the prompt text before the answer
   bool truncated = false; // infill: the prompt was trimmed to fit the context
+  std::optional<ToolCallFormat> tools = {};  // chat with tools: the reply may be calls in this format
 };
 
 }  // namespace
@@ -174,6 +176,7 @@ struct Server::Impl {
   std::unique_ptr<Engine> engine;
   std::optional<ChatTemplate> custom_template;
   std::optional<FimTokens> fim;
+  ToolCallStyle tool_style;  // how the chat template writes tool calls
   std::string model_name;
   int64_t created = unix_time();
   std::atomic<uint64_t> next_id{1};
@@ -194,6 +197,7 @@ void Server::Impl::load() {
     custom_template.emplace(ChatTemplate::from_string(source.str(), base.bos_token(), base.eos_token()));
   }
   fim = find_fim_tokens(tokenizer);
+  tool_style = detect_tool_call_format(custom_template ? *custom_template : model->chat_template(), tokenizer);
   engine = std::make_unique<Engine>(model, EngineOptions{.slots = options.parallel,
                                                          .context = options.context,
                                                          .threads = options.load.threads,
@@ -227,14 +231,22 @@ Json Server::Impl::chunk(const Job& job, const std::string& id, const std::strin
 
 Json Server::Impl::whole(const Job& job, const std::string& id, const GenerateResult& r) const {
   if (job.shape == Shape::chat) {
+    Json message = {{"role", "assistant"}, {"content", r.text}};
+    const char* finish = finish_reason(r.stop_reason);
+    if (job.tools) {
+      const ParsedToolCalls reply = read_tool_reply(*job.tools, r.text);
+      message["content"] = reply.content;
+      if (!reply.calls.empty()) {
+        if (reply.content.empty()) message["content"] = nullptr;  // as OpenAI answers a call
+        message["tool_calls"] = tool_calls_json(reply, id, false);
+        finish = "tool_calls";
+      }
+    }
     return {{"id", id},
             {"object", "chat.completion"},
             {"created", unix_time()},
             {"model", model_name},
-            {"choices", Json::array({{{"index", 0},
-                                      {"message", {{"role", "assistant"}, {"content", r.text}}},
-                                      {"logprobs", nullptr},
-                                      {"finish_reason", finish_reason(r.stop_reason)}}})},
+            {"choices", Json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish}}})},
             {"usage", usage(r)}};
   }
   if (job.shape == Shape::completion) {
@@ -314,6 +326,7 @@ void Server::Impl::answer(const Job& job, httplib::Response& res) {
     return;
   }
   res.set_header("Cache-Control", "no-cache");
+  const auto tool_stream = job.tools ? std::make_shared<ToolReplyStream>(*job.tools) : nullptr;
   res.set_chunked_content_provider("text/event-stream", [=, this](size_t, httplib::DataSink& sink) {
     if (job.shape == Shape::chat) {  // OpenAI's first chunk names the role
       Json first = chunk(job, id, "", nullptr);
@@ -325,6 +338,7 @@ void Server::Impl::answer(const Job& job, httplib::Response& res) {
     }
     for (;;) {
       auto [text, done] = channel->take(std::chrono::milliseconds(2000));
+      if (tool_stream) text = tool_stream->push(text);
       if (!text.empty()) {
         Json c = chunk(job, id, text, nullptr);
         if (job.generation.include_usage) c["usage"] = nullptr;
@@ -339,7 +353,19 @@ void Server::Impl::answer(const Job& job, httplib::Response& res) {
       if (job.shape == Shape::infill) {
         write(sink, sse(whole(job, id, r)));
       } else {
-        Json last = chunk(job, id, "", finish_reason(r.stop_reason));
+        const char* finish = finish_reason(r.stop_reason);
+        if (tool_stream) {  // the text held back: calls, or text after all
+          const ParsedToolCalls reply = tool_stream->finish();
+          Json c = chunk(job, id, reply.content, nullptr);
+          if (!reply.calls.empty()) {
+            c["choices"][0]["delta"] = {{"tool_calls", tool_calls_json(reply, id, true)}};
+            if (!reply.content.empty()) c["choices"][0]["delta"]["content"] = reply.content;
+            finish = "tool_calls";
+          }
+          if (job.generation.include_usage) c["usage"] = nullptr;
+          if (!reply.content.empty() || !reply.calls.empty()) write(sink, sse(c));
+        }
+        Json last = chunk(job, id, "", finish);
         if (job.generation.include_usage) last["usage"] = nullptr;
         last["timings"] = timings(r);  // as llama-server's last chunk: the page shows its speed
         write(sink, sse(last));
@@ -468,9 +494,15 @@ void Server::Impl::routes() {
 
   const auto chat = handle([this](const httplib::Request& req, httplib::Response& res) {
     require_ready();
-    const ChatRequest r = parse_chat_request(parse_body(req.body), draw_seed());
+    ChatRequest r = parse_chat_request(parse_body(req.body), draw_seed());
     const ChatTemplate& tmpl = custom_template ? *custom_template : model->chat_template();
-    answer({.shape = Shape::chat, .prompt = chat_prompt(model->tokenizer(), tmpl, r), .generation = r.generation}, res);
+    std::optional<ToolCallFormat> tools;
+    if (!r.tools.is_null()) {
+      tools = tool_style.format;
+      use_tools(r, tool_style);
+    }
+    answer({.shape = Shape::chat, .prompt = chat_prompt(model->tokenizer(), tmpl, r), .generation = r.generation, .tools = tools},
+           res);
   });
   http.Post("/v1/chat/completions", chat);
   http.Post("/chat/completions", chat);

@@ -83,12 +83,30 @@ class GrammarMatcher {
   std::unique_ptr<State> state_;
 };
 
+// The vocabulary side of token masks: a byte trie of every non-special token's bytes (as
+// Tokenizer::token_bytes gives them). Building it is most of a TokenMatcher's preprocessing
+// (tens of ms on a 128k-256k vocabulary) and depends only on the tokenizer, so it is built once
+// and shared: immutable, copies share it, across threads too.
+class TokenVocabulary {
+ public:
+  explicit TokenVocabulary(const Tokenizer& tokenizer);
+  int32_t vocab_size() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
 // A grammar and a tokenizer's vocabulary together: token masks for constrained generation.
-// Construction preprocesses the vocabulary (a byte trie of every non-special token's bytes, as
-// Tokenizer::token_bytes gives them); masks of each grammar state are cached. Special tokens are
-// never allowed, except the end-of-sequence ids when the text is complete.
+// Masks of each grammar state are cached. Special tokens are never allowed, except the
+// end-of-sequence ids when the text is complete.
 class TokenMatcher {
  public:
+  // Only grammar-specific work: the vocabulary is shared.
+  TokenMatcher(const Grammar& grammar, const TokenVocabulary& vocabulary, std::vector<int32_t> eos_ids);
+  // Builds the vocabulary for this matcher alone.
   TokenMatcher(const Grammar& grammar, const Tokenizer& tokenizer, std::vector<int32_t> eos_ids);
   TokenMatcher(TokenMatcher&&) noexcept;
   TokenMatcher& operator=(TokenMatcher&&) noexcept;

@@ -130,6 +130,10 @@ struct Engine::Impl {
   std::vector<size_t> batch_slots;  // the slot of each batch sequence
   size_t next_prefill = 0;          // round robin start over the prefilling slots
 
+  // The tokenizer's side of grammar masks, built once, by the first submit() with a grammar on
+  // its caller's thread (never on the scheduler's, where it would stall every stream).
+  std::once_flag vocabulary_once;
+  std::optional<TokenVocabulary> vocabulary;
   mutable std::mutex mutex;  // guards queue, closing and stats
   std::condition_variable wake;
   std::deque<std::shared_ptr<GenerationHandle::State>> queue;
@@ -195,7 +199,9 @@ void Engine::Impl::admit(std::shared_ptr<GenerationHandle::State> state) {
   r.admitted = Clock::now();
   std::exception_ptr error;
   try {
-    r.generation.emplace(*model, r.state->request.options, prompt, r.state->request.on_text);
+    // A request with a grammar went through submit()'s call_once, before the queue's mutex.
+    const TokenVocabulary* vocab = r.state->request.options.grammar && vocabulary ? &*vocabulary : nullptr;
+    r.generation.emplace(*model, r.state->request.options, prompt, r.state->request.on_text, vocab);
   } catch (...) {
     error = std::current_exception();
   }
@@ -404,6 +410,9 @@ GenerationHandle Engine::submit(EngineRequest request) {
   }
   if (request.options.max_tokens < 0) throw Error(ErrorCode::invalid_argument, "GenerateOptions.max_tokens must be >= 0");
   Sampler check(request.options.sampler);  // throws for sampler options out of range
+  if (request.options.grammar && impl_->model->has_tokenizer()) {
+    std::call_once(impl_->vocabulary_once, [&] { impl_->vocabulary.emplace(impl_->model->tokenizer()); });
+  }
   auto state = std::make_shared<GenerationHandle::State>();
   state->request = std::move(request);
   {

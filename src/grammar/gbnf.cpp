@@ -231,4 +231,20 @@ Grammar::Rules parse_gbnf(std::string_view text, std::string source) {
   return b.finish("root", std::move(source));
 }
 
+std::string gbnf_literal(std::string_view bytes) {
+  std::string out = "\"";
+  for (const char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\' || u < 0x20) {
+      static const char* hex = "0123456789ABCDEF";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace slim::grammar

@@ -18,6 +18,9 @@ std::string regex_to_gbnf(std::string_view regex, bool json_string = false);
 // The GBNF of a JSON Schema (src/grammar/json_schema.cpp).
 std::string json_schema_to_gbnf(std::string_view schema_json, bool pretty);
 
+// A GBNF string literal of `bytes` (quotes, backslashes and control bytes as \xHH).
+std::string gbnf_literal(std::string_view bytes);
+
 // GBNF rules for any JSON value, rooted at `value` (shared by any_json and the schema compiler).
 std::string json_value_gbnf();
 

@@ -23,22 +23,6 @@ using Json = nlohmann::ordered_json;
 const std::string kDead = "!";  // an object rule no text can finish
 constexpr int kPrettyDepth = 16;  // deeper values are written compact (keeps recursion finite)
 
-std::string literal(std::string_view bytes) {
-  std::string out = "\"";
-  for (const char c : bytes) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\' || u < 0x20) {
-      static const char* hex = "0123456789ABCDEF";
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string escape_pointer(const std::string& key) {
   std::string out;
   for (const char c : key) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
@@ -47,15 +31,15 @@ std::string escape_pointer(const std::string& key) {
 
 // Decimal ranges as GBNF: [lo, hi] for non-negative integers of the same digit count.
 std::string same_length_range(const std::string& lo, const std::string& hi) {
-  if (lo.size() == 1) return lo == hi ? literal(lo) : "[" + lo + "-" + hi + "]";
-  if (lo[0] == hi[0]) return literal(lo.substr(0, 1)) + " " + same_length_range(lo.substr(1), hi.substr(1));
+  if (lo.size() == 1) return lo == hi ? gbnf_literal(lo) : "[" + lo + "-" + hi + "]";
+  if (lo[0] == hi[0]) return gbnf_literal(lo.substr(0, 1)) + " " + same_length_range(lo.substr(1), hi.substr(1));
   const size_t rest = lo.size() - 1;
-  std::string out = "(" + literal(lo.substr(0, 1)) + " " + same_length_range(lo.substr(1), std::string(rest, '9'));
+  std::string out = "(" + gbnf_literal(lo.substr(0, 1)) + " " + same_length_range(lo.substr(1), std::string(rest, '9'));
   if (hi[0] - lo[0] > 1) {
     out += " | [" + std::string(1, static_cast<char>(lo[0] + 1)) + "-" + std::string(1, static_cast<char>(hi[0] - 1)) +
            "] [0-9]{" + std::to_string(rest) + "}";
   }
-  return out + " | " + literal(hi.substr(0, 1)) + " " + same_length_range(std::string(rest, '0'), hi.substr(1)) + ")";
+  return out + " | " + gbnf_literal(hi.substr(0, 1)) + " " + same_length_range(std::string(rest, '0'), hi.substr(1)) + ")";
 }
 
 // [lo, hi] for 0 <= lo <= hi, in canonical decimal (no leading zeros).
@@ -107,9 +91,9 @@ class Compiler {
   // Whitespace before a nested line at depth d (pretty) or nothing (compact).
   std::string nl(int d) const {
     if (!pretty_ || d >= kPrettyDepth) return "";
-    return literal("\n" + std::string(static_cast<size_t>(2 * d), ' '));
+    return gbnf_literal("\n" + std::string(static_cast<size_t>(2 * d), ' '));
   }
-  std::string colon(int d) const { return pretty_ && d < kPrettyDepth ? literal(": ") : literal(":"); }
+  std::string colon(int d) const { return pretty_ && d < kPrettyDepth ? gbnf_literal(": ") : gbnf_literal(":"); }
   static std::string join(const std::string& a, const std::string& b) {
     return a.empty() ? b : b.empty() ? a : a + " " + b;
   }
@@ -163,11 +147,11 @@ class Compiler {
       rules_[name] = value(resolve(ref, at), ref.substr(1), d);
       return name;
     }
-    if (s.contains("const")) return literal(s["const"].dump());
+    if (s.contains("const")) return gbnf_literal(s["const"].dump());
     if (s.contains("enum")) {
       if (!s["enum"].is_array() || s["enum"].empty()) fail(ErrorCode::invalid_format, at + "/enum", "must be a non-empty array");
       std::string alts;
-      for (const auto& v : s["enum"]) alts += (alts.empty() ? "" : " | ") + literal(v.dump());
+      for (const auto& v : s["enum"]) alts += (alts.empty() ? "" : " | ") + gbnf_literal(v.dump());
       return "(" + alts + ")";
     }
     for (const char* k : {"anyOf", "oneOf"}) {
@@ -295,7 +279,7 @@ class Compiler {
     if (s.contains("properties")) {
       if (!s["properties"].is_object()) fail(ErrorCode::invalid_format, at + "/properties", "must be an object");
       for (const auto& [name, prop] : s["properties"].items()) {
-        const std::string k = literal(Json(name).dump()) + " " + colon(d + 1);
+        const std::string k = gbnf_literal(Json(name).dump()) + " " + colon(d + 1);
         props.emplace_back(k, value(prop, at + "/properties/" + escape_pointer(name), d + 1));
         required.push_back(req.count(name) > 0);
         names.insert(name);
@@ -320,13 +304,13 @@ class Compiler {
     std::function<std::string(int64_t, int64_t)> rest = [&](int64_t i, int64_t c) -> std::string {
       c = std::min(c, cap);
       if (const auto it = memo.find({i, c}); it != memo.end()) return it->second;
-      const std::string sep = c == 0 ? nl(d + 1) : join(literal(","), nl(d + 1));
+      const std::string sep = c == 0 ? nl(d + 1) : join(gbnf_literal(","), nl(d + 1));
       std::string body;
       if (i == n) {
         std::vector<std::string> alts;
         const std::string end = c == 0 || nl(d).empty() ? "\"\"" : nl(d);
         if (!extra.empty() && max < 0 && c >= min) {  // any number more: no count to keep
-          const std::string more = join(join(literal(","), nl(d + 1)), extra);
+          const std::string more = join(join(gbnf_literal(","), nl(d + 1)), extra);
           alts.push_back("(" + join(sep, extra) + " (" + more + ")*)? " + end);
         } else {
           if (c >= min) alts.push_back(end);
@@ -431,10 +415,10 @@ class Compiler {
     const std::string close = nl(d);
     std::function<std::string(int64_t)> from = [&](int64_t i) -> std::string {
       if (const auto it = memo.find(i); it != memo.end()) return it->second;
-      const std::string sep = i == 0 ? nl(d + 1) : join(literal(","), nl(d + 1));
+      const std::string sep = i == 0 ? nl(d + 1) : join(gbnf_literal(","), nl(d + 1));
       std::string body;
       if (i >= k && min <= i && max < 0) {  // the unbounded tail: (sep item)*
-        const std::string tail = join(join(literal(","), nl(d + 1)), item);
+        const std::string tail = join(join(gbnf_literal(","), nl(d + 1)), item);
         body = i == 0 ? "(" + join(sep, item) + " (" + tail + ")* " + (close.empty() ? "" : close) + ")?"
                       : "(" + tail + ")* " + (close.empty() ? "" : close);
         if (i > 0 && close.empty()) body = "(" + tail + ")*";

@@ -1,4 +1,5 @@
-// TokenMatcher: token masks from a byte trie of the vocabulary walked with the stacks.
+// TokenVocabulary and TokenMatcher: token masks from a byte trie of the vocabulary (built once a
+// tokenizer, shared) walked with the stacks (a matcher's own).
 //
 // The trie is laid out in preorder with each node's subtree end, so a walk is one pass over an
 // array that skips a subtree as soon as no stack can read its byte. A state is a set of stacks,
@@ -22,24 +23,18 @@ namespace {
 constexpr size_t kMaxCacheBytes = size_t{64} << 20;  // the per-stack masks, dropped past this
 }
 
-struct TokenMatcher::Impl {
+struct TokenVocabulary::Impl {
   struct Node {
     uint8_t byte;
     uint32_t depth, end;            // end: one past the last node of the subtree
     uint32_t tokens_begin, tokens_end;
   };
-  std::shared_ptr<grammar::Stacks> stacks;
   std::vector<Node> nodes;
   std::vector<int32_t> node_tokens;
   std::vector<std::string> bytes;  // by id; "" for special tokens and ids without bytes
-  std::vector<int32_t> eos;
   int32_t vocab = 0;
   size_t words = 0;
-  std::unordered_map<uint32_t, std::vector<uint64_t>> cache;
-  std::vector<uint64_t> out;
-  std::vector<std::vector<uint32_t>> levels;
-  std::vector<uint32_t> current;
-  std::vector<std::vector<uint32_t>> history;
+  size_t max_depth = 0;
 
   void build_trie() {
     std::vector<int32_t> ids;
@@ -75,18 +70,46 @@ struct TokenMatcher::Impl {
       nodes[path.back()].end = static_cast<uint32_t>(nodes.size());
       path.pop_back();
     }
-    size_t depth = 0;
-    for (const Node& n : nodes) depth = std::max<size_t>(depth, n.depth);
-    levels.resize(depth + 1);
+    for (const Node& n : nodes) max_depth = std::max<size_t>(max_depth, n.depth);
   }
+};
+
+TokenVocabulary::TokenVocabulary(const Tokenizer& tokenizer) {
+  auto v = std::make_shared<Impl>();
+  v->vocab = tokenizer.vocab_size();
+  v->words = (static_cast<size_t>(v->vocab) + 63) / 64;
+  v->bytes.resize(static_cast<size_t>(v->vocab));
+  for (int32_t id = 0; id < v->vocab; ++id) {
+    if (!tokenizer.is_special(id)) v->bytes[static_cast<size_t>(id)] = tokenizer.token_bytes(id);
+  }
+  v->build_trie();
+  impl_ = std::move(v);
+}
+
+int32_t TokenVocabulary::vocab_size() const { return impl_->vocab; }
+
+struct TokenMatcher::Impl {
+  TokenVocabulary vocabulary;
+  const TokenVocabulary::Impl& v;  // vocabulary's, which this keeps alive
+  std::shared_ptr<grammar::Stacks> stacks;
+  std::vector<int32_t> eos;
+  std::unordered_map<uint32_t, std::vector<uint64_t>> cache;
+  std::vector<uint64_t> out;
+  std::vector<std::vector<uint32_t>> levels;
+  std::vector<uint32_t> current;
+  std::vector<std::vector<uint32_t>> history;
+
+  explicit Impl(const TokenVocabulary& vocab) : vocabulary(vocab), v(vocabulary.impl()) {}
+
+  bool is_eos(int32_t id) const { return std::find(eos.begin(), eos.end(), id) != eos.end(); }
 
   const std::vector<uint64_t>& stack_mask(uint32_t stack) {
     if (const auto it = cache.find(stack); it != cache.end()) return it->second;
-    if (cache.size() * words * 8 > kMaxCacheBytes) cache.clear();
-    std::vector<uint64_t> m(words, 0);
+    if (cache.size() * v.words * 8 > kMaxCacheBytes) cache.clear();
+    std::vector<uint64_t> m(v.words, 0);
     levels[0].assign(1, stack);
-    for (size_t i = 1; i < nodes.size();) {
-      const Node& n = nodes[i];
+    for (size_t i = 1; i < v.nodes.size();) {
+      const auto& n = v.nodes[i];
       auto& here = levels[n.depth];
       stacks->step_all(levels[n.depth - 1], n.byte, here);
       if (here.empty()) {
@@ -94,7 +117,7 @@ struct TokenMatcher::Impl {
         continue;
       }
       for (uint32_t t = n.tokens_begin; t < n.tokens_end; ++t) {
-        const auto id = static_cast<size_t>(node_tokens[t]);
+        const auto id = static_cast<size_t>(v.node_tokens[t]);
         m[id >> 6] |= uint64_t{1} << (id & 63);
       }
       ++i;
@@ -105,24 +128,19 @@ struct TokenMatcher::Impl {
   bool complete() const { return !current.empty() && current.front() == grammar::kEmptyStack; }
 };
 
-TokenMatcher::TokenMatcher(const Grammar& grammar, const Tokenizer& tokenizer, std::vector<int32_t> eos_ids)
-    : impl_(std::make_unique<Impl>()) {
+TokenMatcher::TokenMatcher(const Grammar& grammar, const TokenVocabulary& vocabulary, std::vector<int32_t> eos_ids)
+    : impl_(std::make_unique<Impl>(vocabulary)) {
   Impl& m = *impl_;
   m.stacks = std::make_shared<grammar::Stacks>(grammar.rules_ptr());
-  m.vocab = tokenizer.vocab_size();
-  m.words = (static_cast<size_t>(m.vocab) + 63) / 64;
-  m.bytes.resize(static_cast<size_t>(m.vocab));
-  for (int32_t id = 0; id < m.vocab; ++id) {
-    if (!tokenizer.is_special(id)) m.bytes[static_cast<size_t>(id)] = tokenizer.token_bytes(id);
-  }
   for (const int32_t e : eos_ids) {
-    if (e < 0 || e >= m.vocab) continue;
-    m.eos.push_back(e);
-    m.bytes[static_cast<size_t>(e)].clear();  // an end-of-sequence id writes nothing
+    if (e >= 0 && e < m.v.vocab) m.eos.push_back(e);  // an end-of-sequence id writes nothing
   }
-  m.build_trie();
+  m.levels.resize(m.v.max_depth + 1);
   m.current = m.stacks->initial();
 }
+
+TokenMatcher::TokenMatcher(const Grammar& grammar, const Tokenizer& tokenizer, std::vector<int32_t> eos_ids)
+    : TokenMatcher(grammar, TokenVocabulary(tokenizer), std::move(eos_ids)) {}
 
 TokenMatcher::TokenMatcher(TokenMatcher&&) noexcept = default;
 TokenMatcher& TokenMatcher::operator=(TokenMatcher&&) noexcept = default;
@@ -130,24 +148,27 @@ TokenMatcher::~TokenMatcher() = default;
 
 std::span<const uint64_t> TokenMatcher::mask() {
   Impl& m = *impl_;
-  m.out.assign(m.words, 0);
+  m.out.assign(m.v.words, 0);
   for (const uint32_t s : m.current) {
     if (s == grammar::kEmptyStack) continue;
     const auto& sm = m.stack_mask(s);
-    for (size_t w = 0; w < m.words; ++w) m.out[w] |= sm[w];
+    for (size_t w = 0; w < m.v.words; ++w) m.out[w] |= sm[w];
   }
-  if (m.complete()) {
-    for (const int32_t e : m.eos) m.out[static_cast<size_t>(e) >> 6] |= uint64_t{1} << (e & 63);
+  // End-of-sequence ids are in the shared trie when they are not special: they only end a text.
+  const bool complete = m.complete();
+  for (const int32_t e : m.eos) {
+    const uint64_t bit = uint64_t{1} << (e & 63);
+    m.out[static_cast<size_t>(e) >> 6] = complete ? m.out[static_cast<size_t>(e) >> 6] | bit : m.out[static_cast<size_t>(e) >> 6] & ~bit;
   }
   return m.out;
 }
 
 bool TokenMatcher::accept_token(int32_t id) {
   Impl& m = *impl_;
-  if (std::find(m.eos.begin(), m.eos.end(), id) != m.eos.end()) return m.complete();
-  if (id < 0 || id >= m.vocab || m.bytes[static_cast<size_t>(id)].empty()) return false;
+  if (m.is_eos(id)) return m.complete();
+  if (id < 0 || id >= m.v.vocab || m.v.bytes[static_cast<size_t>(id)].empty()) return false;
   std::vector<uint32_t> cur = m.current, next;
-  for (const char c : m.bytes[static_cast<size_t>(id)]) {
+  for (const char c : m.v.bytes[static_cast<size_t>(id)]) {
     m.stacks->step_all(cur, static_cast<uint8_t>(c), next);
     if (next.empty()) return false;
     std::swap(cur, next);
@@ -174,6 +195,6 @@ void TokenMatcher::rollback(size_t tokens) {
   m.history.resize(m.history.size() - tokens);
 }
 
-int32_t TokenMatcher::vocab_size() const { return impl_->vocab; }
+int32_t TokenMatcher::vocab_size() const { return impl_->v.vocab; }
 
 }  // namespace slim

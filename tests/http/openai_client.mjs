@@ -1,6 +1,7 @@
 // The official `openai` npm client against a slim-server process: chat (whole and streamed),
-// completions, models, and an error. Fails (exit 1) when the package is missing: scripts/test.sh
-// installs it into BUILD/npm.
+// completions, models, an error, and tool calls (whole and streamed, each call's arguments
+// validated by ajv against its tool's parameters). Fails (exit 1) when a package is missing:
+// scripts/test.sh installs openai and ajv into BUILD/npm.
 // Usage: node openai_client.mjs SLIM_SERVER MODEL_DIR NPM_DIR
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -8,12 +9,15 @@ import path from "node:path";
 import assert from "node:assert/strict";
 
 const [server, model, npmDir] = process.argv.slice(2);
-let OpenAI;
+let OpenAI, Ajv;
 try {
-  const mod = createRequire(path.join(path.resolve(npmDir), "package.json"))("openai");
+  const require = createRequire(path.join(path.resolve(npmDir), "package.json"));
+  const mod = require("openai");
   OpenAI = mod.OpenAI ?? mod.default ?? mod;
+  const ajv = require("ajv");
+  Ajv = ajv.default ?? ajv;
 } catch (e) {
-  console.error(`the openai package is not installed in ${npmDir} (npm install --prefix ${npmDir} openai): ${e.message}`);
+  console.error(`the openai or ajv package is not installed in ${npmDir} (npm install --prefix ${npmDir} openai ajv): ${e.message}`);
   process.exit(1);
 }
 
@@ -71,9 +75,59 @@ try {
     assert.equal(e.param, "n");
     return true;
   });
+  // Tool calls: stories260K's template shows no tools, so the generic JSON format; the grammar
+  // makes a random story model write valid calls.
+  const tools = [
+    { type: "function", function: { name: "weather",
+      parameters: { type: "object", properties: { city: { type: "string", maxLength: 12 },
+                                                  unit: { enum: ["celsius", "fahrenheit"] } },
+                    required: ["city", "unit"] } } },
+    { type: "function", function: { name: "add", parameters: { type: "object",
+      properties: { a: { type: "integer", minimum: 0, maximum: 99 }, b: { type: "integer", maximum: 999 } }, required: ["a", "b"] } } },
+  ];
+  const ajv = new Ajv({ strict: false });
+  const validators = Object.fromEntries(tools.map((t) => [t.function.name, ajv.compile(t.function.parameters)]));
+  const checkCall = (call) => {
+    assert.equal(call.type, "function");
+    assert.ok(call.id);
+    const validate = validators[call.function.name];
+    assert.ok(validate, `a call of an unknown tool: ${call.function.name}`);
+    const args = JSON.parse(call.function.arguments);
+    assert.ok(validate(args), `${call.function.arguments}: ${ajv.errorsText(validate.errors)}`);
+  };
+  let called = 0;
+  for (let seed = 0; seed < 4; ++seed) {
+    const r = await client.chat.completions.create({ model: "stories260K", messages: [{ role: "user", content: "Weather?" }],
+                                                    tools: [tools[seed % 2]], tool_choice: "required", parallel_tool_calls: false, max_tokens: 100,
+                                                    temperature: seed ? 1 : 0, seed });
+    if (r.choices[0].finish_reason === "length") continue;  // cut off (512 positions of context)
+    assert.equal(r.choices[0].finish_reason, "tool_calls");
+    assert.ok(r.choices[0].message.tool_calls.length >= 1);
+    r.choices[0].message.tool_calls.forEach(checkCall);
+    ++called;
+  }
+  assert.ok(called >= 2, `only ${called} of 4 requests ended in calls`);
+  const toolStream = await client.chat.completions.create({ model: "stories260K", messages: [{ role: "user", content: "Add" }],
+                                                           tools, tool_choice: { type: "function", function: { name: "add" } },
+                                                           max_tokens: 100, temperature: 0, stream: true });
+  const streamedCalls = [];
+  finish = null;
+  for await (const chunk of toolStream) {
+    for (const d of chunk.choices[0]?.delta?.tool_calls ?? []) {
+      streamedCalls[d.index] ??= { id: d.id, type: d.type, function: { name: "", arguments: "" } };
+      streamedCalls[d.index].function.name += d.function?.name ?? "";
+      streamedCalls[d.index].function.arguments += d.function?.arguments ?? "";
+    }
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(finish, "tool_calls");
+  assert.equal(streamedCalls.length, 1);
+  assert.equal(streamedCalls[0].function.name, "add");
+  streamedCalls.forEach(checkCall);
+
   const wrongKey = new OpenAI({ baseURL: `${base}/v1`, apiKey: "wrong", maxRetries: 0 });
   await assert.rejects(wrongKey.models.list(), (e) => e.status === 401);
-  console.log("openai client: models, chat, chat stream, completions and errors passed");
+  console.log("openai client: models, chat, chat stream, completions, errors and tool calls passed");
 } catch (e) {
   console.error(e);
   status = 1;
