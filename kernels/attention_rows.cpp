@@ -1,6 +1,6 @@
 // The row operations: attention's dot_rows(), add_weighted_rows() and softmax(), the MLP's silu_mul(). Portable
 // loops (the compiler vectorises them for the baseline ISA) and the AVX2 versions where the kernel
-// set is avx2.
+// set is avx2 or one of the VNNI sets built on it.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -78,7 +78,9 @@ struct RowOps {
 
 RowOps row_ops(Isa isa) noexcept {
 #if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2) return {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul};
+  if (isa == Isa::avx2 || isa == Isa::avx512_vnni || isa == Isa::avx_vnni) {
+    return {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul};
+  }
 #else
   (void)isa;
 #endif
