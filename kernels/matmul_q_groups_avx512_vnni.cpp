@@ -2,6 +2,8 @@
 // 512-bit registers, each loading two of a group's 32-byte registers. Built with -mavx512f
 // -mavx512bw -mavx512vl -mavx512vnni (and the AVX2 set's flags) and only called after
 // cpu_features() confirmed them all.
+#include <array>
+
 #include "kernels/q_groups_vnni.hpp"
 
 namespace slim::kernels::avx512_vnni {
@@ -33,6 +35,27 @@ struct V512 {
                             _mm512_maskz_extracti64x4_epi64(0xFF, v, 1));
   }
   static __m256i dp256(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
+  // vnni_slots_portable() as a transpose: register v of the output (slots 2v, 2v + 1) lane L
+  // takes 32-bit word G::slot_reg(2v + L / 8) of block L % 8; blocks 0-3 lie in the first two
+  // 64-byte loads, 4-7 in the last two, at the same places, so one index vector serves both.
+  template <typename G>
+  static void slots(const int8_t* q, Vec* out) {
+    static constexpr auto kIndex = [] {
+      std::array<std::array<int, 16>, 4> index{};
+      for (int v = 0; v < 4; ++v)
+        for (int lane = 0; lane < 16; ++lane) {
+          const int k = lane % 8;
+          index[v][lane] = (k % 4 / 2) * 16 + (k % 2) * 8 + G::slot_reg(2 * v + lane / 8);
+        }
+      return index;
+    }();
+    const Vec in[4] = {load(q), load(q + 64), load(q + 128), load(q + 192)};
+    for (int v = 0; v < 4; ++v) {
+      const Vec index = _mm512_loadu_si512(kIndex[v].data());
+      const Vec low = _mm512_permutex2var_epi32(in[0], index, in[1]), high = _mm512_permutex2var_epi32(in[2], index, in[3]);
+      out[v] = _mm512_mask_blend_epi32(0xF0F0, low, high);
+    }
+  }
 };
 
 }  // namespace

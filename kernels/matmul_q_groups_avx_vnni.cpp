@@ -22,6 +22,8 @@ struct V256 {
   static Vec widen(__m256i v) { return v; }
   static __m256i narrow(Vec v) { return v; }
   static __m256i dp256(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_avx_epi32(acc, u, s); }
+  template <typename G>
+  static void slots(const int8_t* q, Vec* out) { vnni_slots_portable<G>(q, out); }
 };
 
 }  // namespace

@@ -132,14 +132,20 @@ struct VnniQ4 {
   }
 };
 
-template <typename V, typename G>
-VnniXGroup<V> vnni_prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
-  const int8_t* q = xq.q + t * xq.cols + g * kGroupBlocks * kBlock;
-  VnniXGroup<V> x;
-  auto* slots = reinterpret_cast<unsigned char*>(x.a);
+// The 8 blocks of a group's activations at q (256 bytes) dealt out into VnniXGroup's slots, four
+// bytes at a time: the portable way (a policy may have a faster one).
+template <typename G>
+void vnni_slots_portable(const int8_t* q, void* out) {
+  auto* slots = static_cast<unsigned char*>(out);
   for (int s = 0; s < kGroupBlocks; ++s) {
     for (int k = 0; k < 8; ++k) std::memcpy(slots + 32 * s + 4 * k, q + k * kBlock + 4 * G::slot_reg(s), 4);
   }
+}
+
+template <typename V, typename G>
+VnniXGroup<V> vnni_prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
+  VnniXGroup<V> x;
+  V::template slots<G>(xq.q + t * xq.cols + g * kGroupBlocks * kBlock, x.a);
   const int64_t b = t * xq.blocks + g * kGroupBlocks;
   const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sums + b));
   x.init = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_mullo_epi32(sums, _mm256_set1_epi32(G::kOffset)));
