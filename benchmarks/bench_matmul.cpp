@@ -7,6 +7,8 @@
 // once), GFLOP/s = 2 * rows * cols * n per call.
 //
 // The kernel set is the one matmul() picks; SLIM_KERNELS=xsimd (or scalar, ...) selects another.
+// For q8_0 / q4_0 in groups8 the other supported sets that read it run too, as
+// "matmul/q4_0@avx2/..." (under avx512_vnni), so one run compares them.
 // q8_0 / q4_0 matrices are in the layout the engine stores them in (kernels::preferred_layout());
 // where that is not the GGUF block layout, "matmul/q4_0.blocks/..." runs the GGUF layout too.
 // Run e.g.: build/benchmarks/bench_matmul --benchmark_filter='2048x8192/.*n:1/'
@@ -123,7 +125,7 @@ const WeightCache& weights(DType dtype, k::Layout layout, Shape shape) {
   return cache;
 }
 
-void BM_matmul(benchmark::State& state, DType dtype, k::Layout layout, Shape shape) {
+void BM_matmul(benchmark::State& state, DType dtype, k::Layout layout, Shape shape, k::Isa isa) {
   const int64_t n = state.range(0);
   const int threads = static_cast<int>(state.range(1));
   const WeightCache& w = weights(dtype, layout, shape);
@@ -134,7 +136,7 @@ void BM_matmul(benchmark::State& state, DType dtype, k::Layout layout, Shape sha
   k::ThreadTeam team(threads);
   for (auto _ : state) {
     const k::MatrixRef m{dtype, w.copy(call++), shape.rows, shape.cols, layout};
-    k::matmul(m, x.data(), n, y.data(), team);
+    k::matmul_with(isa, m, x.data(), n, y.data(), team);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -142,7 +144,7 @@ void BM_matmul(benchmark::State& state, DType dtype, k::Layout layout, Shape sha
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(w.bytes) * iters / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(shape.rows * shape.cols * n) * iters / 1e9,
                                                  benchmark::Counter::kIsRate);
-  state.SetLabel(k::active_isa());
+  state.SetLabel(k::isa_name(isa));
 }
 
 // Plain read bandwidth: sum a 256 MiB buffer of 64-bit integers (integer adds vectorize without
@@ -292,21 +294,34 @@ int register_all() {
                                "x" + std::to_string(shape.cols);
       const double flops_per_row = 2.0 * static_cast<double>(shape.rows * shape.cols);
       const k::Layout layout = k::preferred_layout(dtype);
-      auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_matmul, dtype, layout, shape);
+      const k::Isa active = k::active_isa_id();
+      // n = 512 only where one call stays under ~20 GFLOP (the largest shapes would take seconds
+      // a call and add little information).
+      const bool big_n = flops_per_row * 512 <= 2e10;
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_matmul, dtype, layout, shape, active);
       b->ArgNames({"n", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
       for (int64_t n : {1, 8, 64, 512}) {
-        // n = 512 only where one call stays under ~20 GFLOP (the largest shapes would take
-        // seconds a call and add little information).
-        if (n == 512 && flops_per_row * 512 > 2e10) continue;
+        if (n == 512 && !big_n) continue;
         b->Args({n, 1});
         if (n == 1 || n == 512) b->Args({n, 2});
       }
       if (layout != k::Layout::blocks) {  // the GGUF layout, for comparison
         const std::string blocks = "matmul/" + std::string(slim::dtype_name(dtype)) + ".blocks/" +
                                    std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
-        benchmark::RegisterBenchmark(blocks.c_str(), BM_matmul, dtype, k::Layout::blocks, shape)
+        benchmark::RegisterBenchmark(blocks.c_str(), BM_matmul, dtype, k::Layout::blocks, shape, active)
             ->ArgNames({"n", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.3)
             ->Args({1, 1})->Args({64, 1});
+      }
+      // The other supported sets that read groups8 on the same matrix ("matmul/q4_0@avx2/..."), so
+      // one run compares them.
+      for (k::Isa isa : {k::Isa::avx2, k::Isa::avx512_vnni, k::Isa::avx_vnni}) {
+        if (isa == active || layout != k::Layout::groups8 || !k::isa_supported(isa)) continue;
+        const std::string other = "matmul/" + std::string(slim::dtype_name(dtype)) + "@" + k::isa_name(isa) + "/" +
+                                  std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+        auto* o = benchmark::RegisterBenchmark(other.c_str(), BM_matmul, dtype, layout, shape, isa);
+        o->ArgNames({"n", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
+        o->Args({1, 1})->Args({64, 1})->Args({1, 2});
+        if (big_n) o->Args({512, 1})->Args({512, 2});
       }
     }
   }

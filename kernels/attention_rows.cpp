@@ -1,7 +1,7 @@
 // The row operations: attention's dot_rows(), add_weighted_rows(), softmax() and softcap(), the MLP's
 // silu_mul() and gelu_tanh_mul(). Portable
 // loops (the compiler vectorises them for the baseline ISA) and the AVX2 versions where the kernel
-// set is avx2.
+// set is avx2 or one of the VNNI sets built on it.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -96,7 +96,7 @@ struct RowOps {
 
 RowOps row_ops(Isa isa) noexcept {
 #if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2) {
+  if (isa == Isa::avx2 || isa == Isa::avx512_vnni || isa == Isa::avx_vnni) {
     return {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};
   }
 #else

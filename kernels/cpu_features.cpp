@@ -19,15 +19,26 @@ CpuFeatures detect() noexcept {
   unsigned a, b, c, d;
   if (__get_cpuid(1, &a, &b, &c, &d)) {
     const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
-    bool ymm_saved = false;
+    unsigned xcr0 = 0;
     if (osxsave) {
-      unsigned lo, hi;
-      __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-      ymm_saved = (lo & 6u) == 6u;
+      unsigned hi;
+      __asm__("xgetbv" : "=a"(xcr0), "=d"(hi) : "c"(0));
     }
+    const bool ymm_saved = (xcr0 & 6u) == 6u;
     bool avx2 = false;
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) avx2 = b & (1u << 5);
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+      avx2 = b & (1u << 5);
+      // Leaf 7: EBX bits 16 AVX512F, 30 AVX512BW, 31 AVX512VL; ECX bit 11 AVX512_VNNI. The OS
+      // must also save the opmask and ZMM registers (XCR0 bits 5-7).
+      const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31));
+      f.avx512_vnni = avx512 && (c & (1u << 11)) && (xcr0 & 0xE6u) == 0xE6u;
+      // Leaf 7 sub-leaf 1 (EAX of sub-leaf 0 is the last sub-leaf): EAX bit 4 AVX-VNNI.
+      if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx_vnni = (a & (1u << 4)) && ymm_saved;
+    }
     f.avx2_fma_f16c = fma && avx && f16c && avx2 && ymm_saved;
+    // The VNNI sets leave everything but their q8_0 / q4_0 kernels to the AVX2 set.
+    f.avx512_vnni = f.avx512_vnni && f.avx2_fma_f16c;
+    f.avx_vnni = f.avx_vnni && f.avx2_fma_f16c;
   }
 #elif defined(__aarch64__)
   f.neon = true;

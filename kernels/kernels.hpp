@@ -15,7 +15,7 @@ namespace slim::kernels {
 //   blocks:  the row's GGUF blocks one after another, the file layout;
 //   groups8: each run of 8 whole blocks regrouped (quant_blocks.hpp, GroupQ8_0 / GroupQ4_0) so a
 //            kernel sums 8 blocks side by side, one block per 32-bit lane; the blocks after the
-//            last whole group stay GGUF blocks. The AVX2 kernels read it fastest.
+//            last whole group stay GGUF blocks. The AVX2 and VNNI kernels read it fastest.
 // Both take dtype_row_bytes() bytes a row and only move bytes within a row, so a range of rows is
 // still a matrix of the same layout (Phi-3's fused projections are split that way).
 enum class Layout : uint8_t { blocks, groups8 };
@@ -31,7 +31,7 @@ struct MatrixRef {
 };
 
 // The layout the active kernel set reads fastest for dtype: groups8 for q8_0 / q4_0 under avx2,
-// blocks otherwise. Kernel sets without their own groups8 code compute such a matrix with the
+// avx512_vnni and avx_vnni, blocks otherwise. Kernel sets without their own groups8 code compute such a matrix with the
 // scalar reference (correct, slow), so weights are stored in the layout this names.
 Layout preferred_layout(DType dtype) noexcept;
 
@@ -103,6 +103,8 @@ enum class Isa : uint8_t {
   scalar,        // plain C++ loops
   xsimd,         // portable SIMD through xsimd, built for the baseline of the target architecture
   avx2,          // x86-64 AVX2 + FMA + F16C
+  avx512_vnni,   // x86-64 AVX-512 F/BW/VL/VNNI: vpdpbusd for q8_0 / q4_0 in groups8, the rest as avx2
+  avx_vnni,      // x86-64 AVX-VNNI (256-bit, VEX): the same, without AVX-512
   neon,          // AArch64 Advanced SIMD, widening multiplies for 8-bit dot products
   neon_dotprod,  // AArch64 with the Armv8.2 dot product instructions (SDOT)
   neon_i8mm,     // AArch64 with the int8 matrix multiply (SMMLA, FEAT_I8MM)
@@ -113,9 +115,14 @@ const char* isa_name(Isa isa) noexcept;
 // Whether `isa` is built into this binary and the CPU can execute it.
 bool isa_supported(Isa isa) noexcept;
 
+// Whether `isa` is built into this binary (the sets of another architecture are not), and what
+// it needs of the CPU, in words: why a set is not supported.
+bool isa_built(Isa isa) noexcept;
+const char* isa_requirement(Isa isa) noexcept;
+
 // The kernel set matmul() uses: the best one the CPU supports, unless the environment variable
-// SLIM_KERNELS names another supported one (scalar, xsimd, avx2, neon, neon_dotprod,
-// neon_i8mm; read once).
+// SLIM_KERNELS names another supported one (scalar, xsimd, avx2, avx512_vnni, avx_vnni, neon,
+// neon_dotprod, neon_i8mm; read once).
 Isa active_isa_id() noexcept;
 
 // The name of the kernel set in use on this CPU ("avx2", "scalar", ...).

@@ -12,7 +12,17 @@
 namespace slim::kernels {
 namespace {
 
-constexpr Isa kAllIsas[] = {Isa::scalar, Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
+constexpr Isa kAllIsas[] = {Isa::scalar, Isa::xsimd, Isa::avx2, Isa::avx512_vnni, Isa::avx_vnni,
+                            Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
+
+#if defined(SLIM_HAVE_AVX2_KERNELS)
+// A VNNI set: its own code for q8_0 / q4_0 in groups8 (the layout it prefers), avx2's for the rest.
+template <MatmulRowsFn groups8>
+void vnni_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  if (dtype_is_quantized(a.w.dtype) && a.w.layout == Layout::groups8) return groups8(a, r0, r1);
+  avx2::matmul_rows(a, r0, r1);
+}
+#endif
 
 MatmulRowsFn rows_fn(Isa isa) noexcept {
   switch (isa) {
@@ -20,6 +30,8 @@ MatmulRowsFn rows_fn(Isa isa) noexcept {
     case Isa::xsimd: return xsimd_impl::matmul_rows;
 #if defined(SLIM_HAVE_AVX2_KERNELS)
     case Isa::avx2: return avx2::matmul_rows;
+    case Isa::avx512_vnni: return vnni_rows<avx512_vnni::matmul_q_groups_rows>;
+    case Isa::avx_vnni: return vnni_rows<avx_vnni::matmul_q_groups_rows>;
 #endif
 #if defined(SLIM_HAVE_NEON_KERNELS)
     case Isa::neon: return neon::matmul_rows;
@@ -36,7 +48,7 @@ Isa choose() noexcept {
       if (std::string_view(forced) == isa_name(isa) && isa_supported(isa)) return isa;
     }
   }
-  for (Isa isa : {Isa::avx2, Isa::neon_i8mm, Isa::neon_dotprod, Isa::neon, Isa::xsimd}) {
+  for (Isa isa : {Isa::avx512_vnni, Isa::avx_vnni, Isa::avx2, Isa::neon_i8mm, Isa::neon_dotprod, Isa::neon, Isa::xsimd}) {
     if (isa_supported(isa)) return isa;
   }
   return Isa::scalar;
@@ -121,6 +133,8 @@ const char* isa_name(Isa isa) noexcept {
     case Isa::scalar: return "scalar";
     case Isa::xsimd: return "xsimd";
     case Isa::avx2: return "avx2";
+    case Isa::avx512_vnni: return "avx512_vnni";
+    case Isa::avx_vnni: return "avx_vnni";
     case Isa::neon: return "neon";
     case Isa::neon_dotprod: return "neon_dotprod";
     case Isa::neon_i8mm: return "neon_i8mm";
@@ -128,11 +142,29 @@ const char* isa_name(Isa isa) noexcept {
   return "?";
 }
 
+bool isa_built(Isa isa) noexcept { return rows_fn(isa) != nullptr; }
+
+const char* isa_requirement(Isa isa) noexcept {
+  switch (isa) {
+    case Isa::scalar:
+    case Isa::xsimd: return "any CPU";
+    case Isa::avx2: return "x86-64 with AVX2, FMA and F16C";
+    case Isa::avx512_vnni: return "x86-64 with AVX2, FMA, F16C and AVX-512 F, BW, VL and VNNI";
+    case Isa::avx_vnni: return "x86-64 with AVX2, FMA, F16C and AVX-VNNI";
+    case Isa::neon: return "64-bit Arm";
+    case Isa::neon_dotprod: return "64-bit Arm with the dot product extension";
+    case Isa::neon_i8mm: return "64-bit Arm with the dot product and int8 matrix multiply extensions";
+  }
+  return "?";
+}
+
 bool isa_supported(Isa isa) noexcept {
-  if (rows_fn(isa) == nullptr) return false;
+  if (!isa_built(isa)) return false;
   const CpuFeatures& cpu = cpu_features();
   switch (isa) {
     case Isa::avx2: return cpu.avx2_fma_f16c;
+    case Isa::avx512_vnni: return cpu.avx512_vnni;
+    case Isa::avx_vnni: return cpu.avx_vnni;
     case Isa::neon: return cpu.neon;
     case Isa::neon_dotprod: return cpu.neon_dotprod;
     case Isa::neon_i8mm: return cpu.neon_i8mm;

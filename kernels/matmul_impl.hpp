@@ -31,9 +31,9 @@ struct MatmulArgs {
 
 using MatmulRowsFn = void (*)(const MatmulArgs& a, int64_t r0, int64_t r1);
 
-// Whether kernel set `isa` has its own code for Layout::groups8 matrices (only avx2 does; the
-// others leave them to the scalar reference).
-constexpr bool reads_groups8(Isa isa) noexcept { return isa == Isa::avx2; }
+// Whether kernel set `isa` has its own code for Layout::groups8 matrices (avx2 and the VNNI sets;
+// the others leave them to the scalar reference).
+constexpr bool reads_groups8(Isa isa) noexcept { return isa == Isa::avx2 || isa == Isa::avx512_vnni || isa == Isa::avx_vnni; }
 
 namespace scalar {
 void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
@@ -55,6 +55,14 @@ void silu_mul(float* gate, const float* up, int64_t n);
 void gelu_tanh_mul(float* gate, const float* up, int64_t n);
 void softcap(float* x, int64_t n, float cap);
 void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
+}
+// The VNNI sets: q8_0 / q4_0 in groups8 with vpdpbusd (q_groups_vnni.hpp); everything else, the
+// row operations and the activation quantizer are avx2's.
+namespace avx512_vnni {
+void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+}
+namespace avx_vnni {
+void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 #endif
 #if defined(SLIM_HAVE_NEON_KERNELS)

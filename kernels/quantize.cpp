@@ -173,7 +173,7 @@ void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t
 
 ActRowQuantizer act_row_quantizer(Isa isa) noexcept {
 #if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2) return avx2::quantize_act_row;
+  if (isa == Isa::avx2 || isa == Isa::avx512_vnni || isa == Isa::avx_vnni) return avx2::quantize_act_row;
 #else
   (void)isa;
 #endif

@@ -35,4 +35,4 @@ run() {  # run NAME [VAR=VALUE...]: every test program with that environment
 run "neon_i8mm (cpu max)" SLIM_KERNELS=neon_i8mm
 run "neon_dotprod without i8mm (neoverse-n1)" QEMU_CPU=neoverse-n1 SLIM_KERNELS=neon_dotprod SLIM_EXPECT_UNSUPPORTED=neon_i8mm
 run "neon without dotprod (cortex-a53)" QEMU_CPU=cortex-a53 SLIM_KERNELS=neon SLIM_EXPECT_UNSUPPORTED=neon_dotprod,neon_i8mm
-run "portable xsimd" QEMU_CPU=cortex-a53 SLIM_KERNELS=xsimd SLIM_EXPECT_UNSUPPORTED=neon_dotprod,neon_i8mm,avx2
+run "portable xsimd" QEMU_CPU=cortex-a53 SLIM_KERNELS=xsimd SLIM_EXPECT_UNSUPPORTED=neon_dotprod,neon_i8mm,avx2,avx512_vnni,avx_vnni

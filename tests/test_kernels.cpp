@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <numbers>
 #include <numeric>
 #include <random>
@@ -23,7 +24,8 @@ using namespace slim::kernels;
 
 namespace {
 
-constexpr Isa kIsas[] = {Isa::xsimd, Isa::avx2, Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
+constexpr Isa kIsas[] = {Isa::xsimd, Isa::avx2, Isa::avx512_vnni, Isa::avx_vnni,
+                         Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
 constexpr DType kDTypes[] = {DType::f32, DType::bf16, DType::f16, DType::q8_0, DType::q4_0};
 
 std::vector<Isa> supported_isas() {
@@ -133,6 +135,23 @@ void check_close(Isa isa, const Weights& blocks, const std::vector<float>& x, in
 }
 
 }  // namespace
+
+// Which sets the tests below run on this machine, and why the others do not: a set the CPU lacks
+// is skipped visibly, never silently.
+TEST_CASE("kernel sets run and skipped here") {
+  for (Isa isa : kIsas) {
+    std::cout << "kernel set " << isa_name(isa) << ": ";
+    if (isa_supported(isa)) {
+      std::cout << "runs" << (isa == active_isa_id() ? " (active)" : "") << "\n";
+    } else if (isa_built(isa)) {
+      std::cout << "SKIPPED: this CPU lacks it (needs " << isa_requirement(isa) << ")\n";
+    } else {
+      std::cout << "skipped: not built for this architecture (needs " << isa_requirement(isa) << ")\n";
+    }
+    if (!isa_built(isa)) CHECK_FALSE(isa_supported(isa));
+  }
+  std::cout << std::flush;
+}
 
 TEST_CASE("the scalar reference is always available and the active set is supported") {
   CHECK(isa_supported(Isa::scalar));
@@ -310,7 +329,8 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
     }
   }
   CHECK(preferred_layout(DType::f32) == Layout::blocks);
-  CHECK(preferred_layout(DType::q4_0) == (active_isa_id() == Isa::avx2 ? Layout::groups8 : Layout::blocks));
+  const bool groups8 = active_isa_id() == Isa::avx2 || active_isa_id() == Isa::avx512_vnni || active_isa_id() == Isa::avx_vnni;
+  CHECK(preferred_layout(DType::q4_0) == (groups8 ? Layout::groups8 : Layout::blocks));
   float x[32] = {}, y[1];
   std::vector<unsigned char> f32(128);
   ThreadTeam one(1);
@@ -369,7 +389,7 @@ TEST_CASE("every kernel set's activation quantizer writes the same bytes") {
 TEST_CASE("results do not depend on the thread count or on n") {
   std::mt19937 rng(9);
   const int64_t n = 17;
-  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {40, 8224}, {19, 10272}}) {
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {21, 864}, {40, 8224}, {19, 10272}}) {
     for (Isa isa : supported_isas()) {
       for (DType dtype : kDTypes) {
         const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);

@@ -1,0 +1,330 @@
+// Internal to the VNNI kernel files (matmul_q_groups_avx512_vnni.cpp, ..._avx_vnni.cpp): q8_0 /
+// q4_0 matmul on the groups8 layout (quant_blocks.hpp) with the 8-bit dot product instruction
+// vpdpbusd, which multiplies unsigned by signed bytes and adds each four products into a 32-bit
+// lane in one step (AVX2 needs maddubs, madd and an add, and q8_0 abs and sign besides).
+//
+// Everything here is in an unnamed namespace: each including file gets its own copy, compiled with
+// its own ISA flags, so no function built for AVX-512 can stand in for another file's at link time.
+// A file passes a policy V: the register type (512 or 256 bits) and its operations.
+//
+// The products are exact:
+//   q4_0: nibbles 0..15 are the unsigned operand; the offset 8 comes off as 8 * (sum of the
+//         activation block), which starts the block's integer accumulator.
+//   q8_0: weights are read as unsigned w + 128 (the sign bit flipped), so the offset 128 comes off
+//         the same way: 128 * (sum of the activation block). |sum| <= 32 * 127, no overflow.
+// A 512-bit register loads two of a group's 32-byte registers: lanes 0-7 and 8-15 then hold two
+// partial sums of blocks 0-7, added into one 256-bit register (block k in lane k) before the
+// scales, so each block's integer dot product is whole when it meets its scale. From there every
+// output goes through the same f32 steps as in matmul_q_groups_avx2.cpp: per group
+// acc += float(dot) * (d_w * d_x), then the blocks after the last group in GGUF pairs, then the
+// sum of the eight lanes. Decode and prefill run the same steps for every output, so results do
+// not depend on n or on how rows are split over threads.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/matmul_impl.hpp"
+#include "kernels/scratch.hpp"
+
+namespace slim::kernels {
+namespace {
+
+// The activations of one group of one row, in the order the weight type reads them: slot s (32
+// bytes at a + 32 s), lane k: values 4 G::slot_reg(s) .. +3 of block k.
+template <typename V>
+struct alignas(64) VnniXGroup {
+  typename V::Vec a[256 / V::kBytes];
+  __m256i init;  // lane k: -(offset * sum of block k), where the integer sum starts
+  __m256 d;      // lane k: block k's scale
+};
+
+// Activation blocks b and b + 1 of one row after the last whole group (GGUF layout): first halves
+// (values 0-15) of both blocks in lo, second halves in hi, so lanes 0-3 sum block b and 4-7 block
+// b + 1. An odd last block is paired with itself, the copy's scale set to zero.
+struct VnniXPair {
+  __m256i lo, hi;
+  __m256i init;  // lanes 0-3: -(offset * sum_b) / 4, lanes 4-7: the same for b + 1
+  __m256 d;      // [d_b x4 | d_b+1 x4]
+};
+
+template <typename V>
+inline float vnni_hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// [first 16 bytes at p0 | first 16 bytes at p1]
+template <typename V>
+inline __m256i vnni_halves(const void* p0, const void* p1) {
+  return _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(p1), reinterpret_cast<const __m128i*>(p0));
+}
+
+// Each weight type: kOffset (what the unsigned reading adds to every weight), slot_reg() (the
+// order of VnniXGroup's slots), W (one group of one row, loaded as unsigned bytes) and Wp (a pair
+// of tail blocks, likewise).
+template <typename V>
+struct VnniQ8 {
+  using Group = GroupQ8_0;
+  using Block = BlockQ8_0;
+  static constexpr int32_t kOffset = 128;
+  static constexpr bool kPrefetch = false;  // q8_0 decode is left to the hardware prefetcher (avx2 file)
+  static constexpr int slot_reg(int s) { return s; }
+  static constexpr int kLoads = 256 / V::kBytes, kRegs = kLoads;
+  struct W {
+    typename V::Vec v[kRegs];
+  };
+  static W load(const Group& g) {
+    W w;
+    for (int c = 0; c < kLoads; ++c) w.v[c] = V::flip(V::load(g.q + V::kBytes * c));
+    return w;
+  }
+  static typename V::Vec dot(typename V::Vec acc, const W& w, const VnniXGroup<V>& x) {
+    for (int c = 0; c < kLoads; ++c) acc = V::dp(acc, w.v[c], x.a[c]);
+    return acc;
+  }
+  static void load_pair(const Block& b0, const Block& b1, __m256i& lo, __m256i& hi) {
+    const __m256i flip = _mm256_set1_epi8(-128);
+    lo = _mm256_xor_si256(vnni_halves<V>(b0.q, b1.q), flip);
+    hi = _mm256_xor_si256(vnni_halves<V>(b0.q + 16, b1.q + 16), flip);
+  }
+};
+
+template <typename V>
+struct VnniQ4 {
+  using Group = GroupQ4_0;
+  using Block = BlockQ4_0;
+  static constexpr int32_t kOffset = 8;
+  static constexpr bool kPrefetch = true;  // see VnniPrefetcher
+  // Load c of kBytes reads kBytes / 32 of the group's 32-byte chunks; its low nibbles fill
+  // register 2c of W, its high nibbles register 2c + 1. Chunk k holds the activation registers 2k
+  // (low nibbles) and 2k + 1 (high nibbles), quant_blocks.hpp.
+  static constexpr int kLoads = 128 / V::kBytes, kRegs = 2 * kLoads;
+  static constexpr int slot_reg(int s) {
+    constexpr int h = V::kBytes / 32;  // chunks per load
+    const int v = s / h, i = s % h;    // register v of W, sub-slot i
+    return 2 * ((v / 2) * h + i) + v % 2;
+  }
+  struct W {
+    typename V::Vec v[kRegs];
+  };
+  static W load(const Group& g) {
+    W w;
+    for (int c = 0; c < kLoads; ++c) {
+      const typename V::Vec b = V::load(g.qs + V::kBytes * c);
+      w.v[2 * c] = V::low_nibbles(b);
+      w.v[2 * c + 1] = V::high_nibbles(b);
+    }
+    return w;
+  }
+  static typename V::Vec dot(typename V::Vec acc, const W& w, const VnniXGroup<V>& x) {
+    for (int c = 0; c < 2 * kLoads; ++c) acc = V::dp(acc, w.v[c], x.a[c]);
+    return acc;
+  }
+  static void load_pair(const Block& b0, const Block& b1, __m256i& lo, __m256i& hi) {
+    const __m256i v = vnni_halves<V>(b0.qs, b1.qs), m = _mm256_set1_epi8(15);
+    lo = _mm256_and_si256(v, m);
+    hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+  }
+};
+
+// The 8 blocks of a group's activations at q (256 bytes) dealt out into VnniXGroup's slots, four
+// bytes at a time: the portable way (a policy may have a faster one).
+template <typename G>
+void vnni_slots_portable(const int8_t* q, void* out) {
+  auto* slots = static_cast<unsigned char*>(out);
+  for (int s = 0; s < kGroupBlocks; ++s) {
+    for (int k = 0; k < 8; ++k) std::memcpy(slots + 32 * s + 4 * k, q + k * kBlock + 4 * G::slot_reg(s), 4);
+  }
+}
+
+template <typename V, typename G>
+VnniXGroup<V> vnni_prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
+  VnniXGroup<V> x;
+  V::template slots<G>(xq.q + t * xq.cols + g * kGroupBlocks * kBlock, x.a);
+  const int64_t b = t * xq.blocks + g * kGroupBlocks;
+  const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sums + b));
+  x.init = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_mullo_epi32(sums, _mm256_set1_epi32(G::kOffset)));
+  x.d = _mm256_loadu_ps(xq.d + b);
+  return x;
+}
+
+template <typename V, typename G>
+VnniXPair vnni_prepare_pair(const QuantizedActs& xq, int64_t t, int64_t b) {
+  const bool last_odd = b + 1 == xq.blocks;
+  const int64_t b1 = last_odd ? b : b + 1, row = t * xq.blocks;
+  const int8_t* q = xq.q + t * xq.cols;
+  const int32_t c0 = -G::kOffset / 4 * xq.sums[row + b], c1 = -G::kOffset / 4 * xq.sums[row + b1];
+  const float d0 = xq.d[row + b], d1 = last_odd ? 0.0f : xq.d[row + b1];
+  return {vnni_halves<V>(q + b * kBlock, q + b1 * kBlock), vnni_halves<V>(q + b * kBlock + 16, q + b1 * kBlock + 16),
+          _mm256_setr_epi32(c0, c0, c0, c0, c1, c1, c1, c1), _mm256_setr_ps(d0, d0, d0, d0, d1, d1, d1, d1)};
+}
+
+// The groups of activation rows t..t+T-1 into xg[g * T + j], the tail pairs into xp[p * T + j].
+template <typename V, typename G, int T>
+void vnni_prepare(const QuantizedActs& xq, int64_t t, VnniXGroup<V>* xg, VnniXPair* xp) {
+  const int64_t groups = xq.blocks / kGroupBlocks;
+  for (int64_t g = 0; g < groups; ++g)
+    for (int j = 0; j < T; ++j) xg[g * T + j] = vnni_prepare_group<V, G>(xq, t + j, g);
+  for (int64_t b = groups * kGroupBlocks, p = 0; b < xq.blocks; b += 2, ++p)
+    for (int j = 0; j < T; ++j) xp[p * T + j] = vnni_prepare_pair<V, G>(xq, t + j, b);
+}
+
+// Decode's software prefetch of q4_0's weight stream, 16 KiB ahead into L2: the distance and the
+// choice of q4_0 only were measured for the AVX2 kernels (Prefetcher in matmul_q_groups_avx2.cpp).
+template <typename V>
+class VnniPrefetcher {
+ public:
+  explicit VnniPrefetcher(const void* start) : next_(static_cast<const char*>(start) + kAhead) {}
+  void upto(const void* reached) {
+    for (const char* end = static_cast<const char*>(reached) + kAhead; next_ < end; next_ += 64) {
+      _mm_prefetch(next_, _MM_HINT_T1);
+    }
+  }
+
+ private:
+  static constexpr int64_t kAhead = 16 * 1024;
+  const char* next_;
+};
+
+// Outputs y[t+j][r+i] for i < R, j < T: weight rows r..r+R-1 against activation rows t..t+T-1,
+// whose groups are prepared in xg[g * T + j] and tail pairs in xp[p * T + j]. Each weight group is
+// loaded once for the T rows, each activation group once for the R rows. For a decode tile (T = 1,
+// R > 1: R interleaved streams) the same group of the next tile's rows is prefetched.
+template <typename V, typename G, int R, int T>
+inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGroup<V>* xg, const VnniXPair* xp) {
+  using Block = typename G::Block;
+  const int64_t nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
+  const typename G::Group* w[R];
+  for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename G::Group*>(first + i * row_bytes);
+  __m256 acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g, xg += T) {
+    // Register by register, each activation register loaded once for the R rows (loads, not
+    // dot products, bound the tile otherwise); the integer sums are exact in any order.
+    typename G::W wv[R];
+    for (int i = 0; i < R; ++i) {
+      if constexpr (T == 1 && R > 1) _mm_prefetch(reinterpret_cast<const char*>(w[i] + g) + R * row_bytes, _MM_HINT_T1);
+      wv[i] = G::load(w[i][g]);
+    }
+    typename V::Vec dots[R][T];
+    for (int j = 0; j < T; ++j) {
+      const typename V::Vec init = V::widen(xg[j].init);
+      for (int i = 0; i < R; ++i) dots[i][j] = init;
+    }
+    for (int c = 0; c < G::kRegs; ++c) {
+      for (int j = 0; j < T; ++j) {
+        const typename V::Vec xv = xg[j].a[c];
+        for (int i = 0; i < R; ++i) dots[i][j] = V::dp(dots[i][j], wv[i].v[c], xv);
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i][g].d)));
+      for (int j = 0; j < T; ++j) {
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(V::narrow(dots[i][j])), _mm256_mul_ps(dw, xg[j].d), acc[i][j]);
+      }
+    }
+  }
+  for (int64_t b = 0; b < tail_blocks; b += 2, xp += T) {
+    for (int i = 0; i < R; ++i) {
+      const Block* tail = reinterpret_cast<const Block*>(w[i] + groups);
+      const Block& w0 = tail[b];
+      const Block& w1 = tail[b + 1 < tail_blocks ? b + 1 : b];
+      __m256i lo, hi;
+      G::load_pair(w0, w1, lo, hi);
+      const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{w0.d} | uint32_t{w1.d} << 16)));
+      const __m256 dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+      for (int j = 0; j < T; ++j) {
+        const __m256i dot = V::dp256(V::dp256(xp[j].init, lo, xp[j].lo), hi, xp[j].hi);
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, xp[j].d), acc[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = vnni_hsum<V>(acc[i][j]);
+}
+
+// Decode of one short row: the steps of vnni_tile<V, G, 1, 1> with q4_0's stream prefetched.
+template <typename V, typename G>
+inline float vnni_row(const MatmulArgs& a, const unsigned char* row, const VnniXGroup<V>* xg, const VnniXPair* xp,
+                      VnniPrefetcher<V>& prefetch) {
+  using Block = typename G::Block;
+  const int64_t nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
+  const auto* w = reinterpret_cast<const typename G::Group*>(row);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    if constexpr (G::kPrefetch) prefetch.upto(w + g + 1);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[g].d)));
+    const __m256i dot = V::narrow(G::dot(V::widen(xg[g].init), G::load(w[g]), xg[g]));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, xg[g].d), acc);
+  }
+  const Block* tail = reinterpret_cast<const Block*>(w + groups);
+  for (int64_t b = 0, p = 0; b < tail_blocks; b += 2, ++p) {
+    const Block& w0 = tail[b];
+    const Block& w1 = tail[b + 1 < tail_blocks ? b + 1 : b];
+    __m256i lo, hi;
+    G::load_pair(w0, w1, lo, hi);
+    const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{w0.d} | uint32_t{w1.d} << 16)));
+    const __m256 dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+    const __m256i dot = V::dp256(V::dp256(xp[p].init, lo, xp[p].lo), hi, xp[p].hi);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, xp[p].d), acc);
+  }
+  if constexpr (G::kPrefetch) prefetch.upto(row + static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)));
+  return vnni_hsum<V>(acc);
+}
+
+// Decode takes long rows (from kTileFromGroups groups, as in the AVX2 file) V::kDecodeRows at a
+// time, so each prepared activation group is read once for that many rows.
+constexpr int64_t kVnniTileFromGroups = 40;
+
+template <typename V, typename G>
+void vnni_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  constexpr int kR = V::kPrefillRows, kT = V::kPrefillCols;
+  const int64_t n = a.n, nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)), full_t = n - n % kT;
+  const int64_t per_row = full_t > 0 ? kT : 1;
+  // Inline up to 16384 columns at decode, 4096 at prefill (20 KiB), and every tail (< 4 pairs).
+  Scratch<VnniXGroup<V>, 64> xg(static_cast<size_t>(groups * per_row));
+  Scratch<VnniXPair, 4 * kT> xp(static_cast<size_t>((tail_blocks + 1) / 2 * per_row));
+  if (full_t > 0) {
+    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
+    const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
+    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
+      const int64_t g1 = std::min(r1, g0 + run_rows);
+      for (int64_t t = 0; t < full_t; t += kT) {
+        vnni_prepare<V, G, kT>(a.xq, t, xg.get(), xp.get());
+        int64_t r = g0;
+        for (; r + kR <= g1; r += kR) vnni_tile<V, G, kR, kT>(a, r, t, xg.get(), xp.get());
+        for (; r < g1; ++r) vnni_tile<V, G, 1, kT>(a, r, t, xg.get(), xp.get());
+      }
+    }
+  }
+  // Decode and leftovers: the weight rows one after the other, one sequential stream.
+  for (int64_t t = full_t; t < n; ++t) {
+    vnni_prepare<V, G, 1>(a.xq, t, xg.get(), xp.get());
+    int64_t r = r0;
+    if (groups >= kVnniTileFromGroups) {
+      for (; r + V::kDecodeRows <= r1; r += V::kDecodeRows) vnni_tile<V, G, V::kDecodeRows, 1>(a, r, t, xg.get(), xp.get());
+    }
+    const auto* row = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
+    VnniPrefetcher<V> prefetch(row);
+    float* y = a.y + t * a.w.rows;
+    for (; r < r1; ++r, row += row_bytes) y[r] = vnni_row<V, G>(a, row, xg.get(), xp.get(), prefetch);
+  }
+}
+
+template <typename V>
+void vnni_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  if (a.w.dtype == DType::q8_0) return vnni_run<V, VnniQ8<V>>(a, r0, r1);
+  return vnni_run<V, VnniQ4<V>>(a, r0, r1);
+}
+
+}  // namespace
+}  // namespace slim::kernels
