@@ -1,4 +1,4 @@
-// AVX2 + FMA dot_rows(), add_weighted_rows(), softmax() and silu_mul(). Built with -mavx2 -mfma -mf16c and
+// AVX2 + FMA dot_rows(), add_weighted_rows(), softmax(), silu_mul(), gelu_tanh_mul() and softcap(). Built with -mavx2 -mfma -mf16c and
 // only called after cpu_features() confirmed them.
 //
 // dot_rows: eight keys at a time, one FMA chain each, whose eight sums come out of one transposing
@@ -176,6 +176,43 @@ void weighted_rows_group(const float* w, int64_t w_stride, const float* rows, in
   }
 }
 
+// f over n values in eights; the tail through the same lanes.
+template <typename F>
+void each8(float* x, const float* other, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(x + i, f(_mm256_loadu_ps(x + i), other ? _mm256_loadu_ps(other + i) : _mm256_setzero_ps()));
+  }
+  if (i < n) {
+    alignas(32) float a[8] = {}, b[8] = {};
+    std::copy(x + i, x + n, a);
+    if (other) std::copy(other + i, other + n, b);
+    _mm256_store_ps(a, f(_mm256_load_ps(a), _mm256_load_ps(b)));
+    std::copy(a, a + (n - i), x + i);
+  }
+}
+
+// tanh of eight values (Cephes' tanhf, whose coefficients these are): for |y| < 0.625 the odd
+// polynomial y + y z P(z), z = y^2, which keeps full relative precision near 0; above it
+// (1 - t) / (1 + t) with t = e^-2|y| <= 1 (no overflow), the sign put back. NaN stays NaN.
+inline __m256 tanh8(__m256 y) {
+  const __m256 sign = _mm256_and_ps(y, _mm256_set1_ps(-0.0f));
+  const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), y);
+  const __m256 z = _mm256_mul_ps(y, y);
+  __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), a, a);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 t = exp_nonpositive(_mm256_mul_ps(a, _mm256_set1_ps(-2.0f)));
+  const __m256 large = _mm256_div_ps(_mm256_sub_ps(one, t), _mm256_add_ps(one, t));
+  // Both of |y|, the sign put back after (tanh(-0) = -0).
+  const __m256 r = _mm256_or_ps(_mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ)), sign);
+  return _mm256_blendv_ps(r, y, _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
+}
+
 }  // namespace
 
 void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
@@ -234,63 +271,13 @@ void softmax(float* x, int64_t n) {
 void silu_mul(float* gate, const float* up, int64_t n) {
   // silu(g) = g * sigma(g), sigma(g) = 1 / (1 + t) for g >= 0 and t / (1 + t) below, where
   // t = e^-|g| <= 1: e^x is only ever taken of x <= 0, so it cannot overflow.
-  const auto eight = [](__m256 g, __m256 u) {
+  each8(gate, up, n, [](__m256 g, __m256 u) {
     const __m256 t = exp_nonpositive(_mm256_or_ps(g, _mm256_set1_ps(-0.0f)));
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 num = _mm256_blendv_ps(t, one, _mm256_cmp_ps(g, _mm256_setzero_ps(), _CMP_GE_OQ));
     return _mm256_mul_ps(_mm256_mul_ps(g, _mm256_div_ps(num, _mm256_add_ps(one, t))), u);
-  };
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, eight(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
-  if (i < n) {  // the tail through the same lanes
-    alignas(32) float g[8] = {}, u[8] = {};
-    std::copy(gate + i, gate + n, g);
-    std::copy(up + i, up + n, u);
-    _mm256_store_ps(g, eight(_mm256_load_ps(g), _mm256_load_ps(u)));
-    std::copy(g, g + (n - i), gate + i);
-  }
+  });
 }
-
-namespace {
-
-// tanh of eight values (Cephes' tanhf, whose coefficients these are): for |y| < 0.625 the odd
-// polynomial y + y z P(z), z = y^2, which keeps full relative precision near 0; above it
-// (1 - t) / (1 + t) with t = e^-2|y| <= 1 (no overflow), the sign put back. NaN stays NaN.
-inline __m256 tanh8(__m256 y) {
-  const __m256 sign = _mm256_and_ps(y, _mm256_set1_ps(-0.0f));
-  const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), y);
-  const __m256 z = _mm256_mul_ps(y, y);
-  __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
-  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), a, a);
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 t = exp_nonpositive(_mm256_mul_ps(a, _mm256_set1_ps(-2.0f)));
-  const __m256 large = _mm256_div_ps(_mm256_sub_ps(one, t), _mm256_add_ps(one, t));
-  // Both of |y|, the sign put back after (tanh(-0) = -0).
-  const __m256 r = _mm256_or_ps(_mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ)), sign);
-  return _mm256_blendv_ps(r, y, _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
-}
-
-// f over n values in eights; the tail through the same lanes.
-template <typename F>
-void each8(float* x, const float* other, int64_t n, F f) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(x + i, f(_mm256_loadu_ps(x + i), other ? _mm256_loadu_ps(other + i) : _mm256_setzero_ps()));
-  }
-  if (i < n) {
-    alignas(32) float a[8] = {}, b[8] = {};
-    std::copy(x + i, x + n, a);
-    if (other) std::copy(other + i, other + n, b);
-    _mm256_store_ps(a, f(_mm256_load_ps(a), _mm256_load_ps(b)));
-    std::copy(a, a + (n - i), x + i);
-  }
-}
-
-}  // namespace
 
 void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
   const __m256 beta = _mm256_set1_ps(0.7978845608028654f), kappa = _mm256_set1_ps(0.044715f);

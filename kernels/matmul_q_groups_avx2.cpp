@@ -23,6 +23,7 @@
 
 #include "kernels/q_pairs_avx2.hpp"
 #include "kernels/scratch.hpp"
+#include "kernels/stream_prefetch.hpp"
 
 namespace slim::kernels::avx2 {
 namespace {
@@ -54,7 +55,7 @@ XGroup prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
 struct G4 {
   using Group = GroupQ4_0;
   using Pair = Q4;
-  static constexpr bool kPrefetch = true;  // see Prefetcher
+  static constexpr bool kPrefetch = true;  // see stream_prefetch.hpp
   template <int T>
   static void dot(const Group& w, const XGroup* x, __m256i* out) {
     const __m256i m = _mm256_set1_epi8(15);
@@ -126,33 +127,10 @@ inline void row_tile(const MatmulArgs& a, int64_t r, int64_t t, const XGroup* xg
   for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r] = hsum(acc[j]);
 }
 
-// Decode's software prefetch: every cache line of the weight stream, kAhead bytes before the
-// kernel reaches it, into L2. q4_0's arithmetic per byte is twice q8_0's, and its decode from DRAM
-// ran well below both its speed from cache and the read bandwidth; with the stream prefetched
-// 16 KiB ahead, 1 thread, GB/s (576x576 / 1536x576 / 576x1536 / 896x896 / 896x4864): 21.2 / 25.4
-// / 22.9 / 24.2 / 31.8 -> 26.6 / 28.6 / 32.0 / 29.6 / 35.5, and SmolLM2-135M tg128 +11-19%.
-// Nearer (2-4 KiB) was slower than none. q8_0 decode gained nothing and sometimes lost 5-9%, so
-// it is left to the hardware prefetcher. Prefetches past the rows of this call are harmless:
-// they never fault, and the next matrix in the weight arena is usually the next one read.
-class Prefetcher {
- public:
-  explicit Prefetcher(const void* start) : next_(static_cast<const char*>(start) + kAhead) {}
-  // Prefetch up to kAhead bytes beyond `reached`.
-  void upto(const void* reached) {
-    for (const char* end = static_cast<const char*>(reached) + kAhead; next_ < end; next_ += 64) {
-      _mm_prefetch(next_, _MM_HINT_T1);
-    }
-  }
-
- private:
-  static constexpr int64_t kAhead = 16 * 1024;
-  const char* next_;
-};
-
 // Decode: the groups of one weight row against one activation row (a loop of its own: through
 // row_tile<G, 1> the same steps ran slower, 17.0 against 15.5 us per 1536x512 q4_0 matmul).
 template <typename G>
-inline __m256 groups_dot(const typename G::Group* w, int64_t groups, const XGroup* x, Prefetcher& prefetch) {
+inline __m256 groups_dot(const typename G::Group* w, int64_t groups, const XGroup* x, StreamPrefetch& prefetch) {
   __m256 acc = _mm256_setzero_ps();
   for (const auto* end = w + groups; w != end; ++w, ++x) {
     if constexpr (G::kPrefetch) prefetch.upto(w + 1);
@@ -234,7 +212,7 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
     if (groups >= kTileFromGroups) {
       for (; r + kTileRows <= r1; r += kTileRows, row += kTileRows * row_bytes) rows_dot<G, kTileRows>(a, r, xg.get(), xp.get(), y);
     }
-    Prefetcher prefetch(row);
+    StreamPrefetch prefetch(row);
     for (; r < r1; ++r, row += row_bytes) {
       const auto* w = reinterpret_cast<const typename G::Group*>(row);
       const __m256 acc = groups_dot<G>(w, groups, xg.get(), prefetch);

@@ -28,6 +28,7 @@
 
 #include "kernels/matmul_impl.hpp"
 #include "kernels/scratch.hpp"
+#include "kernels/stream_prefetch.hpp"
 
 namespace slim::kernels {
 namespace {
@@ -99,7 +100,7 @@ struct VnniQ4 {
   using Group = GroupQ4_0;
   using Block = BlockQ4_0;
   static constexpr int32_t kOffset = 8;
-  static constexpr bool kPrefetch = true;  // see VnniPrefetcher
+  static constexpr bool kPrefetch = true;  // see stream_prefetch.hpp
   // Load c of kBytes reads kBytes / 32 of the group's 32-byte chunks; its low nibbles fill
   // register 2c of W, its high nibbles register 2c + 1. Chunk k holds the activation registers 2k
   // (low nibbles) and 2k + 1 (high nibbles), quant_blocks.hpp.
@@ -174,22 +175,31 @@ void vnni_prepare(const QuantizedActs& xq, int64_t t, VnniXGroup<V>* xg, VnniXPa
     for (int j = 0; j < T; ++j) xp[p * T + j] = vnni_prepare_pair<V, G>(xq, t + j, b);
 }
 
-// Decode's software prefetch of q4_0's weight stream, 16 KiB ahead into L2: the distance and the
-// choice of q4_0 only were measured for the AVX2 kernels (Prefetcher in matmul_q_groups_avx2.cpp).
-template <typename V>
-class VnniPrefetcher {
- public:
-  explicit VnniPrefetcher(const void* start) : next_(static_cast<const char*>(start) + kAhead) {}
-  void upto(const void* reached) {
-    for (const char* end = static_cast<const char*>(reached) + kAhead; next_ < end; next_ += 64) {
-      _mm_prefetch(next_, _MM_HINT_T1);
-    }
-  }
-
- private:
-  static constexpr int64_t kAhead = 16 * 1024;
-  const char* next_;
+// The weights of tail blocks b and b + 1 (b again when it is the last) and their two scales,
+// each spread over its 4 lanes.
+struct VnniWPair {
+  __m256i lo, hi;
+  __m256 d;
 };
+
+template <typename G>
+inline VnniWPair vnni_load_pair(const typename G::Block* tail, int64_t b, int64_t tail_blocks) {
+  const auto& w0 = tail[b];
+  const auto& w1 = tail[b + 1 < tail_blocks ? b + 1 : b];
+  VnniWPair p;
+  G::load_pair(w0, w1, p.lo, p.hi);
+  const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{w0.d} | uint32_t{w1.d} << 16)));
+  p.d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+  return p;
+}
+
+// acc + (the pair's exact integer dots with activation pair x) * [d_w * d_x]: the one step of
+// every output's tail pairs, in decode and prefill alike.
+template <typename V>
+inline __m256 vnni_pair_step(__m256 acc, const VnniWPair& w, const VnniXPair& x) {
+  const __m256i dot = V::dp256(V::dp256(x.init, w.lo, x.lo), w.hi, x.hi);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w.d, x.d), acc);
+}
 
 // Outputs y[t+j][r+i] for i < R, j < T: weight rows r..r+R-1 against activation rows t..t+T-1,
 // whose groups are prepared in xg[g * T + j] and tail pairs in xp[p * T + j]. Each weight group is
@@ -234,17 +244,8 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
   }
   for (int64_t b = 0; b < tail_blocks; b += 2, xp += T) {
     for (int i = 0; i < R; ++i) {
-      const Block* tail = reinterpret_cast<const Block*>(w[i] + groups);
-      const Block& w0 = tail[b];
-      const Block& w1 = tail[b + 1 < tail_blocks ? b + 1 : b];
-      __m256i lo, hi;
-      G::load_pair(w0, w1, lo, hi);
-      const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{w0.d} | uint32_t{w1.d} << 16)));
-      const __m256 dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-      for (int j = 0; j < T; ++j) {
-        const __m256i dot = V::dp256(V::dp256(xp[j].init, lo, xp[j].lo), hi, xp[j].hi);
-        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, xp[j].d), acc[i][j]);
-      }
+      const VnniWPair wp = vnni_load_pair<G>(reinterpret_cast<const Block*>(w[i] + groups), b, tail_blocks);
+      for (int j = 0; j < T; ++j) acc[i][j] = vnni_pair_step<V>(acc[i][j], wp, xp[j]);
     }
   }
   for (int i = 0; i < R; ++i)
@@ -254,7 +255,7 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
 // Decode of one short row: the steps of vnni_tile<V, G, 1, 1> with q4_0's stream prefetched.
 template <typename V, typename G>
 inline float vnni_row(const MatmulArgs& a, const unsigned char* row, const VnniXGroup<V>* xg, const VnniXPair* xp,
-                      VnniPrefetcher<V>& prefetch) {
+                      StreamPrefetch& prefetch) {
   using Block = typename G::Block;
   const int64_t nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
   const auto* w = reinterpret_cast<const typename G::Group*>(row);
@@ -267,14 +268,7 @@ inline float vnni_row(const MatmulArgs& a, const unsigned char* row, const VnniX
   }
   const Block* tail = reinterpret_cast<const Block*>(w + groups);
   for (int64_t b = 0, p = 0; b < tail_blocks; b += 2, ++p) {
-    const Block& w0 = tail[b];
-    const Block& w1 = tail[b + 1 < tail_blocks ? b + 1 : b];
-    __m256i lo, hi;
-    G::load_pair(w0, w1, lo, hi);
-    const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{w0.d} | uint32_t{w1.d} << 16)));
-    const __m256 dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-    const __m256i dot = V::dp256(V::dp256(xp[p].init, lo, xp[p].lo), hi, xp[p].hi);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, xp[p].d), acc);
+    acc = vnni_pair_step<V>(acc, vnni_load_pair<G>(tail, b, tail_blocks), xp[p]);
   }
   if constexpr (G::kPrefetch) prefetch.upto(row + static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)));
   return vnni_hsum<V>(acc);
@@ -314,7 +308,7 @@ void vnni_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
       for (; r + V::kDecodeRows <= r1; r += V::kDecodeRows) vnni_tile<V, G, V::kDecodeRows, 1>(a, r, t, xg.get(), xp.get());
     }
     const auto* row = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
-    VnniPrefetcher<V> prefetch(row);
+    StreamPrefetch prefetch(row);
     float* y = a.y + t * a.w.rows;
     for (; r < r1; ++r, row += row_bytes) y[r] = vnni_row<V, G>(a, row, xg.get(), xp.get(), prefetch);
   }
