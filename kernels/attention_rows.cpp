@@ -1,20 +1,41 @@
 // The row operations: attention's dot_rows(), add_weighted_rows(), softmax() and softcap(), the MLP's
-// silu_mul() and gelu_tanh_mul(). Portable
-// loops (the compiler vectorises them for the baseline ISA) and the AVX2 versions where the kernel
-// set is avx2 or one of the VNNI sets built on it.
+// silu_mul() and gelu_tanh_mul(): the portable loops (the compiler vectorises them for the baseline
+// ISA), and the calls through the kernel set in use (kernel_set.hpp; avx2 and the VNNI sets built
+// on it have their own versions).
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "kernels/matmul_impl.hpp"
+#include "kernels/kernel_set.hpp"
 #include "slim/error.hpp"
 
 namespace slim::kernels {
+namespace portable {
 namespace {
+
+// One output, four rows a pass, so out is loaded and stored once per four rows.
+void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+  int64_t t = 0;
+  for (; t + 4 <= count; t += 4) {
+    const float* r = rows + t * cols;
+    const float w0 = w[t], w1 = w[t + 1], w2 = w[t + 2], w3 = w[t + 3];
+    for (int64_t d = 0; d < cols; ++d) {
+      out[d] += (w0 * r[d] + w1 * r[cols + d]) + (w2 * r[2 * cols + d] + w3 * r[3 * cols + d]);
+    }
+  }
+  for (; t < count; ++t) {
+    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * rows[t * cols + d];
+  }
+}
+
+// PyTorch's constants (GeluType::Tanh) in f32: sqrt(2/pi) and 0.044715.
+constexpr float kGeluBeta = 0.7978845608028654f, kGeluKappa = 0.044715f;
+
+}  // namespace
 
 // Each score in eight partial sums (columns d, d + 8, ... go to sum d % 8), which the compiler keeps
 // in vector registers, added up pairwise at the end.
-void dot_rows_portable(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
                        int64_t cols, float* out, int64_t out_stride) {
   const int64_t full = cols - cols % 8;
   for (int64_t t = 0; t < count; ++t) {
@@ -32,27 +53,12 @@ void dot_rows_portable(const float* q, int64_t queries, const float* rows, int64
   }
 }
 
-// One output, four rows a pass, so out is loaded and stored once per four rows.
-void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
-  int64_t t = 0;
-  for (; t + 4 <= count; t += 4) {
-    const float* r = rows + t * cols;
-    const float w0 = w[t], w1 = w[t + 1], w2 = w[t + 2], w3 = w[t + 3];
-    for (int64_t d = 0; d < cols; ++d) {
-      out[d] += (w0 * r[d] + w1 * r[cols + d]) + (w2 * r[2 * cols + d] + w3 * r[3 * cols + d]);
-    }
-  }
-  for (; t < count; ++t) {
-    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * rows[t * cols + d];
-  }
-}
-
-void add_weighted_rows_portable(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
+void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
                                 int64_t cols, float* out) {
   for (int64_t g = 0; g < outputs; ++g) add_weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
 }
 
-void softmax_portable(float* x, int64_t n) {
+void softmax(float* x, int64_t n) {
   const float max = *std::max_element(x, x + n);
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
@@ -63,17 +69,14 @@ void softmax_portable(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void silu_mul_portable(float* gate, const float* up, int64_t n) {
+void silu_mul(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
 }
 
-// PyTorch's constants (GeluType::Tanh) in f32: sqrt(2/pi) and 0.044715.
-constexpr float kGeluBeta = 0.7978845608028654f, kGeluKappa = 0.044715f;
-
-void gelu_tanh_mul_portable(float* gate, const float* up, int64_t n) {
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float x = gate[i];
     const float inner = kGeluBeta * (x + kGeluKappa * (x * x * x));
@@ -81,33 +84,16 @@ void gelu_tanh_mul_portable(float* gate, const float* up, int64_t n) {
   }
 }
 
-void softcap_portable(float* x, int64_t n, float cap) {
+void softcap(float* x, int64_t n, float cap) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] / cap) * cap;
 }
 
-struct RowOps {
-  void (*dot_rows)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t);
-  void (*add_weighted_rows)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
-  void (*softmax)(float*, int64_t);
-  void (*silu_mul)(float*, const float*, int64_t);
-  void (*gelu_tanh_mul)(float*, const float*, int64_t);
-  void (*softcap)(float*, int64_t, float);
-};
+}  // namespace portable
 
-RowOps row_ops(Isa isa) noexcept {
-#if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2 || isa == Isa::avx512_vnni || isa == Isa::avx_vnni) {
-    return {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};
-  }
-#else
-  (void)isa;
-#endif
-  return {dot_rows_portable, add_weighted_rows_portable, softmax_portable, silu_mul_portable, gelu_tanh_mul_portable,
-          softcap_portable};
-}
+namespace {
 
 const RowOps& active() noexcept {
-  static const RowOps ops = row_ops(active_isa_id());
+  static const RowOps ops = kernel_set(active_isa_id())->ops;
   return ops;
 }
 
@@ -116,7 +102,7 @@ RowOps checked(Isa isa) {
     throw Error(ErrorCode::unsupported,
                 std::string("kernels: kernel set '") + isa_name(isa) + "' is not available on this CPU");
   }
-  return row_ops(isa);
+  return kernel_set(isa)->ops;
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // kernel sets that read only GGUF blocks). quant_blocks.hpp describes the group layouts.
 #include <cstring>
 
+#include "kernels/kernel_set.hpp"
 #include "kernels/matmul_impl.hpp"
+#include "kernels/weight_types.hpp"
 
 namespace slim::kernels {
 namespace {
@@ -74,18 +76,35 @@ void relayout(int64_t blocks, const void* src, void* dst, bool to_groups) {
 
 }  // namespace
 
+void to_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ8_0, GroupQ8_0>(blocks, src, dst, true);
+}
+void from_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ8_0, GroupQ8_0>(blocks, src, dst, false);
+}
+void to_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ4_0, GroupQ4_0>(blocks, src, dst, true);
+}
+void from_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ4_0, GroupQ4_0>(blocks, src, dst, false);
+}
+
 Layout preferred_layout(DType dtype) noexcept {
-  return dtype_is_quantized(dtype) && reads_groups8(active_isa_id()) ? Layout::groups8 : Layout::blocks;
+  return dtype_valid(dtype) && kernel_set(active_isa_id())->rows[static_cast<size_t>(dtype)][static_cast<size_t>(Layout::groups8)]
+             ? Layout::groups8
+             : Layout::blocks;
 }
 
 void relayout_row(DType dtype, int64_t cols, const void* src, Layout from, void* dst, Layout to) noexcept {
-  if (from == to || !dtype_is_quantized(dtype)) {
+  const WeightType& type = weight_type(dtype);
+  const int64_t blocks = cols / dtype_block_elems(dtype);
+  if (from == to || type.to_groups8 == nullptr) {
     std::memcpy(dst, src, dtype_row_bytes(dtype, cols));
-    return;
+  } else if (to == Layout::groups8) {
+    type.to_groups8(src, blocks, dst);
+  } else {
+    type.from_groups8(src, blocks, dst);
   }
-  const bool to_groups = to == Layout::groups8;
-  if (dtype == DType::q8_0) return relayout<BlockQ8_0, GroupQ8_0>(cols / kBlock, src, dst, to_groups);
-  relayout<BlockQ4_0, GroupQ4_0>(cols / kBlock, src, dst, to_groups);
 }
 
 }  // namespace slim::kernels

@@ -1,12 +1,14 @@
-// matmul(): picks the kernel set for this CPU once, quantizes the activations for block-quantized
-// weights, and splits output rows over threads.
+// matmul(): picks the kernel set for this CPU once, takes each matrix's rows function from it
+// (kernel_set.hpp), quantizes the activations the weight types ask for (weight_types.hpp), and
+// splits output rows over threads.
 
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
 #include "kernels/cpu_features.hpp"
-#include "kernels/matmul_impl.hpp"
+#include "kernels/kernel_set.hpp"
+#include "kernels/weight_types.hpp"
 #include "slim/error.hpp"
 
 namespace slim::kernels {
@@ -14,33 +16,6 @@ namespace {
 
 constexpr Isa kAllIsas[] = {Isa::scalar, Isa::xsimd, Isa::avx2, Isa::avx512_vnni, Isa::avx_vnni,
                             Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
-
-#if defined(SLIM_HAVE_AVX2_KERNELS)
-// A VNNI set: its own code for q8_0 / q4_0 in groups8 (the layout it prefers), avx2's for the rest.
-template <MatmulRowsFn groups8>
-void vnni_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  if (dtype_is_quantized(a.w.dtype) && a.w.layout == Layout::groups8) return groups8(a, r0, r1);
-  avx2::matmul_rows(a, r0, r1);
-}
-#endif
-
-MatmulRowsFn rows_fn(Isa isa) noexcept {
-  switch (isa) {
-    case Isa::scalar: return scalar::matmul_rows;
-    case Isa::xsimd: return xsimd_impl::matmul_rows;
-#if defined(SLIM_HAVE_AVX2_KERNELS)
-    case Isa::avx2: return avx2::matmul_rows;
-    case Isa::avx512_vnni: return vnni_rows<avx512_vnni::matmul_q_groups_rows>;
-    case Isa::avx_vnni: return vnni_rows<avx_vnni::matmul_q_groups_rows>;
-#endif
-#if defined(SLIM_HAVE_NEON_KERNELS)
-    case Isa::neon: return neon::matmul_rows;
-    case Isa::neon_dotprod: return neon_dotprod::matmul_rows;
-    case Isa::neon_i8mm: return neon_i8mm::matmul_rows;
-#endif
-    default: return nullptr;
-  }
-}
 
 Isa choose() noexcept {
   if (const char* forced = std::getenv("SLIM_KERNELS")) {
@@ -60,31 +35,30 @@ Isa choose() noexcept {
 constexpr int64_t kMinWorkPerThread = 1 << 16;
 
 void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std::span<float* const> ys, ThreadTeam& team) {
-  const MatmulRowsFn fn = rows_fn(isa);
+  const KernelSet& set = *kernel_set(isa);
   if (ws.size() != ys.size()) throw Error(ErrorCode::invalid_argument, "kernels: one output per matrix");
   if (ws.empty() || n <= 0) return;
   const int64_t cols = ws[0].cols;
   int64_t rows = 0;
-  bool quantized = false;
+  bool q8_32 = false;
   for (const MatrixRef& w : ws) {
+    if (!dtype_valid(w.dtype)) throw Error(ErrorCode::invalid_argument, "kernels: not a dtype");
     if (w.cols != cols) throw Error(ErrorCode::invalid_argument, "kernels: matmul_many needs equal column counts");
-    if (dtype_is_quantized(w.dtype) && w.cols % 32 != 0) {
-      throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(w.dtype)) +
-                                                   " matrix needs a multiple of 32 columns");
+    if (w.cols % dtype_block_elems(w.dtype) != 0) {
+      throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(w.dtype)) + " matrix needs a multiple of " +
+                                                   std::to_string(dtype_block_elems(w.dtype)) + " columns");
     }
-    if (w.layout != Layout::blocks && !dtype_is_quantized(w.dtype)) {
-      throw Error(ErrorCode::invalid_argument, "kernels: only q8_0 / q4_0 matrices have a groups8 layout");
+    if (w.layout == Layout::groups8 && weight_type(w.dtype).to_groups8 == nullptr) {
+      throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(w.dtype)) + " matrix has no groups8 layout");
     }
     rows += std::max<int64_t>(w.rows, 0);
-    quantized = quantized || dtype_is_quantized(w.dtype);
+    q8_32 = q8_32 || weight_type(w.dtype).acts == ActFormat::q8_32;
   }
   if (rows == 0) return;
   ActBuffer acts;
-  if (quantized) acts.quantize(x, n, cols, act_row_quantizer(isa));
+  if (q8_32) acts.quantize(x, n, cols, set.quantize_acts);
   const auto args = [&](size_t i) { return MatmulArgs{ws[i], x, acts.view(), n, ys[i]}; };
-  const auto fn_for = [&](size_t i) {
-    return ws[i].layout == Layout::groups8 && !reads_groups8(isa) ? scalar::matmul_rows : fn;
-  };
+  const auto fn_for = [&](size_t i) { return rows_for(set, ws[i].dtype, ws[i].layout); };
   const int threads = static_cast<int>(std::clamp<int64_t>(rows * cols * n / kMinWorkPerThread, 1, team.size()));
   if (threads <= 1) {
     for (size_t i = 0; i < ws.size(); ++i) {
@@ -142,7 +116,7 @@ const char* isa_name(Isa isa) noexcept {
   return "?";
 }
 
-bool isa_built(Isa isa) noexcept { return rows_fn(isa) != nullptr; }
+bool isa_built(Isa isa) noexcept { return kernel_set(isa) != nullptr; }
 
 const char* isa_requirement(Isa isa) noexcept {
   switch (isa) {

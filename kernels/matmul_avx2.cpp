@@ -92,14 +92,8 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
 
 }  // namespace
 
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  switch (a.w.dtype) {
-    case DType::f32: return run<F32>(a, r0, r1);
-    case DType::bf16: return run<BF16>(a, r0, r1);
-    case DType::f16: return run<F16>(a, r0, r1);
-    case DType::q8_0:
-    case DType::q4_0: return matmul_q_rows(a, r0, r1);
-  }
-}
+void matmul_rows_f32(const MatmulArgs& a, int64_t r0, int64_t r1) { run<F32>(a, r0, r1); }
+void matmul_rows_f16(const MatmulArgs& a, int64_t r0, int64_t r1) { run<F16>(a, r0, r1); }
+void matmul_rows_bf16(const MatmulArgs& a, int64_t r0, int64_t r1) { run<BF16>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx2

@@ -1,6 +1,6 @@
 // Internal to kernels/: the per-ISA implementations behind matmul(). Each computes output rows
-// [r0, r1) of y = x · wᵀ for all n activation rows, for every dtype; matmul() quantizes the
-// activations (for q8_0 / q4_0 weights) and splits rows over threads.
+// [r0, r1) of y = x · wᵀ for all n activation rows; matmul() picks them from the kernel set
+// (kernel_set.hpp), quantizes the activations (for q8_0 / q4_0 weights) and splits rows over threads.
 #pragma once
 
 #include <cstdint>
@@ -31,21 +31,26 @@ struct MatmulArgs {
 
 using MatmulRowsFn = void (*)(const MatmulArgs& a, int64_t r0, int64_t r1);
 
-// Whether kernel set `isa` has its own code for Layout::groups8 matrices (avx2 and the VNNI sets;
-// the others leave them to the scalar reference).
-constexpr bool reads_groups8(Isa isa) noexcept { return isa == Isa::avx2 || isa == Isa::avx512_vnni || isa == Isa::avx_vnni; }
-
+// The rows functions of each kernel set, registered in its KernelSet (kernel_sets.cpp): a name ends
+// in the dtype it computes, and in _groups8 for that layout; a function without a dtype in its
+// name serves every dtype of its set.
 namespace scalar {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_float(const MatmulArgs& a, int64_t r0, int64_t r1);  // f32 / f16 / bf16
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);   // either layout
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);   // either layout
 }
 namespace xsimd_impl {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // f32, f16, bf16, q8_0, q4_0 in blocks
 }
 #if defined(SLIM_HAVE_AVX2_KERNELS)
 namespace avx2 {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
-void matmul_q_rows(const MatmulArgs& a, int64_t r0, int64_t r1);         // q8_0 / q4_0 only
-void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // q8_0 / q4_0 in groups8
+void matmul_rows_f32(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_f16(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_bf16(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
               float* out, int64_t out_stride);
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
@@ -59,21 +64,27 @@ void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t
 // The VNNI sets: q8_0 / q4_0 in groups8 with vpdpbusd (q_groups_vnni.hpp); everything else, the
 // row operations and the activation quantizer are avx2's.
 namespace avx512_vnni {
-void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace avx_vnni {
-void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 #endif
 #if defined(SLIM_HAVE_NEON_KERNELS)
+// q8_0 / q4_0 in blocks; the float types are xsimd's (its NEON code).
 namespace neon {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace neon_dotprod {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace neon_i8mm {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 #endif
 

@@ -97,10 +97,7 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
 
 }  // namespace
 
-void matmul_q_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  if (a.w.layout == Layout::groups8) return matmul_q_groups_rows(a, r0, r1);
-  if (a.w.dtype == DType::q8_0) return run<Q8>(a, r0, r1);
-  return run<Q4>(a, r0, r1);
-}
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q8>(a, r0, r1); }
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q4>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx2

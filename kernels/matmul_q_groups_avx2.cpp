@@ -224,9 +224,7 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
 
 }  // namespace
 
-void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  if (a.w.dtype == DType::q8_0) return run<G8>(a, r0, r1);
-  return run<G4>(a, r0, r1);
-}
+void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<G8>(a, r0, r1); }
+void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<G4>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx2

@@ -28,6 +28,7 @@ struct V256 {
 
 }  // namespace
 
-void matmul_q_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1) { vnni_groups_rows<V256>(a, r0, r1); }
+void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { vnni_q8_0_rows<V256>(a, r0, r1); }
+void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { vnni_q4_0_rows<V256>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx_vnni

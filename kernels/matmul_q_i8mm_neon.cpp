@@ -114,12 +114,7 @@ void q_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
 
 }  // namespace
 
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  switch (a.w.dtype) {
-    case DType::q8_0: return q_run<BlockQ8_0>(a, r0, r1);
-    case DType::q4_0: return q_run<BlockQ4_0>(a, r0, r1);
-    default: return xsimd_impl::matmul_rows(a, r0, r1);  // f32 / bf16 / f16: xsimd's NEON code
-  }
-}
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<BlockQ8_0>(a, r0, r1); }
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<BlockQ4_0>(a, r0, r1); }
 
 }  // namespace slim::kernels::neon_i8mm

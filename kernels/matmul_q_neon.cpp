@@ -16,6 +16,7 @@ struct Widening {
 
 }  // namespace
 
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) { neon_matmul_rows<Widening>(a, r0, r1); }
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<Widening, BlockQ8_0>(a, r0, r1); }
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<Widening, BlockQ4_0>(a, r0, r1); }
 
 }  // namespace slim::kernels::neon

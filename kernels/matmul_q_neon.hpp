@@ -76,14 +76,6 @@ void q_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-template <typename Dot>
-void neon_matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  switch (a.w.dtype) {
-    case DType::q8_0: return q_run<Dot, BlockQ8_0>(a, r0, r1);
-    case DType::q4_0: return q_run<Dot, BlockQ4_0>(a, r0, r1);
-    default: return xsimd_impl::matmul_rows(a, r0, r1);  // f32 / bf16 / f16: xsimd's NEON code
-  }
-}
 
 }  // namespace
 }  // namespace slim::kernels

@@ -59,12 +59,8 @@ void quant_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
 
 }  // namespace
 
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  switch (a.w.dtype) {
-    case DType::q8_0: return quant_rows<BlockQ8_0>(a, r0, r1);
-    case DType::q4_0: return quant_rows<BlockQ4_0>(a, r0, r1);
-    default: return float_rows(a, r0, r1);
-  }
-}
+void matmul_rows_float(const MatmulArgs& a, int64_t r0, int64_t r1) { float_rows(a, r0, r1); }
+void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1) { quant_rows<BlockQ8_0>(a, r0, r1); }
+void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1) { quant_rows<BlockQ4_0>(a, r0, r1); }
 
 }  // namespace slim::kernels::scalar

@@ -315,9 +315,12 @@ void vnni_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
 }
 
 template <typename V>
-void vnni_groups_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  if (a.w.dtype == DType::q8_0) return vnni_run<V, VnniQ8<V>>(a, r0, r1);
-  return vnni_run<V, VnniQ4<V>>(a, r0, r1);
+void vnni_q8_0_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  vnni_run<V, VnniQ8<V>>(a, r0, r1);
+}
+template <typename V>
+void vnni_q4_0_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  vnni_run<V, VnniQ4<V>>(a, r0, r1);
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ using ActRowQuantizer = void (*)(const float* x, int64_t cols, int8_t* q, float*
 class ActBuffer {
  public:
   QuantizedActs view() const noexcept { return acts_; }
-  // The n rows of x, each through `row` (act_row_quantizer()).
+  // The n rows of x, each through `row` (a kernel set's quantize_acts).
   void quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row);
 
  private:
@@ -78,8 +78,5 @@ class ActBuffer {
 // a block of zeros (or non-finite values) gets d = 0 and q = 0; sums[b] = the sum of block b's q.
 // Every kernel set sees these same bytes: avx2 has its own version, which writes identical ones.
 void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
-
-// The activation quantizer of kernel set `isa`: quantize_act_row or its own version of it.
-ActRowQuantizer act_row_quantizer(Isa isa) noexcept;
 
 }  // namespace slim::kernels

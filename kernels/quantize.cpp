@@ -1,5 +1,6 @@
-// Conversions of rows between f32 and the weight dtypes, and the activation quantizer used before
-// dot products with q8_0 / q4_0 weights.
+// Conversions of rows between f32 and the weight dtypes (the weight-type table's functions for the
+// plain types, q8_0 and q4_0), and the activation quantizer used before dot products with q8_0 /
+// q4_0 weights.
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -11,15 +12,17 @@
 #include "kernels/kernels.hpp"
 #include "kernels/matmul_impl.hpp"
 #include "kernels/quant_blocks.hpp"
+#include "kernels/weight_types.hpp"
 #include "slim/error.hpp"
 
 namespace slim::kernels {
 namespace {
 
 void check_block_cols(DType dtype, int64_t cols) {
+  if (!dtype_valid(dtype)) throw Error(ErrorCode::invalid_argument, "kernels: not a dtype");
   if (cols < 0 || cols % dtype_block_elems(dtype) != 0) {
-    throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(dtype)) +
-                                                 " row needs a multiple of 32 columns, got " +
+    throw Error(ErrorCode::invalid_argument, "kernels: a " + std::string(dtype_name(dtype)) + " row needs a multiple of " +
+                                                 std::to_string(dtype_block_elems(dtype)) + " columns, got " +
                                                  std::to_string(cols));
   }
 }
@@ -85,61 +88,59 @@ void quantize_q4_0(const float* x, int64_t cols, BlockQ4_0* out) {
 
 }  // namespace
 
+void quantize_row_f32(const float* src, int64_t cols, void* out) {
+  std::memcpy(out, src, static_cast<size_t>(cols) * sizeof(float));
+}
+void quantize_row_f16(const float* src, int64_t cols, void* out) {
+  for (int64_t c = 0; c < cols; ++c) static_cast<uint16_t*>(out)[c] = f32_to_f16(src[c]);
+}
+void quantize_row_bf16(const float* src, int64_t cols, void* out) {
+  for (int64_t c = 0; c < cols; ++c) static_cast<uint16_t*>(out)[c] = f32_to_bf16(src[c]);
+}
+void quantize_row_q8_0(const float* src, int64_t cols, void* out) { quantize_q8_0(src, cols, static_cast<BlockQ8_0*>(out)); }
+void quantize_row_q4_0(const float* src, int64_t cols, void* out) { quantize_q4_0(src, cols, static_cast<BlockQ4_0*>(out)); }
+
+void dequantize_row_f32(const void* src, int64_t cols, float* out) noexcept {
+  std::memcpy(out, src, static_cast<size_t>(cols) * sizeof(float));
+}
+void dequantize_row_f16(const void* src, int64_t cols, float* out) noexcept {
+  for (int64_t c = 0; c < cols; ++c) out[c] = f16_to_f32(static_cast<const uint16_t*>(src)[c]);
+}
+void dequantize_row_bf16(const void* src, int64_t cols, float* out) noexcept {
+  for (int64_t c = 0; c < cols; ++c) out[c] = bf16_to_f32(static_cast<const uint16_t*>(src)[c]);
+}
+void dequantize_row_q8_0(const void* src, int64_t cols, float* out) noexcept {
+  const auto* blocks = static_cast<const BlockQ8_0*>(src);
+  for (int64_t b = 0; b < cols / kBlock; ++b) {
+    const float d = f16_to_f32(blocks[b].d);
+    for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * static_cast<float>(blocks[b].q[i]);
+  }
+}
+void dequantize_row_q4_0(const void* src, int64_t cols, float* out) noexcept {
+  const auto* blocks = static_cast<const BlockQ4_0*>(src);
+  for (int64_t b = 0; b < cols / kBlock; ++b) {
+    const float d = f16_to_f32(blocks[b].d);
+    for (int i = 0; i < kBlock / 2; ++i) {
+      out[b * kBlock + i] = d * static_cast<float>((blocks[b].qs[i] & 15) - 8);
+      out[b * kBlock + i + kBlock / 2] = d * static_cast<float>((blocks[b].qs[i] >> 4) - 8);
+    }
+  }
+}
+
 void quantize_row(DType dtype, const float* src, int64_t cols, void* out) {
   check_block_cols(dtype, cols);
-  switch (dtype) {
-    case DType::f32:
-      std::memcpy(out, src, static_cast<size_t>(cols) * sizeof(float));
-      return;
-    case DType::bf16:
-      for (int64_t c = 0; c < cols; ++c) static_cast<uint16_t*>(out)[c] = f32_to_bf16(src[c]);
-      return;
-    case DType::f16:
-      for (int64_t c = 0; c < cols; ++c) static_cast<uint16_t*>(out)[c] = f32_to_f16(src[c]);
-      return;
-    case DType::q8_0: return quantize_q8_0(src, cols, static_cast<BlockQ8_0*>(out));
-    case DType::q4_0: return quantize_q4_0(src, cols, static_cast<BlockQ4_0*>(out));
-  }
+  weight_type(dtype).quantize_row(src, cols, out);
 }
 
 void row_to_f32(const MatrixRef& w, int64_t row, float* out) {
   const size_t row_bytes = dtype_row_bytes(w.dtype, w.cols);
   const auto* base = static_cast<const unsigned char*>(w.data) + static_cast<size_t>(row) * row_bytes;
-  if (w.layout != Layout::blocks && dtype_is_quantized(w.dtype)) {
+  if (w.layout != Layout::blocks) {
     std::vector<unsigned char> blocks(row_bytes);
     relayout_row(w.dtype, w.cols, base, w.layout, blocks.data(), Layout::blocks);
-    return row_to_f32({w.dtype, blocks.data(), 1, w.cols}, 0, out);
+    return weight_type(w.dtype).dequantize_row(blocks.data(), w.cols, out);
   }
-  switch (w.dtype) {
-    case DType::f32:
-      std::memcpy(out, base, static_cast<size_t>(w.cols) * sizeof(float));
-      return;
-    case DType::bf16:
-      for (int64_t c = 0; c < w.cols; ++c) out[c] = bf16_to_f32(reinterpret_cast<const uint16_t*>(base)[c]);
-      return;
-    case DType::f16:
-      for (int64_t c = 0; c < w.cols; ++c) out[c] = f16_to_f32(reinterpret_cast<const uint16_t*>(base)[c]);
-      return;
-    case DType::q8_0: {
-      const auto* blocks = reinterpret_cast<const BlockQ8_0*>(base);
-      for (int64_t b = 0; b < w.cols / kBlock; ++b) {
-        const float d = f16_to_f32(blocks[b].d);
-        for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * static_cast<float>(blocks[b].q[i]);
-      }
-      return;
-    }
-    case DType::q4_0: {
-      const auto* blocks = reinterpret_cast<const BlockQ4_0*>(base);
-      for (int64_t b = 0; b < w.cols / kBlock; ++b) {
-        const float d = f16_to_f32(blocks[b].d);
-        for (int i = 0; i < kBlock / 2; ++i) {
-          out[b * kBlock + i] = d * static_cast<float>((blocks[b].qs[i] & 15) - 8);
-          out[b * kBlock + i + kBlock / 2] = d * static_cast<float>((blocks[b].qs[i] >> 4) - 8);
-        }
-      }
-      return;
-    }
-  }
+  weight_type(w.dtype).dequantize_row(base, w.cols, out);
 }
 
 void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept {
@@ -169,15 +170,6 @@ void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t
     }
     sums[b] = sum;
   }
-}
-
-ActRowQuantizer act_row_quantizer(Isa isa) noexcept {
-#if defined(SLIM_HAVE_AVX2_KERNELS)
-  if (isa == Isa::avx2 || isa == Isa::avx512_vnni || isa == Isa::avx_vnni) return avx2::quantize_act_row;
-#else
-  (void)isa;
-#endif
-  return quantize_act_row;
 }
 
 void ActBuffer::quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row) {

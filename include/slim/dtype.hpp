@@ -1,4 +1,5 @@
-// Element types of tensors and weights.
+// Element types of tensors and weights, described by one table (kDTypeTraits) that every size
+// computation reads.
 //
 // q8_0 and q4_0 are block-quantized: a row is cut into blocks of 32 consecutive elements and each
 // block is stored with its own fp16 scale d, bit-compatible with GGUF's Q8_0 and Q4_0 blocks as
@@ -7,9 +8,11 @@
 //   q8_0: 34 bytes = fp16 d, then int8 q[32];            value i = d * q[i]
 //   q4_0: 18 bytes = fp16 d, then uint8 qs[16] (nibbles); value i = d * (nibble_i - 8), where
 //         nibble_i for i < 16 is the low 4 bits of qs[i] and for i >= 16 the high 4 bits of qs[i-16].
-// The last dimension of a block-quantized tensor must be a multiple of 32 (blocks never span rows).
+// The last dimension of a block-quantized tensor must be a multiple of its block (blocks never
+// span rows).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -24,22 +27,38 @@ enum class DType : uint8_t {
   q4_0,
 };
 
-// Elements per block: 1 for plain types, 32 for the block-quantized ones.
-constexpr int64_t dtype_block_elems(DType t) noexcept {
-  return (t == DType::q8_0 || t == DType::q4_0) ? 32 : 1;
+// What slim knows of a dtype: its name and how its rows are cut into blocks.
+struct DTypeTraits {
+  std::string_view name;
+  int64_t block_elems;  // elements a block: 1 for plain types
+  size_t block_bytes;   // bytes a block (of one element for plain types)
+};
+
+// Indexed by DType; a new dtype is one line here (and its kernels' table, kernels/weight_types.cpp).
+inline constexpr DTypeTraits kDTypeTraits[] = {
+    {"f32", 1, 4}, {"f16", 1, 2}, {"bf16", 1, 2}, {"q8_0", 32, 2 + 32}, {"q4_0", 32, 2 + 16},
+};
+inline constexpr size_t kDTypeCount = std::size(kDTypeTraits);
+
+// Every dtype in table order (tests and benchmarks loop over it).
+constexpr std::array<DType, kDTypeCount> all_dtypes() noexcept {
+  std::array<DType, kDTypeCount> all{};
+  for (size_t i = 0; i < kDTypeCount; ++i) all[i] = static_cast<DType>(i);
+  return all;
 }
 
-// Bytes of one block (of one element for plain types).
-constexpr size_t dtype_block_bytes(DType t) noexcept {
-  switch (t) {
-    case DType::f32: return 4;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
-    case DType::q8_0: return 2 + 32;
-    case DType::q4_0: return 2 + 16;
-  }
-  return 0;
+constexpr bool dtype_valid(DType t) noexcept { return static_cast<size_t>(t) < kDTypeCount; }
+
+// The traits of t; a value outside the enum gets an empty entry (no name, no bytes).
+constexpr DTypeTraits dtype_traits(DType t) noexcept {
+  return dtype_valid(t) ? kDTypeTraits[static_cast<size_t>(t)] : DTypeTraits{"?", 1, 0};
 }
+
+// Elements per block: 1 for plain types, 32 for q8_0 / q4_0.
+constexpr int64_t dtype_block_elems(DType t) noexcept { return dtype_traits(t).block_elems; }
+
+// Bytes of one block (of one element for plain types).
+constexpr size_t dtype_block_bytes(DType t) noexcept { return dtype_traits(t).block_bytes; }
 
 constexpr bool dtype_is_quantized(DType t) noexcept { return dtype_block_elems(t) > 1; }
 
@@ -47,20 +66,11 @@ constexpr bool dtype_is_quantized(DType t) noexcept { return dtype_block_elems(t
 // byte size: use dtype_row_bytes() for them (it works for every type).
 constexpr size_t dtype_size(DType t) noexcept { return dtype_is_quantized(t) ? 0 : dtype_block_bytes(t); }
 
-// Bytes of a row of `cols` elements. For block types cols must be a multiple of 32.
+// Bytes of a row of `cols` elements. For block types cols must be a multiple of the block.
 constexpr size_t dtype_row_bytes(DType t, int64_t cols) noexcept {
   return static_cast<size_t>(cols / dtype_block_elems(t)) * dtype_block_bytes(t);
 }
 
-constexpr std::string_view dtype_name(DType t) noexcept {
-  switch (t) {
-    case DType::f32: return "f32";
-    case DType::f16: return "f16";
-    case DType::bf16: return "bf16";
-    case DType::q8_0: return "q8_0";
-    case DType::q4_0: return "q4_0";
-  }
-  return "?";
-}
+constexpr std::string_view dtype_name(DType t) noexcept { return dtype_traits(t).name; }
 
 }  // namespace slim

@@ -21,8 +21,9 @@ constexpr uint64_t kMaxDim = uint64_t{1} << 40;
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 std::optional<DType> block_dtype(const std::string& s) {
-  if (s == "q8_0") return DType::q8_0;
-  if (s == "q4_0") return DType::q4_0;
+  for (DType d : all_dtypes()) {
+    if (dtype_is_quantized(d) && s == dtype_name(d)) return d;
+  }
   return std::nullopt;
 }
 

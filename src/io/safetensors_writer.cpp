@@ -13,15 +13,15 @@
 namespace slim::io {
 namespace {
 
+// Block-quantized tensors are stored as bytes (U8), with their dtype in the metadata.
 const char* safetensors_dtype(DType t) {
+  if (dtype_is_quantized(t)) return "U8";
   switch (t) {
     case DType::f32: return "F32";
     case DType::f16: return "F16";
     case DType::bf16: return "BF16";
-    case DType::q8_0:
-    case DType::q4_0: return "U8";
+    default: return "?";
   }
-  return "?";
 }
 
 struct FileCloser {

@@ -230,14 +230,16 @@ class RandomSource final : public TensorSource {
 }  // namespace
 
 DType target_dtype(WeightFormat format, DType stored, int64_t cols) {
+  DType want = stored;
   switch (format) {
     case WeightFormat::as_stored: return stored;
-    case WeightFormat::f32: return DType::f32;
-    case WeightFormat::bf16: return DType::bf16;
-    case WeightFormat::q8_0: return cols % 32 == 0 ? DType::q8_0 : stored;
-    case WeightFormat::q4_0: return cols % 32 == 0 ? DType::q4_0 : stored;
+    case WeightFormat::f32: want = DType::f32; break;
+    case WeightFormat::bf16: want = DType::bf16; break;
+    case WeightFormat::q8_0: want = DType::q8_0; break;
+    case WeightFormat::q4_0: want = DType::q4_0; break;
   }
-  return stored;
+  // A row that is not whole blocks of the type stays as it is stored.
+  return cols % dtype_block_elems(want) == 0 ? want : stored;
 }
 
 uint64_t matrix_bytes(const ModelConfig& config, WeightFormat format, DType stored) {

@@ -1,0 +1,54 @@
+// Internal to kernels/: one struct per kernel set (Isa) holding everything that set computes with,
+// chosen once by the dispatcher (matmul.cpp, attention_rows.cpp) instead of a switch per call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.hpp"
+#include "kernels/matmul_impl.hpp"
+
+namespace slim::kernels {
+
+inline constexpr size_t kLayoutCount = 2;  // Layout::blocks, Layout::groups8
+
+// The single-thread row operations of attention and the MLP (kernels.hpp describes each).
+struct RowOps {
+  void (*dot_rows)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t);
+  void (*add_weighted_rows)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
+  void (*softmax)(float*, int64_t);
+  void (*silu_mul)(float*, const float*, int64_t);
+  void (*gelu_tanh_mul)(float*, const float*, int64_t);
+  void (*softcap)(float*, int64_t, float);
+};
+
+struct KernelSet {
+  Isa isa;
+  // rows[dtype][layout] computes output rows [r0, r1) of y = x · wᵀ. nullptr where the set has no
+  // code of its own: the scalar set's rows[dtype][blocks] computes it (it reads either layout).
+  // A set reading groups8 for a dtype is what makes that dtype's preferred_layout() groups8.
+  MatmulRowsFn rows[kDTypeCount][kLayoutCount] = {};
+  ActRowQuantizer quantize_acts = nullptr;  // ActFormat::q8_32 activations
+  RowOps ops{};
+};
+
+// The set of isa if it is built into this binary (whether the CPU runs it: isa_supported()),
+// else nullptr.
+const KernelSet* kernel_set(Isa isa) noexcept;
+
+// The rows function set uses for (dtype, layout), with the scalar stand-in described above.
+MatmulRowsFn rows_for(const KernelSet& set, DType dtype, Layout layout) noexcept;
+
+// The portable row operations (attention_rows.cpp): the sets without their own use them.
+namespace portable {
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride);
+void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
+                       float* out);
+void softmax(float* x, int64_t n);
+void silu_mul(float* gate, const float* up, int64_t n);
+void gelu_tanh_mul(float* gate, const float* up, int64_t n);
+void softcap(float* x, int64_t n, float cap);
+}  // namespace portable
+
+}  // namespace slim::kernels

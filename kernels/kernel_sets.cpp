@@ -1,0 +1,119 @@
+// The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
+// with, its activation quantizer and its row operations. A set that builds on another starts as a
+// copy of it: the VNNI sets are avx2 with their own groups8 code, the NEON sets xsimd with their
+// own q8_0 / q4_0 code.
+#include "kernels/kernel_set.hpp"
+
+namespace slim::kernels {
+namespace {
+
+constexpr size_t at(DType dtype) { return static_cast<size_t>(dtype); }
+constexpr size_t kBlocks = static_cast<size_t>(Layout::blocks), kGroups8 = static_cast<size_t>(Layout::groups8);
+
+constexpr RowOps kPortableOps = {portable::dot_rows, portable::add_weighted_rows, portable::softmax,
+                                 portable::silu_mul, portable::gelu_tanh_mul,     portable::softcap};
+
+constexpr KernelSet scalar_set() {
+  KernelSet s{Isa::scalar};
+  for (DType d : {DType::f32, DType::f16, DType::bf16}) s.rows[at(d)][kBlocks] = scalar::matmul_rows_float;
+  s.rows[at(DType::q8_0)][kBlocks] = scalar::matmul_rows_q8_0;
+  s.rows[at(DType::q4_0)][kBlocks] = scalar::matmul_rows_q4_0;
+  s.quantize_acts = quantize_act_row;
+  s.ops = kPortableOps;
+  return s;
+}
+
+constexpr KernelSet xsimd_set() {
+  KernelSet s{Isa::xsimd};
+  for (DType d : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
+    s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
+  }
+  s.quantize_acts = quantize_act_row;
+  s.ops = kPortableOps;
+  return s;
+}
+
+#if defined(SLIM_HAVE_AVX2_KERNELS)
+constexpr KernelSet avx2_set() {
+  KernelSet s{Isa::avx2};
+  s.rows[at(DType::f32)][kBlocks] = avx2::matmul_rows_f32;
+  s.rows[at(DType::f16)][kBlocks] = avx2::matmul_rows_f16;
+  s.rows[at(DType::bf16)][kBlocks] = avx2::matmul_rows_bf16;
+  s.rows[at(DType::q8_0)][kBlocks] = avx2::matmul_rows_q8_0;
+  s.rows[at(DType::q4_0)][kBlocks] = avx2::matmul_rows_q4_0;
+  s.rows[at(DType::q8_0)][kGroups8] = avx2::matmul_rows_q8_0_groups8;
+  s.rows[at(DType::q4_0)][kGroups8] = avx2::matmul_rows_q4_0_groups8;
+  s.quantize_acts = avx2::quantize_act_row;
+  s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};
+  return s;
+}
+
+constexpr KernelSet vnni_set(Isa isa, MatmulRowsFn q8_0_groups8, MatmulRowsFn q4_0_groups8) {
+  KernelSet s = avx2_set();
+  s.isa = isa;
+  s.rows[at(DType::q8_0)][kGroups8] = q8_0_groups8;
+  s.rows[at(DType::q4_0)][kGroups8] = q4_0_groups8;
+  return s;
+}
+#endif
+
+#if defined(SLIM_HAVE_NEON_KERNELS)
+constexpr KernelSet neon_set(Isa isa, MatmulRowsFn q8_0, MatmulRowsFn q4_0) {
+  KernelSet s = xsimd_set();
+  s.isa = isa;
+  s.rows[at(DType::q8_0)][kBlocks] = q8_0;
+  s.rows[at(DType::q4_0)][kBlocks] = q4_0;
+  return s;
+}
+#endif
+
+constexpr KernelSet kScalar = scalar_set();
+constexpr KernelSet kXsimd = xsimd_set();
+#if defined(SLIM_HAVE_AVX2_KERNELS)
+constexpr KernelSet kAvx2 = avx2_set();
+constexpr KernelSet kAvx512Vnni =
+    vnni_set(Isa::avx512_vnni, avx512_vnni::matmul_rows_q8_0_groups8, avx512_vnni::matmul_rows_q4_0_groups8);
+constexpr KernelSet kAvxVnni = vnni_set(Isa::avx_vnni, avx_vnni::matmul_rows_q8_0_groups8, avx_vnni::matmul_rows_q4_0_groups8);
+#endif
+#if defined(SLIM_HAVE_NEON_KERNELS)
+constexpr KernelSet kNeon = neon_set(Isa::neon, neon::matmul_rows_q8_0, neon::matmul_rows_q4_0);
+constexpr KernelSet kNeonDotprod =
+    neon_set(Isa::neon_dotprod, neon_dotprod::matmul_rows_q8_0, neon_dotprod::matmul_rows_q4_0);
+constexpr KernelSet kNeonI8mm = neon_set(Isa::neon_i8mm, neon_i8mm::matmul_rows_q8_0, neon_i8mm::matmul_rows_q4_0);
+#endif
+
+// Every float and block type has a blocks entry in the reference set.
+constexpr bool reference_complete() {
+  for (size_t d = 0; d < kDTypeCount; ++d) {
+    if (kScalar.rows[d][kBlocks] == nullptr) return false;
+  }
+  return true;
+}
+static_assert(reference_complete(), "the scalar set computes every dtype");
+
+}  // namespace
+
+const KernelSet* kernel_set(Isa isa) noexcept {
+  switch (isa) {
+    case Isa::scalar: return &kScalar;
+    case Isa::xsimd: return &kXsimd;
+#if defined(SLIM_HAVE_AVX2_KERNELS)
+    case Isa::avx2: return &kAvx2;
+    case Isa::avx512_vnni: return &kAvx512Vnni;
+    case Isa::avx_vnni: return &kAvxVnni;
+#endif
+#if defined(SLIM_HAVE_NEON_KERNELS)
+    case Isa::neon: return &kNeon;
+    case Isa::neon_dotprod: return &kNeonDotprod;
+    case Isa::neon_i8mm: return &kNeonI8mm;
+#endif
+    default: return nullptr;
+  }
+}
+
+MatmulRowsFn rows_for(const KernelSet& set, DType dtype, Layout layout) noexcept {
+  const MatmulRowsFn own = set.rows[at(dtype)][static_cast<size_t>(layout)];
+  return own != nullptr ? own : kScalar.rows[at(dtype)][kBlocks];
+}
+
+}  // namespace slim::kernels

@@ -1,0 +1,28 @@
+// The weight-type table (weight_types.hpp), in DType order.
+#include "kernels/weight_types.hpp"
+
+namespace slim::kernels {
+namespace {
+
+constexpr WeightType kWeightTypes[] = {
+    {DType::f32, ActFormat::f32, quantize_row_f32, dequantize_row_f32, nullptr, nullptr},
+    {DType::f16, ActFormat::f32, quantize_row_f16, dequantize_row_f16, nullptr, nullptr},
+    {DType::bf16, ActFormat::f32, quantize_row_bf16, dequantize_row_bf16, nullptr, nullptr},
+    {DType::q8_0, ActFormat::q8_32, quantize_row_q8_0, dequantize_row_q8_0, to_groups8_q8_0, from_groups8_q8_0},
+    {DType::q4_0, ActFormat::q8_32, quantize_row_q4_0, dequantize_row_q4_0, to_groups8_q4_0, from_groups8_q4_0},
+};
+static_assert(std::size(kWeightTypes) == kDTypeCount, "one entry per DType");
+
+constexpr bool in_dtype_order() {
+  for (size_t i = 0; i < kDTypeCount; ++i) {
+    if (kWeightTypes[i].dtype != static_cast<DType>(i)) return false;
+  }
+  return true;
+}
+static_assert(in_dtype_order(), "kWeightTypes is indexed by DType");
+
+}  // namespace
+
+const WeightType& weight_type(DType dtype) noexcept { return kWeightTypes[static_cast<size_t>(dtype)]; }
+
+}  // namespace slim::kernels
