@@ -82,14 +82,6 @@ constexpr KernelSet kNeonDotprod =
 constexpr KernelSet kNeonI8mm = neon_set(Isa::neon_i8mm, neon_i8mm::matmul_rows_q8_0, neon_i8mm::matmul_rows_q4_0);
 #endif
 
-// Every float and block type has a blocks entry in the reference set.
-constexpr bool reference_complete() {
-  for (size_t d = 0; d < kDTypeCount; ++d) {
-    if (kScalar.rows[d][kBlocks] == nullptr) return false;
-  }
-  return true;
-}
-static_assert(reference_complete(), "the scalar set computes every dtype");
 
 }  // namespace
 

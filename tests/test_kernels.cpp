@@ -169,6 +169,17 @@ TEST_CASE("the scalar reference is always available and the active set is suppor
 #endif
 }
 
+TEST_CASE("the scalar set computes every weight type, in either layout") {
+  const KernelSet* scalar = kernel_set(Isa::scalar);
+  REQUIRE(scalar != nullptr);
+  for (DType dtype : all_dtypes()) {
+    INFO(dtype_name(dtype));
+    CHECK(scalar->rows[static_cast<size_t>(dtype)][static_cast<size_t>(Layout::blocks)] != nullptr);
+    CHECK(rows_for(*scalar, dtype, Layout::groups8) != nullptr);
+  }
+  CHECK(scalar->quantize_acts != nullptr);
+}
+
 // scripts/arm-test.sh forces each kernel set with SLIM_KERNELS and names in SLIM_EXPECT_UNSUPPORTED
 // (comma-separated) the sets the emulated CPU must lack, which checks the runtime feature detection both ways.
 TEST_CASE("SLIM_KERNELS selects the kernel set; the CPU check refuses what the CPU lacks") {
