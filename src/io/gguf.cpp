@@ -381,15 +381,28 @@ std::span<const std::byte> GgufFile::data(const GgufTensorInfo& t) const {
   return data_area_.subspan(static_cast<size_t>(t.offset), static_cast<size_t>(t.bytes));
 }
 
-Tensor GgufFile::tensor(const GgufTensorInfo& t) const {
+Tensor GgufFile::tensor(const GgufTensorInfo& t) const { return make_tensor(t, t.shape(), data(t)); }
+
+Tensor GgufFile::slice(const GgufTensorInfo& t, int64_t index) const {
+  std::vector<int64_t> shape = t.shape();
+  if (shape.size() < 2 || index < 0 || index >= shape[0]) {
+    throw Error(ErrorCode::invalid_argument, path().string() + ": tensor '" + t.name + "' has no slice " + std::to_string(index));
+  }
+  const int64_t count = shape[0];
+  shape.erase(shape.begin());
+  // The parse checked that the bytes are whole rows, so they divide into count equal slices.
+  const auto bytes = data(t);
+  const size_t slice_bytes = bytes.size() / static_cast<size_t>(count);
+  return make_tensor(t, shape, bytes.subspan(static_cast<size_t>(index) * slice_bytes, slice_bytes));
+}
+
+Tensor GgufFile::make_tensor(const GgufTensorInfo& t, std::span<const int64_t> shape, std::span<const std::byte> bytes) const {
   const auto dtype = ggml_to_dtype(t.type);
   if (!dtype) {
     throw Error(ErrorCode::unsupported, path().string() + ": tensor '" + t.name + "' has type " +
                                             std::string(ggml_type_info(t.type)->name) +
                                             "; slim reads F32, F16, BF16, Q8_0 and Q4_0 GGUF tensors");
   }
-  const std::vector<int64_t> shape = t.shape();
-  const auto bytes = data(t);
   // Blocks start with an fp16 scale; plain types need their element's alignment.
   const size_t align = dtype_is_quantized(*dtype) ? 2 : dtype_size(*dtype);
   if (reinterpret_cast<uintptr_t>(bytes.data()) % align == 0) return Tensor::view(*dtype, shape, bytes.data());

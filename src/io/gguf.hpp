@@ -95,8 +95,13 @@ class GgufFile {
   // when aligned, else an aligned copy); slim::Error(unsupported) naming the tensor and its type
   // for every other type.
   Tensor tensor(const GgufTensorInfo& tensor) const;
+  // Sub-tensor `index` along the outermost dimension (one expert of a stacked [experts, rows, cols]
+  // tensor), the same way; slim::Error(invalid_argument) for an index out of range.
+  Tensor slice(const GgufTensorInfo& tensor, int64_t index) const;
 
  private:
+  Tensor make_tensor(const GgufTensorInfo& t, std::span<const int64_t> shape, std::span<const std::byte> bytes) const;
+
   std::shared_ptr<const MappedFile> file_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;

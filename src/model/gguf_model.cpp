@@ -1,5 +1,6 @@
 #include "model/gguf_model.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <string_view>
 
@@ -12,19 +13,27 @@ namespace {
 
 using nlohmann::json;
 
-// general.architecture -> the transformers class slim's config reader knows it by.
+// general.architecture -> the transformers class (and model_type) slim's config reader knows it
+// by. A llama file with experts is Mixtral (llama.cpp's converter writes Mixtral as llama).
 struct GgufArch {
-  std::string_view gguf, hf;
+  std::string_view gguf, hf, model_type;
 };
-constexpr GgufArch kArchs[] = {{"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"gemma", "GemmaForCausalLM"},
-                               {"phi3", "Phi3ForCausalLM"}};
+constexpr GgufArch kArchs[] = {
+    {"llama", "LlamaForCausalLM", "llama"},         {"qwen2", "Qwen2ForCausalLM", "qwen2"},
+    {"qwen2moe", "Qwen2MoeForCausalLM", "qwen2_moe"}, {"qwen3", "Qwen3ForCausalLM", "qwen3"},
+    {"qwen3moe", "Qwen3MoeForCausalLM", "qwen3_moe"}, {"gemma", "GemmaForCausalLM", "gemma"},
+    {"gemma2", "Gemma2ForCausalLM", "gemma2"},      {"gemma3", "Gemma3ForCausalLM", "gemma3_text"},
+    {"phi3", "Phi3ForCausalLM", "phi3"},            {"smollm3", "SmolLM3ForCausalLM", "smollm3"},
+};
+constexpr GgufArch kMixtral = {"llama", "MixtralForCausalLM", "mixtral"};
 
 [[noreturn]] void bad(const io::GgufFile& g, const std::string& what) {
   throw Error(ErrorCode::invalid_format, g.path().string() + ": " + what);
 }
 
 // GGUF's names for the tensors of one layer, after "model.layers.N." / "blk.N." (llama.cpp's
-// gguf-py/gguf/tensor_mapping.py, the llama, qwen2 and gemma entries).
+// gguf-py/gguf/tensor_mapping.py and constants.py: the llama, qwen2, qwen2moe, qwen3(moe), gemma,
+// gemma2/3, phi3 and smollm3 entries).
 constexpr std::pair<std::string_view, std::string_view> kLayerNames[] = {
     {"input_layernorm.weight", "attn_norm.weight"},
     {"self_attn.q_proj.weight", "attn_q.weight"},
@@ -35,28 +44,68 @@ constexpr std::pair<std::string_view, std::string_view> kLayerNames[] = {
     {"self_attn.v_proj.bias", "attn_v.bias"},
     {"self_attn.o_proj.weight", "attn_output.weight"},
     {"self_attn.o_proj.bias", "attn_output.bias"},
-    {"post_attention_layernorm.weight", "ffn_norm.weight"},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight"},  // Qwen3, Gemma 3
+    {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+    {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},  // Gemma 2 / 3's four norms
+    {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
     {"mlp.gate_proj.weight", "ffn_gate.weight"},
     {"mlp.up_proj.weight", "ffn_up.weight"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
     {"self_attn.qkv_proj.weight", "attn_qkv.weight"},  // Phi-3's fused [q | k | v]
     {"mlp.gate_up_proj.weight", "ffn_up.weight"},      // Phi-3's fused [gate | up]
+    {"mlp.gate.weight", "ffn_gate_inp.weight"},        // the MoE router (Qwen)
+    {"block_sparse_moe.gate.weight", "ffn_gate_inp.weight"},  // (Mixtral)
+    {"mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight"},  // Qwen2-MoE's shared expert
+    {"mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight"},
+    {"mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight"},
+    {"mlp.shared_expert_gate.weight", "ffn_gate_inp_shexp.weight"},
 };
 
-// The GGUF name of a Hugging Face tensor name, or "" when slim has no mapping for it.
-std::string gguf_name(const std::string& hf) {
-  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
-  if (hf == "model.norm.weight") return "output_norm.weight";
-  if (hf == "lm_head.weight") return "output.weight";
+// Experts are stacked into one [experts, rows, cols] tensor a projection: HF's
+// "<moe>.experts.E.<proj>.weight" is slice E of "blk.N.<stacked>".
+constexpr std::pair<std::string_view, std::string_view> kExpertNames[] = {
+    {"gate_proj", "ffn_gate_exps.weight"}, {"up_proj", "ffn_up_exps.weight"}, {"down_proj", "ffn_down_exps.weight"},  // Qwen
+    {"w1", "ffn_gate_exps.weight"},        {"w3", "ffn_up_exps.weight"},      {"w2", "ffn_down_exps.weight"},       // Mixtral
+};
+
+// Where a Hugging Face tensor lives in the file: a tensor, or one expert's slice of one.
+struct GgufName {
+  std::string name;     // "" when slim has no mapping
+  int64_t expert = -1;  // the slice, or -1 for the whole tensor
+};
+
+// The GGUF name of a Hugging Face tensor name. Gemma 2 / 3 call the attention output's norm
+// post_attention_layernorm, which is the MLP's input norm (ffn_norm) everywhere else.
+GgufName gguf_name(const std::string& hf, bool sandwich_norms) {
+  if (hf == "model.embed_tokens.weight") return {"token_embd.weight"};
+  if (hf == "model.norm.weight") return {"output_norm.weight"};
+  if (hf == "lm_head.weight") return {"output.weight"};
   constexpr std::string_view prefix = "model.layers.";
-  if (hf.compare(0, prefix.size(), prefix) != 0) return "";
+  if (hf.compare(0, prefix.size(), prefix) != 0) return {};
   const size_t dot = hf.find('.', prefix.size());
-  if (dot == std::string::npos) return "";
+  if (dot == std::string::npos) return {};
+  const std::string blk = "blk." + hf.substr(prefix.size(), dot - prefix.size()) + ".";
   const std::string_view rest = std::string_view(hf).substr(dot + 1);
+  if (rest == "post_attention_layernorm.weight") return {blk + (sandwich_norms ? "post_attention_norm.weight" : "ffn_norm.weight")};
   for (const auto& [from, to] : kLayerNames) {
-    if (rest == from) return "blk." + hf.substr(prefix.size(), dot - prefix.size()) + "." + std::string(to);
+    if (rest == from) return {blk + std::string(to)};
   }
-  return "";
+  // "<moe>.experts.E.<proj>.weight", moe being "mlp" or "block_sparse_moe".
+  for (std::string_view moe : {"mlp.experts.", "block_sparse_moe.experts."}) {
+    if (rest.substr(0, moe.size()) != moe) continue;
+    const std::string_view tail = rest.substr(moe.size());
+    const size_t end = tail.find('.');
+    if (end == 0 || end == std::string_view::npos || end > 6) return {};
+    int64_t expert = 0;
+    for (char ch : tail.substr(0, end)) {
+      if (ch < '0' || ch > '9') return {};
+      expert = expert * 10 + (ch - '0');
+    }
+    for (const auto& [proj, stacked] : kExpertNames) {
+      if (tail.substr(end + 1) == std::string(proj) + ".weight") return {blk + std::string(stacked), expert};
+    }
+  }
+  return {};
 }
 
 bool ends_with(const std::string& s, std::string_view tail) {
@@ -91,6 +140,61 @@ std::vector<double> factor_tensor(const io::GgufFile& g, const std::string& name
   return {t.data_as<float>(), t.data_as<float>() + n};
 }
 
+// What llama.cpp's loader derives for Gemma 2 and 3 where their files have no key (llama-model.cpp,
+// load_hparams): queries scaled by 1/sqrt(head_dim), except for the 27B models (46 and 62 layers)
+// whose query_pre_attn_scalar is hidden / heads; Gemma 2 alternates local and global layers,
+// Gemma 3 has one global layer in 6 and its local layers rotate with base 10000 unscaled.
+// `<arch>.attention.scale`, `<arch>.attention.sliding_window_pattern` and
+// `<arch>.rope.freq_base_swa` are read where present (slim writes them; newer llama.cpp reads the
+// last two).
+void add_gemma2_keys(const io::GgufFile& g, const std::string& a, json& c) {
+  const int64_t hidden = c["hidden_size"], heads = c["num_attention_heads"], layers = c["num_hidden_layers"];
+  const int64_t head_dim = c.contains("head_dim") ? c["head_dim"].get<int64_t>() : hidden / heads;
+  const bool is_27b = (a == "gemma2" && layers == 46) || (a == "gemma3" && layers == 62);
+  double scalar = static_cast<double>(is_27b ? hidden / heads : head_dim);
+  if (auto scale = g.number(a + ".attention.scale")) {
+    if (!(*scale > 0.0) || !std::isfinite(*scale)) bad(g, "metadata key '" + a + ".attention.scale' must be positive");
+    scalar = 1.0 / (*scale * *scale);
+  }
+  c["query_pre_attn_scalar"] = scalar;
+  const auto attn_cap = g.number(a + ".attn_logit_softcapping");
+  const auto final_cap = g.number(a + ".final_logit_softcapping");
+  if (a == "gemma2") {
+    if (attn_cap) c["attn_logit_softcapping"] = *attn_cap;
+    if (final_cap) c["final_logit_softcapping"] = *final_cap;
+    return;
+  }
+  c["attn_logit_softcapping"] = attn_cap ? json(*attn_cap) : json(nullptr);
+  c["final_logit_softcapping"] = final_cap ? json(*final_cap) : json(nullptr);
+  c["sliding_window_pattern"] = g.integer(a + ".attention.sliding_window_pattern").value_or(6);
+  c["rope_local_base_freq"] = g.number(a + ".rope.freq_base_swa").value_or(10000.0);
+}
+
+// Mixtral, Qwen2-MoE and Qwen3-MoE. The routers' renormalisation is fixed by llama.cpp per
+// architecture (llama-graph.cpp build_moe_ffn's norm_w): Mixtral and Qwen3-MoE renormalise the
+// top-k weights, Qwen2-MoE does not. A layer without a router is a dense one (mlp_only_layers).
+void add_moe_keys(const io::GgufFile& g, const std::string& a, json& c) {
+  const auto count = g.integer(a + ".expert_count"), used = g.integer(a + ".expert_used_count");
+  if (!count || *count <= 0) bad(g, "has no metadata key '" + a + ".expert_count'");
+  if (!used || *used <= 0) bad(g, "has no metadata key '" + a + ".expert_used_count'");
+  if (a == "llama") {
+    c["num_local_experts"] = *count;
+    c["num_experts_per_tok"] = *used;
+    return;
+  }
+  c["num_experts"] = *count;
+  c["num_experts_per_tok"] = *used;
+  const int64_t ff = c["intermediate_size"];
+  c["moe_intermediate_size"] = g.integer(a + ".expert_feed_forward_length").value_or(ff / *used);
+  if (a == "qwen2moe") c["shared_expert_intermediate_size"] = g.integer(a + ".expert_shared_feed_forward_length").value_or(ff);
+  c["norm_topk_prob"] = a == "qwen3moe";
+  json dense = json::array();
+  for (int64_t l = 0; l < c["num_hidden_layers"].get<int64_t>(); ++l) {
+    if (g.find_tensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight") == nullptr) dense.push_back(l);
+  }
+  c["mlp_only_layers"] = dense;
+}
+
 }  // namespace
 
 std::string gguf_architectures() {
@@ -111,6 +215,7 @@ std::string gguf_config_json(const io::GgufFile& g) {
                                             "' is not supported (slim reads GGUF files of: " + gguf_architectures() + ")");
   }
   const std::string a(arch->gguf);
+  if (a == "llama" && g.integer("llama.expert_count").value_or(0) > 0) arch = &kMixtral;
   auto required = [&](const std::string& key) {
     const auto v = g.integer(a + "." + key);
     if (!v) bad(g, "has no metadata key '" + a + "." + key + "'");
@@ -118,7 +223,7 @@ std::string gguf_config_json(const io::GgufFile& g) {
   };
   json c;
   c["architectures"] = {std::string(arch->hf)};
-  c["model_type"] = a;
+  c["model_type"] = std::string(arch->model_type);
   c["hidden_size"] = required("embedding_length");
   c["intermediate_size"] = required("feed_forward_length");
   c["num_hidden_layers"] = required("block_count");
@@ -177,26 +282,51 @@ std::string gguf_config_json(const io::GgufFile& g) {
   c["vocab_size"] = embed->dims[1];
   c["tie_word_embeddings"] = g.find_tensor("output.weight") == nullptr;
   // Gemma's GeGLU (tanh GELU); the others' SwiGLU.
-  c["hidden_act"] = a == "gemma" ? "gelu_pytorch_tanh" : "silu";
+  const bool gemma_family = a == "gemma" || a == "gemma2" || a == "gemma3";
+  c["hidden_act"] = c["hidden_activation"] = gemma_family ? "gelu_pytorch_tanh" : "silu";
+  if (a == "gemma2" || a == "gemma3") add_gemma2_keys(g, a, c);
+  if (arch->hf == "MixtralForCausalLM" || a == "qwen2moe" || a == "qwen3moe") add_moe_keys(g, a, c);
+  // llama.cpp runs SmolLM3 with RoPE left out of every 4th layer, a fixed step with no key
+  // (src/models/smollm3.cpp, n_no_rope_layer_step); so does slim for its files.
+  if (a == "smollm3") c["no_rope_layer_interval"] = 4;
   if (auto bos = g.integer("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = *bos;
   if (auto eos = g.integer("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = *eos;
   return c.dump(1);
 }
 
 TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config) {
-  const bool permuted_qk = config.arch == Arch::llama;
-  // llama.cpp's converter stores Gemma's RMSNorm weights with the + 1 of (1 + weight) added;
-  // slim's loader adds it itself (norm_adds_one), so it is taken off here.
+  // llama.cpp's converter permutes q/k for GGML's interleaved RoPE in the llama-derived classes
+  // (LlamaModel.undo_permute: Llama, Mixtral, SmolLM3), not for Qwen, Gemma or Phi-3.
+  const bool permuted_qk = config.arch == Arch::llama || config.arch == Arch::mixtral || config.arch == Arch::smollm3;
+  // llama.cpp's converter stores Gemma's RMSNorm weights with the + 1 of (1 + weight) added (every
+  // *norm.weight, Gemma 3's q/k norms too); slim's loader adds it itself (norm_adds_one), so it is
+  // taken off here.
   const bool norms_add_one = config.traits.norm_adds_one;
+  const bool sandwich = config.traits.sandwich_norms;
   const int64_t head_dim = config.head_dim;
-  return [&g, permuted_qk, norms_add_one, head_dim](const std::string& hf) {
-    const std::string name = gguf_name(hf);
+  return [&g, permuted_qk, norms_add_one, sandwich, head_dim](const std::string& hf) {
+    const GgufName where = gguf_name(hf, sandwich);
+    const std::string& name = where.name;
     const io::GgufTensorInfo* info = name.empty() ? nullptr : g.find_tensor(name);
     if (info == nullptr) {
       throw Error(ErrorCode::missing_tensor, g.path().string() + ": tensor '" + (name.empty() ? hf : name) + "' (" + hf +
                                                  ") is missing from the file");
     }
+    if (where.expert >= 0) {
+      if (info->dims.size() != 3 || where.expert >= info->dims[2]) {
+        bad(g, "tensor '" + name + "' has no expert " + std::to_string(where.expert) + " (it must be [experts, rows, cols])");
+      }
+      return g.slice(*info, where.expert);
+    }
     Tensor t = g.tensor(*info);
+    if (ends_with(name, ".ffn_gate_inp_shexp.weight") && t.shape().size() == 1) {
+      // Stored as a vector; transformers' shared_expert_gate is a [1, hidden] linear layer.
+      const int64_t shape[] = {1, t.dim(0)};
+      if (!t.owns_memory()) return Tensor::view(t.dtype(), shape, t.data());
+      Tensor out = Tensor::zeros(t.dtype(), shape);
+      std::memcpy(out.mutable_data(), t.data(), t.nbytes());
+      return out;
+    }
     if (norms_add_one && ends_with(name, "norm.weight")) {
       if (t.dtype() != DType::f32 || t.shape().size() != 1) bad(g, "tensor '" + name + "' must be a vector of F32");
       Tensor out = Tensor::zeros(DType::f32, t.shape());
