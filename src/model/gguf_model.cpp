@@ -149,6 +149,7 @@ std::vector<double> factor_tensor(const io::GgufFile& g, const std::string& name
 // last two).
 void add_gemma2_keys(const io::GgufFile& g, const std::string& a, json& c) {
   const int64_t hidden = c["hidden_size"], heads = c["num_attention_heads"], layers = c["num_hidden_layers"];
+  if (heads <= 0) bad(g, "metadata key '" + a + ".attention.head_count' must be positive");
   const int64_t head_dim = c.contains("head_dim") ? c["head_dim"].get<int64_t>() : hidden / heads;
   const bool is_27b = (a == "gemma2" && layers == 46) || (a == "gemma3" && layers == 62);
   double scalar = static_cast<double>(is_27b ? hidden / heads : head_dim);
@@ -170,6 +171,8 @@ void add_gemma2_keys(const io::GgufFile& g, const std::string& a, json& c) {
   c["rope_local_base_freq"] = g.number(a + ".rope.freq_base_swa").value_or(10000.0);
 }
 
+constexpr int64_t kMaxLayers = 1024;  // num_hidden_layers' bound in config.cpp
+
 // Mixtral, Qwen2-MoE and Qwen3-MoE. The routers' renormalisation is fixed by llama.cpp per
 // architecture (llama-graph.cpp build_moe_ffn's norm_w): Mixtral and Qwen3-MoE renormalise the
 // top-k weights, Qwen2-MoE does not. A layer without a router is a dense one (mlp_only_layers).
@@ -189,7 +192,9 @@ void add_moe_keys(const io::GgufFile& g, const std::string& a, json& c) {
   if (a == "qwen2moe") c["shared_expert_intermediate_size"] = g.integer(a + ".expert_shared_feed_forward_length").value_or(ff);
   c["norm_topk_prob"] = a == "qwen3moe";
   json dense = json::array();
-  for (int64_t l = 0; l < c["num_hidden_layers"].get<int64_t>(); ++l) {
+  const int64_t layers = c["num_hidden_layers"];
+  if (layers > kMaxLayers) return;  // the config reader refuses it
+  for (int64_t l = 0; l < layers; ++l) {
     if (g.find_tensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight") == nullptr) dense.push_back(l);
   }
   c["mlp_only_layers"] = dense;

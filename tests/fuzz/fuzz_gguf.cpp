@@ -1,6 +1,7 @@
 // Fuzz target: the bytes of a GGUF file. Every metadata value is read through every typed getter
 // and every tensor's bytes end to end, so a wrong bound shows up as a sanitizer report; a file that
-// holds a vocabulary also has it read into a tokenizer.json document.
+// holds a vocabulary also has it read into a tokenizer.json document, and one with an architecture
+// into a config.json that the config reader then parses.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -8,6 +9,8 @@
 #include <string_view>
 
 #include "io/gguf.hpp"
+#include "model/config.hpp"
+#include "model/gguf_model.hpp"
 #include "tokenizer/gguf_tokenizer.hpp"
 #include "slim/error.hpp"
 
@@ -44,8 +47,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (g.find("tokenizer.ggml.model") != nullptr) {
       quietly([&] { sum = sum + slim::tok::tokenizer_from_gguf(g).file.merges.entries.size(); });
     }
+    if (g.find("general.architecture") != nullptr) {
+      quietly([&] { sum = sum + slim::parse_config(slim::gguf_config_json(g), "fuzz.gguf").num_layers; });
+    }
     for (const auto& t : g.tensors()) {
       for (std::byte b : g.data(t)) sum = sum + static_cast<unsigned>(b);
+      if (t.dims.size() == 3) {
+        quietly([&] { sum = sum + g.slice(t, static_cast<int64_t>(sum % 4)).nbytes(); });
+      }
       quietly([&] {
         slim::Tensor x = g.tensor(t);
         const auto* p = static_cast<const unsigned char*>(x.data());
