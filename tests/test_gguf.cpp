@@ -2,11 +2,14 @@
 // and on the fixtures in ../shared/fixtures/gguf.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
 
 #include "io/gguf.hpp"
+#include "model/config.hpp"
+#include "model/gguf_model.hpp"
 #include "slim/error.hpp"
 #include "test_support.hpp"
 
@@ -235,4 +238,138 @@ TEST_CASE("gguf: the fixtures parse") {
     CHECK(embed->shape() == std::vector<int64_t>{512, 256});
     for (const auto& t : g.tensors()) CHECK_NOTHROW(g.tensor(t));
   }
+}
+
+namespace {
+
+// A file of architecture `arch` with the hyperparameters every reader needs (hidden 8, 4 heads of
+// 2, `layers` layers, vocabulary 4), the extra keys a test adds, and a token embedding.
+Builder arch_file(const std::string& arch, uint32_t layers, uint32_t heads = 4) {
+  Builder b;
+  b.kv("general.architecture", GgufType::string, str(arch))
+      .kv(arch + ".embedding_length", GgufType::u32, le<uint32_t>(8))
+      .kv(arch + ".feed_forward_length", GgufType::u32, le<uint32_t>(16))
+      .kv(arch + ".block_count", GgufType::u32, le(layers))
+      .kv(arch + ".attention.head_count", GgufType::u32, le(heads))
+      .kv(arch + ".attention.head_count_kv", GgufType::u32, le<uint32_t>(2))
+      .kv(arch + ".context_length", GgufType::u32, le<uint32_t>(64))
+      .kv(arch + ".attention.layer_norm_rms_epsilon", GgufType::f32, le<float>(1e-6f));
+  b.tensor("token_embd.weight", 0, {8, 4}, std::string(8 * 4 * 4, '\0'));
+  return b;
+}
+
+slim::ModelConfig config_of(const Builder& b) {
+  const GgufFile g = parse(b.bytes());
+  return slim::parse_config(slim::gguf_config_json(g), "test.gguf");
+}
+
+}  // namespace
+
+TEST_CASE("gguf: each architecture's keys become the config transformers would have") {
+  SECTION("gemma2: llama.cpp's query scale, soft-caps, alternating windows") {
+    Builder b = arch_file("gemma2", 3);
+    b.kv("gemma2.attn_logit_softcapping", GgufType::f32, le<float>(50.0f))
+        .kv("gemma2.final_logit_softcapping", GgufType::f32, le<float>(30.0f))
+        .kv("gemma2.attention.sliding_window", GgufType::u32, le<uint32_t>(16));
+    const slim::ModelConfig c = config_of(b);
+    CHECK(c.arch == slim::Arch::gemma2);
+    CHECK(c.traits.query_scale == Approx(1.0 / std::sqrt(2.0)));  // head_dim 8 / 4 = 2
+    CHECK(c.traits.attn_softcap == 50.0);
+    CHECK(c.traits.final_softcap == 30.0);
+    CHECK(c.traits.sliding_window == 16);
+    CHECK(c.is_local_layer(0));
+    CHECK_FALSE(c.is_local_layer(1));
+    // An explicit scale (what slim writes) wins over llama.cpp's rule.
+    b.kv("gemma2.attention.scale", GgufType::f32, le<float>(0.25f));
+    CHECK(config_of(b).traits.query_scale == Approx(0.25));
+  }
+  SECTION("gemma2 27B: hidden / heads, as llama.cpp's loader computes it") {
+    Builder b = arch_file("gemma2", 46);
+    b.kv("gemma2.attention.key_length", GgufType::u32, le<uint32_t>(4))
+        .kv("gemma2.attention.value_length", GgufType::u32, le<uint32_t>(4));
+    CHECK(config_of(b).traits.query_scale == Approx(1.0 / std::sqrt(2.0)));  // 8 / 4, not head_dim 4
+  }
+  SECTION("gemma3: one global layer in 6, local RoPE base") {
+    Builder b = arch_file("gemma3", 7);
+    b.kv("gemma3.attention.sliding_window", GgufType::u32, le<uint32_t>(8))
+        .kv("gemma3.rope.freq_base", GgufType::f32, le<float>(1e6f));
+    const slim::ModelConfig c = config_of(b);
+    CHECK(c.arch == slim::Arch::gemma3);
+    for (int64_t l = 0; l < 7; ++l) CHECK(c.is_local_layer(l) == (l != 5));
+    CHECK(c.traits.local_rope_theta == 10000.0);
+    CHECK(c.traits.attn_softcap == 0.0);
+    b.kv("gemma3.attention.sliding_window_pattern", GgufType::u32, le<uint32_t>(2))
+        .kv("gemma3.rope.freq_base_swa", GgufType::f32, le<float>(500.0f));
+    const slim::ModelConfig d = config_of(b);
+    CHECK(d.is_local_layer(0));
+    CHECK_FALSE(d.is_local_layer(1));
+    CHECK(d.traits.local_rope_theta == 500.0);
+  }
+  SECTION("llama with experts is Mixtral") {
+    Builder b = arch_file("llama", 2);
+    b.kv("llama.expert_count", GgufType::u32, le<uint32_t>(4)).kv("llama.expert_used_count", GgufType::u32, le<uint32_t>(2));
+    const slim::ModelConfig c = config_of(b);
+    CHECK(c.arch == slim::Arch::mixtral);
+    CHECK(c.moe.num_experts == 4);
+    CHECK(c.moe.top_k == 2);
+    CHECK(c.moe.normalize_top_k);
+    CHECK(c.moe.expert_intermediate_size == 16);
+  }
+  SECTION("qwen2moe: shared expert, no renormalisation, dense layers where no router is") {
+    Builder b = arch_file("qwen2moe", 2);
+    b.kv("qwen2moe.expert_count", GgufType::u32, le<uint32_t>(4))
+        .kv("qwen2moe.expert_used_count", GgufType::u32, le<uint32_t>(2))
+        .kv("qwen2moe.expert_feed_forward_length", GgufType::u32, le<uint32_t>(6))
+        .kv("qwen2moe.expert_shared_feed_forward_length", GgufType::u32, le<uint32_t>(12))
+        .tensor("blk.1.ffn_gate_inp.weight", 0, {8, 4}, std::string(8 * 4 * 4, '\0'));
+    const slim::ModelConfig c = config_of(b);
+    CHECK(c.arch == slim::Arch::qwen2moe);
+    CHECK(c.moe.expert_intermediate_size == 6);
+    CHECK(c.moe.shared_expert_intermediate_size == 12);
+    CHECK_FALSE(c.moe.normalize_top_k);
+    CHECK_FALSE(c.is_moe_layer(0));
+    CHECK(c.is_moe_layer(1));
+  }
+  SECTION("qwen3moe renormalises; qwen3 and smollm3") {
+    Builder b = arch_file("qwen3moe", 1);
+    b.kv("qwen3moe.expert_count", GgufType::u32, le<uint32_t>(4))
+        .kv("qwen3moe.expert_used_count", GgufType::u32, le<uint32_t>(2))
+        .tensor("blk.0.ffn_gate_inp.weight", 0, {8, 4}, std::string(8 * 4 * 4, '\0'));
+    const slim::ModelConfig c = config_of(b);
+    CHECK(c.arch == slim::Arch::qwen3moe);
+    CHECK(c.moe.normalize_top_k);
+    CHECK(c.moe.expert_intermediate_size == 8);  // feed_forward_length / expert_used_count
+    CHECK(config_of(arch_file("qwen3", 1)).traits.qk_norm);
+    const slim::ModelConfig s = config_of(arch_file("smollm3", 8));
+    CHECK(s.arch == slim::Arch::smollm3);
+    for (int64_t l = 0; l < 8; ++l) CHECK(s.traits.no_rope_layers[static_cast<size_t>(l)] == (l % 4 == 3));
+  }
+  SECTION("hostile values are errors, not divisions by zero or endless loops") {
+    CHECK_THROWS_AS(config_of(arch_file("gemma2", 2, 0)), slim::Error);
+    Builder no_used = arch_file("qwen2moe", 2);
+    no_used.kv("qwen2moe.expert_count", GgufType::u32, le<uint32_t>(4));
+    CHECK_THROWS_AS(config_of(no_used), slim::Error);
+    Builder many_layers = arch_file("qwen3moe", 1u << 30);
+    many_layers.kv("qwen3moe.expert_count", GgufType::u32, le<uint32_t>(4))
+        .kv("qwen3moe.expert_used_count", GgufType::u32, le<uint32_t>(2));
+    CHECK_THROWS_AS(config_of(many_layers), slim::Error);
+  }
+}
+
+TEST_CASE("gguf: a stacked tensor's slices are its experts") {
+  Builder b;
+  b.tensor("exps", 0, {2, 1, 3}, floats({1, 2, 3, 4, 5, 6}));  // 3 experts of [1 row, 2 cols]
+  const GgufFile g = parse(b.bytes());
+  const auto* info = g.find_tensor("exps");
+  REQUIRE(info != nullptr);
+  for (int64_t e = 0; e < 3; ++e) {
+    const slim::Tensor t = g.slice(*info, e);
+    REQUIRE(t.shape().size() == 2);
+    CHECK(t.dim(0) == 1);
+    CHECK(t.dim(1) == 2);
+    CHECK(t.data_as<float>()[0] == static_cast<float>(2 * e + 1));
+    CHECK(t.data_as<float>()[1] == static_cast<float>(2 * e + 2));
+  }
+  CHECK_THROWS_AS(g.slice(*info, 3), slim::Error);
+  CHECK_THROWS_AS(g.slice(*info, -1), slim::Error);
 }
