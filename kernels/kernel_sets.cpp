@@ -18,6 +18,9 @@ constexpr KernelSet scalar_set() {
   for (DType d : {DType::f32, DType::f16, DType::bf16}) s.rows[at(d)][kBlocks] = scalar::matmul_rows_float;
   s.rows[at(DType::q8_0)][kBlocks] = scalar::matmul_rows_q8_0;
   s.rows[at(DType::q4_0)][kBlocks] = scalar::matmul_rows_q4_0;
+  s.rows[at(DType::q4_1)][kBlocks] = scalar::matmul_rows_q4_1;
+  s.rows[at(DType::q5_0)][kBlocks] = scalar::matmul_rows_q5_0;
+  s.rows[at(DType::q5_1)][kBlocks] = scalar::matmul_rows_q5_1;
   s.quantize_acts = quantize_act_row;
   s.ops = kPortableOps;
   return s;
@@ -25,9 +28,7 @@ constexpr KernelSet scalar_set() {
 
 constexpr KernelSet xsimd_set() {
   KernelSet s{Isa::xsimd};
-  for (DType d : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
-    s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
-  }
+  for (DType d : all_dtypes()) s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
   s.quantize_acts = quantize_act_row;
   s.ops = kPortableOps;
   return s;

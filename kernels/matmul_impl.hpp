@@ -38,9 +38,12 @@ namespace scalar {
 void matmul_rows_float(const MatmulArgs& a, int64_t r0, int64_t r1);  // f32 / f16 / bf16
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);   // either layout
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);   // either layout
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace xsimd_impl {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // f32, f16, bf16, q8_0, q4_0 in blocks
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // every dtype, in blocks
 }
 #if defined(SLIM_HAVE_AVX2_KERNELS)
 namespace avx2 {
