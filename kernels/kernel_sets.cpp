@@ -42,6 +42,9 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::bf16)][kBlocks] = avx2::matmul_rows_bf16;
   s.rows[at(DType::q8_0)][kBlocks] = avx2::matmul_rows_q8_0;
   s.rows[at(DType::q4_0)][kBlocks] = avx2::matmul_rows_q4_0;
+  s.rows[at(DType::q4_1)][kBlocks] = avx2::matmul_rows_q4_1;
+  s.rows[at(DType::q5_0)][kBlocks] = avx2::matmul_rows_q5_0;
+  s.rows[at(DType::q5_1)][kBlocks] = avx2::matmul_rows_q5_1;
   s.rows[at(DType::q8_0)][kGroups8] = avx2::matmul_rows_q8_0_groups8;
   s.rows[at(DType::q4_0)][kGroups8] = avx2::matmul_rows_q4_0_groups8;
   s.quantize_acts = avx2::quantize_act_row;

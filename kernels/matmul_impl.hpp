@@ -52,6 +52,9 @@ void matmul_rows_f16(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_bf16(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
