@@ -15,6 +15,11 @@
 namespace slim::kernels {
 namespace {
 
+// min(top, trunc(v)) for v >= 0, as ggml computes it. A block whose range is a few subnormals
+// has a finite d but an infinite 1 / d, and v is then infinite or NaN (0 * inf): clamped first, so
+// the conversion is always defined (NaN gives 0, as ggml's conversion happens to on x86).
+inline int to_quant(float v, int top) { return static_cast<int>(std::min(std::max(0.0f, v), static_cast<float>(top))); }
+
 // Quants q[0..31] (4 or 5 bits) into the block's nibbles and fifth bits.
 template <typename Block>
 void pack(const int (&q)[kBlock], Block& out) {
@@ -42,8 +47,8 @@ void quantize_min(const float* x, int64_t cols, Block* out) {
     out[b].d = f32_to_f16(d);
     out[b].m = f32_to_f16(min);
     int q[kBlock];
-    // x - min >= 0, so the conversion truncates a value in [0.5, kTop + 1): rounds half up.
-    for (int i = 0; i < kBlock; ++i) q[i] = std::min(kTop, static_cast<int>((x[i] - min) * id + 0.5f));
+    // x - min >= 0, so the conversion truncates a value of at least 0.5: rounds half up.
+    for (int i = 0; i < kBlock; ++i) q[i] = to_quant((x[i] - min) * id + 0.5f, kTop);
     pack(q, out[b]);
   }
 }
@@ -62,7 +67,7 @@ void quantize_q5_0(const float* x, int64_t cols, BlockQ5_0* out) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     out[b].d = f32_to_f16(d);
     int q[kBlock];
-    for (int i = 0; i < kBlock; ++i) q[i] = std::min(31, static_cast<int>(x[i] * id + 16.5f));
+    for (int i = 0; i < kBlock; ++i) q[i] = to_quant(x[i] * id + 16.5f, 31);
     pack(q, out[b]);
   }
 }

@@ -210,6 +210,20 @@ TEST_CASE("quantize_row converts to the plain dtypes and rejects what it cannot 
   row[3] = 1e7f;
   CHECK_THROWS_AS(quantize_row(DType::q8_0, row.data(), 32, out.data()), Error);
 
+  // Blocks whose range is a few subnormals: 1 / d overflows to infinity; the quants stay in range
+  // and the values come back as the fp16 scale allows (0 here).
+  for (DType dtype : {DType::q4_1, DType::q5_0, DType::q5_1}) {
+    INFO(dtype_name(dtype));
+    float sub[32] = {};
+    sub[7] = 30 * 0x1p-149f;
+    sub[9] = -20 * 0x1p-149f;
+    std::vector<unsigned char> o(dtype_row_bytes(dtype, 32));
+    quantize_row(dtype, sub, 32, o.data());
+    float back[32];
+    row_to_f32({dtype, o.data(), 1, 32}, 0, back);
+    for (float v : back) CHECK(std::fabs(v) <= 1e-7f);
+  }
+
   // q4_1 / q5_1 store the minimum itself as fp16; q5_0's scale is max|x| / 16.
   for (DType dtype : {DType::q4_1, DType::q5_0, DType::q5_1}) {
     INFO(dtype_name(dtype));
