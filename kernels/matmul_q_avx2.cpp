@@ -46,7 +46,7 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t, const typename Q::X*
       const Block& w0 = w[i * nb + b];
       const Block& w1 = w[i * nb + b1];
       const typename Q::W wv = Q::load(w0, w1);
-      const __m256 dw = spread_pair(scale_pair(w0.d, w1.d));
+      const __m256 dw = weight_scales<Q>(wv, w0, w1);
       for (int j = 0; j < T; ++j) acc[i][j] = step<Q>(acc[i][j], wv, _mm256_mul_ps(dw, dx[j]), x[j]);
     }
   }

@@ -18,6 +18,8 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/avx2_common.hpp"
 #include "kernels/matmul_impl.hpp"
 
@@ -116,7 +118,7 @@ struct QLow {
   static constexpr bool kMin = requires(const B& b) { b.m; };
   struct W {
     __m256i lo, hi;  // quants as bytes 0..15 (0..31)
-    __m256 m;        // [m_b x4 | m_b+1 x4] (kMin)
+    __m256 d, m;     // kMin: [d_b x4 | d_b+1 x4], [m_b x4 | m_b+1 x4], from one conversion
   };
   static constexpr int64_t kTileFromBlocks = 256;  // 128-byte pairs, as q4_0
   struct X {
@@ -127,13 +129,22 @@ struct QLow {
   static W load(const Block& b0, const Block& b1) {
     const __m256i v = halves(b0.qs, b1.qs);
     const __m256i m = _mm256_set1_epi8(15);
-    W w{_mm256_and_si256(v, m), _mm256_and_si256(_mm256_srli_epi16(v, 4), m), _mm256_setzero_ps()};
+    W w{_mm256_and_si256(v, m), _mm256_and_si256(_mm256_srli_epi16(v, 4), m), _mm256_setzero_ps(), _mm256_setzero_ps()};
     if constexpr (kFive) {
       const FifthBits h = fifth_bits(b0.qh, b1.qh);
       w.lo = _mm256_or_si256(w.lo, h.lo);
       w.hi = _mm256_or_si256(w.hi, h.hi);
     }
-    if constexpr (kMin) w.m = spread_pair(scale_pair(b0.m, b1.m));
+    if constexpr (kMin) {
+      // d and m are adjacent: {d_b, m_b, d_b+1, m_b+1} in one f16 -> f32 conversion.
+      uint32_t dm0, dm1;
+      std::memcpy(&dm0, &b0, 4);
+      std::memcpy(&dm1, &b1, 4);
+      const __m128 dm = _mm_cvtph_ps(_mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(dm0)), _mm_cvtsi32_si128(static_cast<int>(dm1))));
+      const __m256 c = _mm256_castps128_ps256(dm);
+      w.d = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+      w.m = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
+    }
     return w;
   }
   static X prepare(const ActPair& a) {
@@ -199,6 +210,21 @@ inline __m256 step(__m256 acc, const typename Q::W& w, __m256 scale, const typen
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q::dot(w, x)), scale, acc);
 }
 
+// [d_w,b x4 | d_w,b+1 x4] of a loaded weight pair (the min types convert it in load()).
+template <typename Q>
+inline __m256 weight_scales(const typename Q::W& w, const typename Q::Block& b0, const typename Q::Block& b1) {
+  if constexpr (Q::kMin) return w.d;
+  return spread_pair(scale_pair(b0.d, b1.d));
+}
+
+// The decode scale of a pair: Q::scale() of the fp16 scales, the same products.
+template <typename Q>
+inline __m256 decode_scale(const typename Q::W& w, const typename Q::Block& b0, const typename Q::Block& b1,
+                           const typename Q::X& x) {
+  if constexpr (Q::kMin) return _mm256_mul_ps(w.d, x.d);
+  return Q::scale(scale_pair(b0.d, b1.d), x);
+}
+
 // The pairs of activation rows t..t+T-1 from block `first` on into x[p * T + j].
 template <typename Q, int T>
 void prepare_pairs(const QuantizedActs& xq, int64_t t, int64_t first, typename Q::X* x) {
@@ -211,9 +237,13 @@ void prepare_pairs(const QuantizedActs& xq, int64_t t, int64_t first, typename Q
 template <typename Q>
 inline __m256 pairs_dot(__m256 acc, const typename Q::Block* w, int64_t nb, const typename Q::X* x) {
   for (const auto* end = w + (nb & ~int64_t{1}); w != end; w += 2, ++x) {
-    acc = step<Q>(acc, Q::load(w[0], w[1]), Q::scale(scale_pair(w[0].d, w[1].d), *x), *x);
+    const typename Q::W wv = Q::load(w[0], w[1]);
+    acc = step<Q>(acc, wv, decode_scale<Q>(wv, w[0], w[1], *x), *x);
   }
-  if (nb % 2 != 0) acc = step<Q>(acc, Q::load(w[0], w[0]), Q::scale(scale_pair(w[0].d, w[0].d), *x), *x);
+  if (nb % 2 != 0) {
+    const typename Q::W wv = Q::load(w[0], w[0]);
+    acc = step<Q>(acc, wv, decode_scale<Q>(wv, w[0], w[0], *x), *x);
+  }
   return acc;
 }
 
