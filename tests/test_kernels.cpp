@@ -450,7 +450,8 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
   const int64_t cols = 1024;
   const int64_t rows[] = {1000, 37, 300};
   for (const auto& [dtype, layout] : {std::pair{DType::f32, Layout::blocks}, {DType::q8_0, Layout::blocks}, {DType::q4_0, Layout::blocks},
-                                       {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}}) {
+                                       {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}, {DType::q4_1, Layout::blocks},
+                                       {DType::q5_0, Layout::blocks}, {DType::q5_1, Layout::blocks}}) {
     std::vector<Weights> ws;
     std::vector<MatrixRef> refs;
     for (int64_t r : rows) {
