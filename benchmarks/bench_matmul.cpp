@@ -35,7 +35,7 @@ struct Shape {
   int64_t rows, cols;
 };
 constexpr Shape kShapes[] = {{576, 1536}, {896, 4864}, {2048, 8192}, {4096, 14336}, {151936, 896}};
-constexpr DType kDTypes[] = {DType::f32, DType::bf16, DType::q8_0, DType::q4_0};
+constexpr DType kDTypes[] = {DType::f32, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1};
 
 struct Free {
   void operator()(void* p) const noexcept { std::free(p); }
@@ -109,8 +109,12 @@ const WeightCache& weights(DType dtype, k::Layout layout, Shape shape) {
       std::memcpy(bytes + i, &r, std::min<size_t>(8, cache.bytes - i));
     }
     const size_t block = slim::dtype_block_bytes(dtype);
-    const uint16_t d = k::f32_to_f16(0.01f);
-    for (size_t i = 0; i < cache.bytes; i += block) std::memcpy(bytes + i, &d, 2);
+    const uint16_t d = k::f32_to_f16(0.01f), m = k::f32_to_f16(-0.08f);
+    const bool with_min = dtype == DType::q4_1 || dtype == DType::q5_1;  // fp16 m after d
+    for (size_t i = 0; i < cache.bytes; i += block) {
+      std::memcpy(bytes + i, &d, 2);
+      if (with_min) std::memcpy(bytes + i + 2, &m, 2);
+    }
     if (layout != k::Layout::blocks) {
       const size_t row_bytes = slim::dtype_row_bytes(dtype, shape.cols);
       std::vector<unsigned char> row(row_bytes);

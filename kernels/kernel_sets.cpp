@@ -1,7 +1,7 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
 // copy of it: the VNNI sets are avx2 with their own groups8 code, the NEON sets xsimd with their
-// own q8_0 / q4_0 code.
+// own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code.
 #include "kernels/kernel_set.hpp"
 
 namespace slim::kernels {
@@ -18,6 +18,9 @@ constexpr KernelSet scalar_set() {
   for (DType d : {DType::f32, DType::f16, DType::bf16}) s.rows[at(d)][kBlocks] = scalar::matmul_rows_float;
   s.rows[at(DType::q8_0)][kBlocks] = scalar::matmul_rows_q8_0;
   s.rows[at(DType::q4_0)][kBlocks] = scalar::matmul_rows_q4_0;
+  s.rows[at(DType::q4_1)][kBlocks] = scalar::matmul_rows_q4_1;
+  s.rows[at(DType::q5_0)][kBlocks] = scalar::matmul_rows_q5_0;
+  s.rows[at(DType::q5_1)][kBlocks] = scalar::matmul_rows_q5_1;
   s.quantize_acts = quantize_act_row;
   s.ops = kPortableOps;
   return s;
@@ -25,9 +28,7 @@ constexpr KernelSet scalar_set() {
 
 constexpr KernelSet xsimd_set() {
   KernelSet s{Isa::xsimd};
-  for (DType d : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
-    s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
-  }
+  for (DType d : all_dtypes()) s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
   s.quantize_acts = quantize_act_row;
   s.ops = kPortableOps;
   return s;
@@ -41,6 +42,9 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::bf16)][kBlocks] = avx2::matmul_rows_bf16;
   s.rows[at(DType::q8_0)][kBlocks] = avx2::matmul_rows_q8_0;
   s.rows[at(DType::q4_0)][kBlocks] = avx2::matmul_rows_q4_0;
+  s.rows[at(DType::q4_1)][kBlocks] = avx2::matmul_rows_q4_1;
+  s.rows[at(DType::q5_0)][kBlocks] = avx2::matmul_rows_q5_0;
+  s.rows[at(DType::q5_1)][kBlocks] = avx2::matmul_rows_q5_1;
   s.rows[at(DType::q8_0)][kGroups8] = avx2::matmul_rows_q8_0_groups8;
   s.rows[at(DType::q4_0)][kGroups8] = avx2::matmul_rows_q4_0_groups8;
   s.quantize_acts = avx2::quantize_act_row;
@@ -58,11 +62,23 @@ constexpr KernelSet vnni_set(Isa isa, MatmulRowsFn q8_0_groups8, MatmulRowsFn q4
 #endif
 
 #if defined(SLIM_HAVE_NEON_KERNELS)
-constexpr KernelSet neon_set(Isa isa, MatmulRowsFn q8_0, MatmulRowsFn q4_0) {
+// q4_1 / q5_0 / q5_1 rows of a NEON set.
+struct NeonLowBits {
+  MatmulRowsFn q4_1, q5_0, q5_1;
+};
+constexpr NeonLowBits kNeonLowBits = {neon::matmul_rows_q4_1, neon::matmul_rows_q5_0, neon::matmul_rows_q5_1};
+// i8mm CPUs have the dot product: the i8mm set uses these too.
+constexpr NeonLowBits kDotprodLowBits = {neon_dotprod::matmul_rows_q4_1, neon_dotprod::matmul_rows_q5_0,
+                                         neon_dotprod::matmul_rows_q5_1};
+
+constexpr KernelSet neon_set(Isa isa, MatmulRowsFn q8_0, MatmulRowsFn q4_0, NeonLowBits low) {
   KernelSet s = xsimd_set();
   s.isa = isa;
   s.rows[at(DType::q8_0)][kBlocks] = q8_0;
   s.rows[at(DType::q4_0)][kBlocks] = q4_0;
+  s.rows[at(DType::q4_1)][kBlocks] = low.q4_1;
+  s.rows[at(DType::q5_0)][kBlocks] = low.q5_0;
+  s.rows[at(DType::q5_1)][kBlocks] = low.q5_1;
   return s;
 }
 #endif
@@ -76,10 +92,11 @@ constexpr KernelSet kAvx512Vnni =
 constexpr KernelSet kAvxVnni = vnni_set(Isa::avx_vnni, avx_vnni::matmul_rows_q8_0_groups8, avx_vnni::matmul_rows_q4_0_groups8);
 #endif
 #if defined(SLIM_HAVE_NEON_KERNELS)
-constexpr KernelSet kNeon = neon_set(Isa::neon, neon::matmul_rows_q8_0, neon::matmul_rows_q4_0);
+constexpr KernelSet kNeon = neon_set(Isa::neon, neon::matmul_rows_q8_0, neon::matmul_rows_q4_0, kNeonLowBits);
 constexpr KernelSet kNeonDotprod =
-    neon_set(Isa::neon_dotprod, neon_dotprod::matmul_rows_q8_0, neon_dotprod::matmul_rows_q4_0);
-constexpr KernelSet kNeonI8mm = neon_set(Isa::neon_i8mm, neon_i8mm::matmul_rows_q8_0, neon_i8mm::matmul_rows_q4_0);
+    neon_set(Isa::neon_dotprod, neon_dotprod::matmul_rows_q8_0, neon_dotprod::matmul_rows_q4_0, kDotprodLowBits);
+constexpr KernelSet kNeonI8mm =
+    neon_set(Isa::neon_i8mm, neon_i8mm::matmul_rows_q8_0, neon_i8mm::matmul_rows_q4_0, kDotprodLowBits);
 #endif
 
 

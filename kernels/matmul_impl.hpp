@@ -38,9 +38,12 @@ namespace scalar {
 void matmul_rows_float(const MatmulArgs& a, int64_t r0, int64_t r1);  // f32 / f16 / bf16
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);   // either layout
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);   // either layout
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace xsimd_impl {
-void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // f32, f16, bf16, q8_0, q4_0 in blocks
+void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // every dtype, in blocks
 }
 #if defined(SLIM_HAVE_AVX2_KERNELS)
 namespace avx2 {
@@ -49,6 +52,9 @@ void matmul_rows_f16(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_bf16(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
@@ -73,14 +79,21 @@ void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 #endif
 #if defined(SLIM_HAVE_NEON_KERNELS)
-// q8_0 / q4_0 in blocks; the float types are xsimd's (its NEON code).
+// q8_0 / q4_0 (and, without i8mm code of their own, q4_1 / q5_0 / q5_1) in blocks; the float
+// types are xsimd's (its NEON code).
 namespace neon {
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace neon_dotprod {
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace neon_i8mm {
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);

@@ -1,4 +1,4 @@
-// AVX2 matmul for q8_0 / q4_0 weights in the GGUF block layout against 8-bit quantized
+// AVX2 matmul for q8_0 / q4_0 / q4_1 / q5_0 / q5_1 weights in the GGUF block layout against 8-bit quantized
 // activations, blocks taken two at a time (q_pairs_avx2.hpp); matrices in the groups8 layout go to
 // matmul_q_groups_avx2.cpp. Built with -mavx2 -mfma -mf16c and only called after cpu_features()
 // confirmed them.
@@ -46,7 +46,7 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t, const typename Q::X*
       const Block& w0 = w[i * nb + b];
       const Block& w1 = w[i * nb + b1];
       const typename Q::W wv = Q::load(w0, w1);
-      const __m256 dw = spread_pair(scale_pair(w0.d, w1.d));
+      const __m256 dw = weight_scales<Q>(wv, w0, w1);
       for (int j = 0; j < T; ++j) acc[i][j] = step<Q>(acc[i][j], wv, _mm256_mul_ps(dw, dx[j]), x[j]);
     }
   }
@@ -99,5 +99,8 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
 
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q8>(a, r0, r1); }
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q4>(a, r0, r1); }
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q4_1>(a, r0, r1); }
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q5_0>(a, r0, r1); }
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q5_1>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx2

@@ -15,5 +15,8 @@ struct DotProd {
 
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<DotProd, BlockQ8_0>(a, r0, r1); }
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<DotProd, BlockQ4_0>(a, r0, r1); }
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<DotProd, BlockQ4_1>(a, r0, r1); }
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<DotProd, BlockQ5_0>(a, r0, r1); }
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<DotProd, BlockQ5_1>(a, r0, r1); }
 
 }  // namespace slim::kernels::neon_dotprod

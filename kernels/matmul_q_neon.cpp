@@ -18,5 +18,8 @@ struct Widening {
 
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<Widening, BlockQ8_0>(a, r0, r1); }
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<Widening, BlockQ4_0>(a, r0, r1); }
+void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<Widening, BlockQ4_1>(a, r0, r1); }
+void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<Widening, BlockQ5_0>(a, r0, r1); }
+void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1) { q_run<Widening, BlockQ5_1>(a, r0, r1); }
 
 }  // namespace slim::kernels::neon

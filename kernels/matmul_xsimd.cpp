@@ -6,7 +6,8 @@
 // to f32 once and uses it for T activation rows. Block-quantized weights are multiplied as small
 // integers held in f32: every product (|w| <= 128, |x| <= 127) and every partial sum of a block
 // (< 2^24) is exact, so the integer part equals the reference's whatever the lane order; it is then
-// scaled by d_w * d_x into a per-pair accumulator. Each output is computed by the same sequence in
+// scaled by d_w * d_x into a per-pair accumulator. The q4_1 / q5_1 minimum term m_w * (d_x * Σ q_x)
+// goes into a scalar accumulator of its own, added after the horizontal sum. Each output is computed by the same sequence in
 // any tile, so results do not depend on n or on the thread split.
 #include <algorithm>
 #include <xsimd/xsimd.hpp>
@@ -21,6 +22,19 @@ using Batch = xsimd::batch<float>;
 constexpr int kLanes = static_cast<int>(Batch::size);
 constexpr int kChunk = 32;
 static_assert(kChunk % kLanes == 0);
+
+template <typename Block>
+const Block& block_at(const MatrixRef& w, int64_t r, int64_t c) {
+  return static_cast<const Block*>(w.data)[r * (w.cols / kBlock) + c];
+}
+
+// Block c of row r of a q4_1 / q5_0 / q5_1 matrix as f32 quants less `offset`.
+template <typename Block>
+const float* quants_chunk(const MatrixRef& w, int64_t r, int64_t c, int offset, float* buf) {
+  const Block& b = block_at<Block>(w, r, c);
+  for (int i = 0; i < kChunk; ++i) buf[i] = static_cast<float>(block_quant(b, i) - offset);
+  return buf;
+}
 
 // Decodes chunk `c` (32 columns) of weight row `r` to f32; returns where the values are.
 const float* weight_chunk(const MatrixRef& w, int64_t r, int64_t c, float* buf) {
@@ -49,15 +63,36 @@ const float* weight_chunk(const MatrixRef& w, int64_t r, int64_t c, float* buf) 
       }
       return buf;
     }
+    case DType::q4_1: return quants_chunk<BlockQ4_1>(w, r, c, 0, buf);
+    case DType::q5_0: return quants_chunk<BlockQ5_0>(w, r, c, 16, buf);
+    case DType::q5_1: return quants_chunk<BlockQ5_1>(w, r, c, 0, buf);
   }
   return buf;
 }
 
-float weight_scale(const MatrixRef& w, int64_t r, int64_t c) {
-  const int64_t index = r * (w.cols / kBlock) + c;
-  if (w.dtype == DType::q8_0) return f16_to_f32(static_cast<const BlockQ8_0*>(w.data)[index].d);
-  return f16_to_f32(static_cast<const BlockQ4_0*>(w.data)[index].d);
+// The fp16 scale and (0 for the types without one) minimum of block c of row r.
+struct BlockScales {
+  float d, m;
+};
+
+template <typename Block>
+BlockScales scales_of(const MatrixRef& w, int64_t r, int64_t c) {
+  const Block& b = block_at<Block>(w, r, c);
+  if constexpr (requires { b.m; }) return {f16_to_f32(b.d), f16_to_f32(b.m)};
+  return {f16_to_f32(b.d), 0.0f};
 }
+
+BlockScales weight_scales(const MatrixRef& w, int64_t r, int64_t c) {
+  switch (w.dtype) {
+    case DType::q8_0: return scales_of<BlockQ8_0>(w, r, c);
+    case DType::q4_1: return scales_of<BlockQ4_1>(w, r, c);
+    case DType::q5_0: return scales_of<BlockQ5_0>(w, r, c);
+    case DType::q5_1: return scales_of<BlockQ5_1>(w, r, c);
+    default: return scales_of<BlockQ4_0>(w, r, c);
+  }
+}
+
+bool has_min(DType dtype) { return dtype == DType::q4_1 || dtype == DType::q5_1; }
 
 inline Batch dot_chunk(const float* w, const float* x, Batch acc) {
   for (int k = 0; k < kChunk; k += kLanes) {
@@ -97,6 +132,8 @@ void quant_tile(const MatmulArgs& a, int64_t r, int64_t t) {
   Batch acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = Batch(0.0f);
+  float mins[R][T] = {};
+  const bool with_min = has_min(a.w.dtype);
   alignas(64) float wbuf[R][kChunk];
   alignas(64) float xbuf[T][kChunk];
   for (int64_t b = 0; b < xq.blocks; ++b) {
@@ -106,15 +143,17 @@ void quant_tile(const MatmulArgs& a, int64_t r, int64_t t) {
     }
     for (int i = 0; i < R; ++i) {
       const float* wc = weight_chunk(a.w, r + i, b, wbuf[i]);
-      const float dw = weight_scale(a.w, r + i, b);
+      const BlockScales sw = weight_scales(a.w, r + i, b);
       for (int j = 0; j < T; ++j) {
         const Batch dot = dot_chunk(wc, xbuf[j], Batch(0.0f));  // exact small integers
-        acc[i][j] = xsimd::fma(dot, Batch(dw * xq.d[(t + j) * xq.blocks + b]), acc[i][j]);
+        const float dx = xq.d[(t + j) * xq.blocks + b];
+        acc[i][j] = xsimd::fma(dot, Batch(sw.d * dx), acc[i][j]);
+        if (with_min) mins[i][j] += sw.m * (dx * static_cast<float>(xq.sums[(t + j) * xq.blocks + b]));
       }
     }
   }
   for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = xsimd::hadd(acc[i][j]);
+    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = xsimd::hadd(acc[i][j]) + mins[i][j];
 }
 
 template <int R, int T>

@@ -9,9 +9,16 @@
 //         as 2 * (sum of the activation block) per lane, the sum computed once per matmul.
 //   q8_0: maddubs(|w|, sign(x, w)) (|w| <= 128, |x| <= 127), widened to s32 before the halves
 //         are added.
+//   q5_0: as q4_0 with the fifth bits ORed in (quants 0..31, offset 16: 4 * sum per lane);
+//   q4_1 / q5_1: as q4_0 / q5_0 without an offset; the minimum term m_w * (d_x * sum) (m spread
+//         like the scales, d_x * sum held in lanes 0 and 4 only) is the addend of the pair's FMA,
+//         which then goes into the accumulator with one add: a chain of one add a pair rather
+//         than two FMAs.
 #pragma once
 
 #include <immintrin.h>
+
+#include <cstring>
 
 #include "kernels/avx2_common.hpp"
 #include "kernels/matmul_impl.hpp"
@@ -56,6 +63,7 @@ inline ActPair act_pair(const QuantizedActs& xq, int64_t t, int64_t b) {
 // in lanes 0-3, b+1 in lanes 4-7) and scale() ([d_w,b * d_x,b x4 | d_w,b+1 * d_x,b+1 x4]).
 struct Q4 {
   using Block = BlockQ4_0;
+  static constexpr bool kMin = false;
   struct W {
     __m256i lo, hi;  // nibbles as bytes 0..15
   };
@@ -83,8 +91,90 @@ struct Q4 {
   static __m256 scale(__m128 dw, const X& x) { return _mm256_mul_ps(spread_pair(dw), x.d); }
 };
 
+// Bytes of the 16 quants of each half of a pair as 0x10 where the fifth bit is set: byte i of
+// 128-bit lane k gets bit i (lo) or 16 + i (hi) of block k's qh.
+struct FifthBits {
+  __m256i lo, hi;
+};
+inline FifthBits fifth_bits(const uint8_t (&qh0)[4], const uint8_t (&qh1)[4]) {
+  const __m256i h = _mm256_set_m128i(_mm_cvtsi32_si128(static_cast<int>(q5_high_bits(qh1))),
+                                     _mm_cvtsi32_si128(static_cast<int>(q5_high_bits(qh0))));
+  // Each byte takes the byte of qh holding its bit, then tests its own bit.
+  const __m256i lo_bytes = _mm256_shuffle_epi8(h, _mm256_setr_epi64x(0, 0x0101010101010101, 0, 0x0101010101010101));
+  const __m256i hi_bytes = _mm256_shuffle_epi8(
+      h, _mm256_setr_epi64x(0x0202020202020202, 0x0303030303030303, 0x0202020202020202, 0x0303030303030303));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
+  const __m256i x10 = _mm256_set1_epi8(0x10);
+  return {_mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(lo_bytes, bit), bit), x10),
+          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hi_bytes, bit), bit), x10)};
+}
+
+// q4_1, q5_0, q5_1: nibbles (and fifth bits) as unsigned bytes against the activations; q5_0 takes
+// its offset 16 off as 4 * sum per lane, q4_1 / q5_1 add their minimum term in step().
+template <typename B>
+struct QLow {
+  using Block = B;
+  static constexpr bool kFive = requires(const B& b) { b.qh; };
+  static constexpr bool kMin = requires(const B& b) { b.m; };
+  struct W {
+    __m256i lo, hi;  // quants as bytes 0..15 (0..31)
+    __m256 d, m;     // kMin: [d_b x4 | d_b+1 x4], [m_b x4 | m_b+1 x4], from one conversion
+  };
+  static constexpr int64_t kTileFromBlocks = 256;  // 128-byte pairs, as q4_0
+  struct X {
+    __m256i lo, hi;
+    __m256i corr_or_s;  // q5_0: [4 * sum_b x4 | 4 * sum_b+1 x4]; kMin: as floats [d_x sum_b, 0, 0, 0 | d_x sum_b+1, 0, 0, 0]
+    __m256 d;
+  };
+  static W load(const Block& b0, const Block& b1) {
+    const __m256i v = halves(b0.qs, b1.qs);
+    const __m256i m = _mm256_set1_epi8(15);
+    W w{_mm256_and_si256(v, m), _mm256_and_si256(_mm256_srli_epi16(v, 4), m), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    if constexpr (kFive) {
+      const FifthBits h = fifth_bits(b0.qh, b1.qh);
+      w.lo = _mm256_or_si256(w.lo, h.lo);
+      w.hi = _mm256_or_si256(w.hi, h.hi);
+    }
+    if constexpr (kMin) {
+      // d and m are adjacent: {d_b, m_b, d_b+1, m_b+1} in one f16 -> f32 conversion.
+      uint32_t dm0, dm1;
+      std::memcpy(&dm0, &b0, 4);
+      std::memcpy(&dm1, &b1, 4);
+      const __m128 dm = _mm_cvtph_ps(_mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(dm0)), _mm_cvtsi32_si128(static_cast<int>(dm1))));
+      const __m256 c = _mm256_castps128_ps256(dm);
+      w.d = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+      w.m = _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
+    }
+    return w;
+  }
+  static X prepare(const ActPair& a) {
+    X x{a.lo, a.hi, _mm256_setzero_si256(), _mm256_setr_ps(a.d0, a.d0, a.d0, a.d0, a.d1, a.d1, a.d1, a.d1)};
+    if constexpr (kMin) {
+      const float s0 = a.d0 * static_cast<float>(a.sum0), s1 = a.d1 * static_cast<float>(a.sum1);
+      x.corr_or_s = _mm256_castps_si256(_mm256_setr_ps(s0, 0, 0, 0, s1, 0, 0, 0));
+    } else {
+      x.corr_or_s = _mm256_setr_epi32(4 * a.sum0, 4 * a.sum0, 4 * a.sum0, 4 * a.sum0, 4 * a.sum1, 4 * a.sum1, 4 * a.sum1, 4 * a.sum1);
+    }
+    return x;
+  }
+  static __m256i dot(const W& w, const X& x) {
+    // Each s16 lane is at most 2 * 2 * 31 * 127 = 15748: the sum of the halves cannot overflow.
+    const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(w.lo, x.lo), _mm256_maddubs_epi16(w.hi, x.hi));
+    const __m256i d = _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+    if constexpr (kMin) return d;
+    return _mm256_sub_epi32(d, x.corr_or_s);
+  }
+  static __m256 spread_d(const X& x) { return x.d; }
+  static __m256 scale(__m128 dw, const X& x) { return _mm256_mul_ps(spread_pair(dw), x.d); }
+  static __m256 min_term(const W& w, const X& x) { return _mm256_mul_ps(w.m, _mm256_castsi256_ps(x.corr_or_s)); }
+};
+using Q4_1 = QLow<BlockQ4_1>;
+using Q5_0 = QLow<BlockQ5_0>;
+using Q5_1 = QLow<BlockQ5_1>;
+
 struct Q8 {
   using Block = BlockQ8_0;
+  static constexpr bool kMin = false;
   struct W {
     __m256i lo, hi;
   };
@@ -113,9 +203,26 @@ struct Q8 {
 // acc + (weight pair . activation pair x) * scale: the one instruction sequence of every output.
 // scale is [d_w,b * d_x,b x4 | d_w,b+1 * d_x,b+1 x4], computed as Q::scale() (decode) or as
 // spread(d_w) * Q::spread_d() (prefill, where each is reused): the same products either way.
+// The min types: acc + ((weight pair . activation pair x) * scale + m_w * (d_x * sum)).
 template <typename Q>
 inline __m256 step(__m256 acc, const typename Q::W& w, __m256 scale, const typename Q::X& x) {
+  if constexpr (Q::kMin) return _mm256_add_ps(acc, _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q::dot(w, x)), scale, Q::min_term(w, x)));
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q::dot(w, x)), scale, acc);
+}
+
+// [d_w,b x4 | d_w,b+1 x4] of a loaded weight pair (the min types convert it in load()).
+template <typename Q>
+inline __m256 weight_scales(const typename Q::W& w, const typename Q::Block& b0, const typename Q::Block& b1) {
+  if constexpr (Q::kMin) return w.d;
+  return spread_pair(scale_pair(b0.d, b1.d));
+}
+
+// The decode scale of a pair: Q::scale() of the fp16 scales, the same products.
+template <typename Q>
+inline __m256 decode_scale(const typename Q::W& w, const typename Q::Block& b0, const typename Q::Block& b1,
+                           const typename Q::X& x) {
+  if constexpr (Q::kMin) return _mm256_mul_ps(w.d, x.d);
+  return Q::scale(scale_pair(b0.d, b1.d), x);
 }
 
 // The pairs of activation rows t..t+T-1 from block `first` on into x[p * T + j].
@@ -130,9 +237,13 @@ void prepare_pairs(const QuantizedActs& xq, int64_t t, int64_t first, typename Q
 template <typename Q>
 inline __m256 pairs_dot(__m256 acc, const typename Q::Block* w, int64_t nb, const typename Q::X* x) {
   for (const auto* end = w + (nb & ~int64_t{1}); w != end; w += 2, ++x) {
-    acc = step<Q>(acc, Q::load(w[0], w[1]), Q::scale(scale_pair(w[0].d, w[1].d), *x), *x);
+    const typename Q::W wv = Q::load(w[0], w[1]);
+    acc = step<Q>(acc, wv, decode_scale<Q>(wv, w[0], w[1], *x), *x);
   }
-  if (nb % 2 != 0) acc = step<Q>(acc, Q::load(w[0], w[0]), Q::scale(scale_pair(w[0].d, w[0].d), *x), *x);
+  if (nb % 2 != 0) {
+    const typename Q::W wv = Q::load(w[0], w[0]);
+    acc = step<Q>(acc, wv, decode_scale<Q>(wv, w[0], w[0], *x), *x);
+  }
   return acc;
 }
 

@@ -19,7 +19,38 @@ struct BlockQ4_0 {
   uint16_t d;        // fp16 scale
   uint8_t qs[kBlock / 2];  // element i < 16: low nibble of qs[i]; element i >= 16: high nibble of qs[i-16]
 };
+// q4_1 / q5_0 / q5_1 (slim/dtype.hpp): value i's fifth bit is bit i of qh read as a little-endian
+// uint32 (q5_high_bit()).
+struct BlockQ4_1 {
+  uint16_t d, m;  // fp16 scale and minimum
+  uint8_t qs[kBlock / 2];
+};
+struct BlockQ5_0 {
+  uint16_t d;
+  uint8_t qh[4];
+  uint8_t qs[kBlock / 2];
+};
+struct BlockQ5_1 {
+  uint16_t d, m;
+  uint8_t qh[4];
+  uint8_t qs[kBlock / 2];
+};
 static_assert(sizeof(BlockQ8_0) == 34 && alignof(BlockQ8_0) == 2);
+static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
+static_assert(alignof(BlockQ4_1) == 2 && alignof(BlockQ5_0) == 2 && alignof(BlockQ5_1) == 2);
+
+// The 32 fifth bits of a q5 block, bit i for value i.
+inline uint32_t q5_high_bits(const uint8_t (&qh)[4]) noexcept {
+  return uint32_t{qh[0]} | uint32_t{qh[1]} << 8 | uint32_t{qh[2]} << 16 | uint32_t{qh[3]} << 24;
+}
+
+// Value i of a 4-bit (q4_*) or 5-bit (q5_*) block before its offset or minimum: 0..15 or 0..31.
+template <typename Block>
+inline int block_quant(const Block& b, int i) noexcept {
+  const int nibble = i < kBlock / 2 ? b.qs[i] & 15 : b.qs[i - kBlock / 2] >> 4;
+  if constexpr (requires { b.qh; }) return nibble | static_cast<int>((q5_high_bits(b.qh) >> i) & 1u) << 4;
+  return nibble;
+}
 static_assert(sizeof(BlockQ4_0) == 18 && alignof(BlockQ4_0) == 2);
 
 // Layout::groups8 (kernels.hpp): 8 consecutive blocks of a row as one group of the same size. The

@@ -27,18 +27,6 @@ void check_block_cols(DType dtype, int64_t cols) {
   }
 }
 
-// Block scales are fp16: beyond 65504 * 127 (q8_0) or 65504 * 8 (q4_0) a block cannot be stored.
-void check_range(DType dtype, const float* x, int64_t count) {
-  const float limit = 65504.0f * (dtype == DType::q8_0 ? 127.0f : 8.0f);
-  for (int64_t i = 0; i < count; ++i) {
-    if (!(std::fabs(x[i]) <= limit)) {
-      throw Error(ErrorCode::invalid_argument,
-                  "kernels: cannot quantize " + std::to_string(x[i]) + " to " +
-                      std::string(dtype_name(dtype)) + " (non-finite or beyond the fp16 block scale)");
-    }
-  }
-}
-
 // std::round (half away from zero) for |v| <= 128 without a libm call, which x86-64's baseline
 // (no SSE4.1 rounding instruction) would make for every weight: truncate, then step away from
 // zero when the exact remainder is at least one half. Gives exactly roundf's results and
@@ -52,7 +40,7 @@ inline int round_half_away(float v) {
 
 // ggml's quantize_row_q8_0_ref: d = max|x| / 127, q = roundf(x / d).
 void quantize_q8_0(const float* x, int64_t cols, BlockQ8_0* out) {
-  check_range(DType::q8_0, x, cols);
+  check_quantizable(DType::q8_0, x, cols, 65504.0f * 127.0f);  // d = max|x| / 127 must fit fp16
   for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock) {
     float amax = 0.0f;
     for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
@@ -66,7 +54,7 @@ void quantize_q8_0(const float* x, int64_t cols, BlockQ8_0* out) {
 // ggml's quantize_row_q4_0_ref: the value of largest magnitude maps to -8, d = that value / -8,
 // q = min(15, trunc(x / d + 8.5)); element i < 16 goes to the low nibble of byte i.
 void quantize_q4_0(const float* x, int64_t cols, BlockQ4_0* out) {
-  check_range(DType::q4_0, x, cols);
+  check_quantizable(DType::q4_0, x, cols, 65504.0f * 8.0f);
   for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock) {
     float amax = 0.0f, max = 0.0f;
     for (int i = 0; i < kBlock; ++i) {
@@ -87,6 +75,16 @@ void quantize_q4_0(const float* x, int64_t cols, BlockQ4_0* out) {
 }
 
 }  // namespace
+
+void check_quantizable(DType dtype, const float* x, int64_t count, float limit) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (!(std::fabs(x[i]) <= limit)) {
+      throw Error(ErrorCode::invalid_argument,
+                  "kernels: cannot quantize " + std::to_string(x[i]) + " to " +
+                      std::string(dtype_name(dtype)) + " (non-finite or beyond the fp16 block scale)");
+    }
+  }
+}
 
 void quantize_row_f32(const float* src, int64_t cols, void* out) {
   std::memcpy(out, src, static_cast<size_t>(cols) * sizeof(float));

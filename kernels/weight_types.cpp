@@ -10,6 +10,9 @@ constexpr WeightType kWeightTypes[] = {
     {DType::bf16, ActFormat::f32, quantize_row_bf16, dequantize_row_bf16, nullptr, nullptr},
     {DType::q8_0, ActFormat::q8_32, quantize_row_q8_0, dequantize_row_q8_0, to_groups8_q8_0, from_groups8_q8_0},
     {DType::q4_0, ActFormat::q8_32, quantize_row_q4_0, dequantize_row_q4_0, to_groups8_q4_0, from_groups8_q4_0},
+    {DType::q4_1, ActFormat::q8_32, quantize_row_q4_1, dequantize_row_q4_1, nullptr, nullptr},
+    {DType::q5_0, ActFormat::q8_32, quantize_row_q5_0, dequantize_row_q5_0, nullptr, nullptr},
+    {DType::q5_1, ActFormat::q8_32, quantize_row_q5_1, dequantize_row_q5_1, nullptr, nullptr},
 };
 static_assert(std::size(kWeightTypes) == kDTypeCount, "one entry per DType");
 

@@ -33,17 +33,27 @@ struct WeightType {
 // The entry of dtype (which must be valid: dtype_valid()).
 const WeightType& weight_type(DType dtype) noexcept;
 
-// The entries' functions (quantize.cpp, block_groups.cpp).
+// Throws slim::Error(invalid_argument) naming dtype unless every |x[i]| <= limit (NaN fails): the
+// largest magnitude whose block scales fp16 can hold.
+void check_quantizable(DType dtype, const float* x, int64_t count, float limit);
+
+// The entries' functions (quantize.cpp, quantize_q4_1_q5.cpp, block_groups.cpp).
 void quantize_row_f32(const float* src, int64_t cols, void* out);
 void quantize_row_f16(const float* src, int64_t cols, void* out);
 void quantize_row_bf16(const float* src, int64_t cols, void* out);
 void quantize_row_q8_0(const float* src, int64_t cols, void* out);
 void quantize_row_q4_0(const float* src, int64_t cols, void* out);
+void quantize_row_q4_1(const float* src, int64_t cols, void* out);
+void quantize_row_q5_0(const float* src, int64_t cols, void* out);
+void quantize_row_q5_1(const float* src, int64_t cols, void* out);
 void dequantize_row_f32(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_f16(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_bf16(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_q8_0(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_q4_0(const void* src, int64_t cols, float* out) noexcept;
+void dequantize_row_q4_1(const void* src, int64_t cols, float* out) noexcept;
+void dequantize_row_q5_0(const void* src, int64_t cols, float* out) noexcept;
+void dequantize_row_q5_1(const void* src, int64_t cols, float* out) noexcept;
 void to_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void from_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void to_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept;

@@ -220,6 +220,29 @@ TEST_CASE("gguf: F16, BF16, Q8_0 and Q4_0 tensors become slim's dtypes") {
   CHECK(q4.nbytes() == 36);
 }
 
+TEST_CASE("gguf: Q4_1, Q5_0 and Q5_1 tensors become slim's dtypes, and every mapped type has slim's block size") {
+  const GgufFile g = parse(Builder()
+                               .tensor("q41", 3, {32, 2}, std::string(40, '\x01'))
+                               .tensor("q50", 6, {64}, std::string(44, '\x02'))
+                               .tensor("q51", 7, {32}, std::string(24, '\x03'))
+                               .bytes());
+  const slim::Tensor q41 = g.tensor(*g.find_tensor("q41"));
+  CHECK(q41.dtype() == slim::DType::q4_1);
+  CHECK(q41.dim(0) == 2);
+  CHECK(q41.nbytes() == 40);
+  CHECK(g.tensor(*g.find_tensor("q50")).dtype() == slim::DType::q5_0);
+  CHECK(g.tensor(*g.find_tensor("q51")).dtype() == slim::DType::q5_1);
+  for (uint32_t id = 0; id < 64; ++id) {
+    const auto dtype = slim::io::ggml_to_dtype(id);
+    if (!dtype) continue;
+    INFO("ggml type " << id);
+    const auto* info = slim::io::ggml_type_info(id);
+    REQUIRE(info != nullptr);
+    CHECK(static_cast<int64_t>(info->block_values) == slim::dtype_block_elems(*dtype));
+    CHECK(info->block_bytes == slim::dtype_block_bytes(*dtype));
+  }
+}
+
 TEST_CASE("gguf: types slim does not compute with are named") {
   const GgufFile g = parse(Builder().tensor("blk.0.ffn_down.weight", 12, {256}, std::string(144, '\0')).bytes());
   CHECK_THROWS_WITH(g.tensor(g.tensors()[0]), Catch::Contains("'blk.0.ffn_down.weight' has type Q4_K"));

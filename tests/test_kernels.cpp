@@ -268,7 +268,7 @@ TEST_CASE("adversarial data: zeros and extreme scales") {
 // integer dot products, the nibble order or the activation quantization shows as a difference.
 TEST_CASE("integer parts are bit-exact against the reference") {
   std::mt19937 rng(11);
-  for (DType dtype : {DType::q8_0, DType::q4_0}) {
+  for (DType dtype : {DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1}) {
     for (int64_t cols : {32, 288, 512, 800, 2016}) {
       const int64_t rows = 13, blocks = cols / 32;
       Weights w{dtype, rows, cols, std::vector<unsigned char>(dtype_row_bytes(dtype, cols) * rows)};
@@ -280,10 +280,21 @@ TEST_CASE("integer parts are bit-exact against the reference") {
           b.d = d;
           for (auto& q : b.q) q = static_cast<int8_t>(q8(rng));
           if (i % 7 == 0) b.q[3] = -128;  // legal in a file, outside what the quantizer writes
-        } else {
+        } else if (dtype == DType::q4_0) {
           auto& b = reinterpret_cast<BlockQ4_0*>(w.bytes.data())[i];
           b.d = d;
           for (auto& q : b.qs) q = static_cast<uint8_t>(i % 5 == 0 ? 0xFF : byte(rng));  // some at the top of the range
+        } else {
+          // Nibbles and fifth bits at random (some blocks all ones: the top of the range), d as
+          // above, the minimum -8 or -16 times 1 or 2 for q4_1 / q5_1: values centred like q4_0 /
+          // q5_0's, so every partial sum stays an integer below 2^24.
+          unsigned char* b = w.bytes.data() + static_cast<size_t>(i) * dtype_block_bytes(dtype);
+          for (size_t k = 2; k < dtype_block_bytes(dtype); ++k) b[k] = static_cast<unsigned char>(i % 5 == 0 ? 0xFF : byte(rng));
+          std::memcpy(b, &d, 2);
+          if (dtype != DType::q5_0) {
+            const uint16_t m = f32_to_f16((dtype == DType::q4_1 ? -8.0f : -16.0f) * (two(rng) ? 1.0f : 2.0f));
+            std::memcpy(b + 2, &m, 2);
+          }
         }
       }
       for (int64_t n : {1, 3, 4, 17}) {
@@ -439,7 +450,8 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
   const int64_t cols = 1024;
   const int64_t rows[] = {1000, 37, 300};
   for (const auto& [dtype, layout] : {std::pair{DType::f32, Layout::blocks}, {DType::q8_0, Layout::blocks}, {DType::q4_0, Layout::blocks},
-                                       {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}}) {
+                                       {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}, {DType::q4_1, Layout::blocks},
+                                       {DType::q5_0, Layout::blocks}, {DType::q5_1, Layout::blocks}}) {
     std::vector<Weights> ws;
     std::vector<MatrixRef> refs;
     for (int64_t r : rows) {

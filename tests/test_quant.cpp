@@ -27,6 +27,10 @@ TEST_CASE("block dtype sizes") {
   CHECK(dtype_size(DType::f32) == 4);
   CHECK(dtype_size(DType::q4_0) == 0);
   CHECK(dtype_name(DType::q4_0) == "q4_0");
+  CHECK(dtype_row_bytes(DType::q4_1, 64) == 40);
+  CHECK(dtype_row_bytes(DType::q5_0, 64) == 44);
+  CHECK(dtype_row_bytes(DType::q5_1, 64) == 48);
+  CHECK(dtype_name(DType::q5_1) == "q5_1");
 }
 
 TEST_CASE("Tensor sizes of block types") {
@@ -75,6 +79,56 @@ TEST_CASE("q4_0 and q8_0 blocks have GGUF's layout") {
   for (int8_t q : b8.q) CHECK(q == 0);
 }
 
+TEST_CASE("q4_1, q5_0 and q5_1 blocks have GGUF's layout") {
+  float x[32];
+  for (int i = 0; i < 32; ++i) x[i] = static_cast<float>(i) - 16.0f;  // -16 has the largest magnitude
+  BlockQ5_0 b5;
+  quantize_row(DType::q5_0, x, 32, &b5);
+  CHECK(b5.d == 0x3C00);  // d = -16 / -16 = 1: quant i = i
+  for (int i = 0; i < 16; ++i) {
+    INFO(i);
+    CHECK((b5.qs[i] & 15) == i);               // element i: low nibble
+    CHECK((b5.qs[i] >> 4) == ((i + 16) & 15));  // element 16 + i: high nibble
+  }
+  CHECK(q5_high_bits(b5.qh) == 0xFFFF0000u);  // the fifth bit of element i is bit i
+  CHECK(b5.qh[2] == 0xFF);
+  unsigned char bytes[24];
+  std::memcpy(bytes, &b5, 22);
+  CHECK(bytes[0] == 0x00);  // fp16 d, then qh, then the nibbles
+  CHECK(bytes[1] == 0x3C);
+  CHECK(bytes[6] == 0x00);
+  CHECK(bytes[7] == 0x11);
+
+  for (int i = 0; i < 32; ++i) x[i] = 2.0f + (i == 1 ? 31.0f : i == 20 ? 17.0f : 0.0f);  // min 2, max 33
+  BlockQ5_1 b51;
+  quantize_row(DType::q5_1, x, 32, &b51);
+  CHECK(b51.d == 0x3C00);  // (33 - 2) / 31
+  CHECK(b51.m == f32_to_f16(2.0f));
+  CHECK(q5_high_bits(b51.qh) == ((1u << 1) | (1u << 20)));
+  CHECK(b51.qs[1] == 0x0F);
+  CHECK(b51.qs[4] == 0x10);
+  std::memcpy(bytes, &b51, 24);
+  CHECK(bytes[2] == 0x00);  // fp16 m after d
+  CHECK(bytes[3] == 0x40);
+  CHECK(bytes[4] == 0x02);  // qh: bit 1
+
+  BlockQ4_1 b41;
+  for (int i = 0; i < 32; ++i) x[i] = -1.0f + (i == 17 ? 15.0f : 0.0f);
+  quantize_row(DType::q4_1, x, 32, &b41);
+  CHECK(b41.d == 0x3C00);
+  CHECK(b41.m == f32_to_f16(-1.0f));
+  CHECK(b41.qs[1] == 0xF0);  // element 17: high nibble of byte 1
+  CHECK(b41.qs[0] == 0x00);
+
+  const float zeros[32] = {};
+  quantize_row(DType::q4_1, zeros, 32, &b41);
+  CHECK(f16_to_f32(b41.d) == 0.0f);
+  for (uint8_t q : b41.qs) CHECK(q == 0);
+  quantize_row(DType::q5_0, zeros, 32, &b5);
+  for (uint8_t q : b5.qs) CHECK(q == 0);  // quant 16: low nibbles 0, fifth bits set
+  CHECK(q5_high_bits(b5.qh) == 0xFFFFFFFFu);
+}
+
 TEST_CASE("q8_0 rounds exactly like roundf: halves away from zero") {
   // With 127 in the block, d = 1 and x / d = x: every value below is rounded as given.
   std::vector<float> values;
@@ -103,7 +157,7 @@ TEST_CASE("quantize then dequantize stays within the block's error bound") {
   const int64_t cols = 32 * 64;
   std::vector<float> x(cols), back(cols);
   for (int64_t i = 0; i < cols; ++i) x[i] = normal(rng) * std::pow(10.0f, static_cast<float>(i / 32 % 9) - 4.0f);
-  for (DType dtype : {DType::q8_0, DType::q4_0}) {
+  for (DType dtype : {DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1}) {
     std::vector<unsigned char> q(dtype_row_bytes(dtype, cols));
     quantize_row(dtype, x.data(), cols, q.data());
     row_to_f32({dtype, q.data(), 1, cols}, 0, back.data());
@@ -116,7 +170,16 @@ TEST_CASE("quantize then dequantize stays within the block's error bound") {
       // the range reaches 8 d), plus |q| times the fp16 rounding of d (relative 2^-11, absolute
       // 2^-25 for subnormal scales).
       const float d_err = std::max(d * 0x1p-11f, 0x1p-25f);
-      const float bound = dtype == DType::q8_0 ? 0.5f * (d + d_err) + 127.0f * d_err : d + d_err + 8.0f * d_err;
+      float bound = dtype == DType::q8_0 ? 0.5f * (d + d_err) + 127.0f * d_err : d + d_err + 8.0f * d_err;
+      if (dtype == DType::q5_0) bound = d + d_err + 16.0f * d_err;
+      if (dtype == DType::q4_1 || dtype == DType::q5_1) {
+        // Half a step from the minimum m, plus the top quant (15 / 31) times the fp16 rounding of
+        // d and the fp16 rounding of m itself.
+        uint16_t mbits;
+        std::memcpy(&mbits, q.data() + b * block_bytes + 2, 2);
+        const float m_err = std::max(std::fabs(f16_to_f32(mbits)) * 0x1p-11f, 0x1p-25f);
+        bound = 0.5f * (d + d_err) + (dtype == DType::q4_1 ? 15.0f : 31.0f) * d_err + m_err;
+      }
       for (int i = 0; i < 32; ++i) {
         INFO(dtype_name(dtype) << " block " << b << " element " << i);
         REQUIRE(std::fabs(back[b * 32 + i] - x[b * 32 + i]) <= bound);
@@ -146,6 +209,41 @@ TEST_CASE("quantize_row converts to the plain dtypes and rejects what it cannot 
   CHECK_NOTHROW(quantize_row(DType::q8_0, row.data(), 32, out.data()));
   row[3] = 1e7f;
   CHECK_THROWS_AS(quantize_row(DType::q8_0, row.data(), 32, out.data()), Error);
+
+  // Blocks whose range is a few subnormals: 1 / d overflows to infinity; the quants stay in range
+  // and the values come back as the fp16 scale allows (0 here).
+  for (DType dtype : {DType::q4_1, DType::q5_0, DType::q5_1}) {
+    INFO(dtype_name(dtype));
+    float sub[32] = {};
+    sub[7] = 30 * 0x1p-149f;
+    sub[9] = -20 * 0x1p-149f;
+    std::vector<unsigned char> o(dtype_row_bytes(dtype, 32));
+    quantize_row(dtype, sub, 32, o.data());
+    float back[32];
+    row_to_f32({dtype, o.data(), 1, 32}, 0, back);
+    for (float v : back) CHECK(std::fabs(v) <= 1e-7f);
+  }
+
+  // q4_1 / q5_1 store the minimum itself as fp16; q5_0's scale is max|x| / 16.
+  for (DType dtype : {DType::q4_1, DType::q5_0, DType::q5_1}) {
+    INFO(dtype_name(dtype));
+    std::vector<float> r(64, 1.0f);
+    std::vector<unsigned char> o(dtype_row_bytes(dtype, 64));
+    CHECK_NOTHROW(quantize_row(dtype, r.data(), 64, o.data()));
+    CHECK_THROWS_AS(quantize_row(dtype, r.data(), 48, o.data()), Error);
+    r[40] = INFINITY;
+    CHECK_THROWS_AS(quantize_row(dtype, r.data(), 64, o.data()), Error);
+    r[40] = -NAN;
+    CHECK_THROWS_AS(quantize_row(dtype, r.data(), 64, o.data()), Error);
+    r[40] = -65504.0f;
+    CHECK_NOTHROW(quantize_row(dtype, r.data(), 64, o.data()));
+    r[40] = -70000.0f;
+    if (dtype == DType::q5_0) {
+      CHECK_NOTHROW(quantize_row(dtype, r.data(), 64, o.data()));
+      r[40] = 1.1e6f;
+    }
+    CHECK_THROWS_AS(quantize_row(dtype, r.data(), 64, o.data()), Error);
+  }
 }
 
 TEST_CASE("f16 conversions") {

@@ -8,6 +8,12 @@
 //   q8_0: 34 bytes = fp16 d, then int8 q[32];            value i = d * q[i]
 //   q4_0: 18 bytes = fp16 d, then uint8 qs[16] (nibbles); value i = d * (nibble_i - 8), where
 //         nibble_i for i < 16 is the low 4 bits of qs[i] and for i >= 16 the high 4 bits of qs[i-16].
+// q4_1, q5_0 and q5_1 are GGUF's other blocks of 32 (type ids 3, 6, 7; "block_q4_1" / "block_q5_0" /
+// "block_q5_1" there), with the same nibble order and, for the 5-bit types, bit i of the
+// little-endian uint32 qh as the fifth bit of value i:
+//   q4_1: 20 bytes = fp16 d, fp16 m, uint8 qs[16];           value i = d * nibble_i + m
+//   q5_0: 22 bytes = fp16 d, uint8 qh[4], uint8 qs[16];      value i = d * ((nibble_i | h_i << 4) - 16)
+//   q5_1: 24 bytes = fp16 d, fp16 m, uint8 qh[4], qs[16];    value i = d * (nibble_i | h_i << 4) + m
 // The last dimension of a block-quantized tensor must be a multiple of its block (blocks never
 // span rows).
 #pragma once
@@ -25,6 +31,9 @@ enum class DType : uint8_t {
   bf16,
   q8_0,
   q4_0,
+  q4_1,
+  q5_0,
+  q5_1,
 };
 
 // What slim knows of a dtype: its name and how its rows are cut into blocks.
@@ -37,6 +46,7 @@ struct DTypeTraits {
 // Indexed by DType; a new dtype is one line here (and its kernels' table, kernels/weight_types.cpp).
 inline constexpr DTypeTraits kDTypeTraits[] = {
     {"f32", 1, 4}, {"f16", 1, 2}, {"bf16", 1, 2}, {"q8_0", 32, 2 + 32}, {"q4_0", 32, 2 + 16},
+    {"q4_1", 32, 2 + 2 + 16}, {"q5_0", 32, 2 + 4 + 16}, {"q5_1", 32, 2 + 2 + 4 + 16},
 };
 inline constexpr size_t kDTypeCount = std::size(kDTypeTraits);
 
@@ -54,7 +64,7 @@ constexpr DTypeTraits dtype_traits(DType t) noexcept {
   return dtype_valid(t) ? kDTypeTraits[static_cast<size_t>(t)] : DTypeTraits{"?", 1, 0};
 }
 
-// Elements per block: 1 for plain types, 32 for q8_0 / q4_0.
+// Elements per block: 1 for plain types, 32 for the block types.
 constexpr int64_t dtype_block_elems(DType t) noexcept { return dtype_traits(t).block_elems; }
 
 // Bytes of one block (of one element for plain types).

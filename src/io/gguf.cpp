@@ -158,6 +158,9 @@ std::optional<DType> ggml_to_dtype(uint32_t type) noexcept {
     case ggml_bf16: return DType::bf16;
     case ggml_q8_0: return DType::q8_0;
     case ggml_q4_0: return DType::q4_0;
+    case ggml_q4_1: return DType::q4_1;
+    case ggml_q5_0: return DType::q5_0;
+    case ggml_q5_1: return DType::q5_1;
     default: return std::nullopt;
   }
 }
@@ -401,7 +404,7 @@ Tensor GgufFile::make_tensor(const GgufTensorInfo& t, std::span<const int64_t> s
   if (!dtype) {
     throw Error(ErrorCode::unsupported, path().string() + ": tensor '" + t.name + "' has type " +
                                             std::string(ggml_type_info(t.type)->name) +
-                                            "; slim reads F32, F16, BF16, Q8_0 and Q4_0 GGUF tensors");
+                                            "; slim reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 GGUF tensors");
   }
   // Blocks start with an fp16 scale; plain types need their element's alignment.
   const size_t align = dtype_is_quantized(*dtype) ? 2 : dtype_size(*dtype);

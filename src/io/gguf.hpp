@@ -49,7 +49,10 @@ struct GgmlTypeInfo {
 const GgmlTypeInfo* ggml_type_info(uint32_t id) noexcept;
 
 // ggml type ids slim maps onto its own dtypes.
-enum GgmlTypeId : uint32_t { ggml_f32 = 0, ggml_f16 = 1, ggml_q4_0 = 2, ggml_q8_0 = 8, ggml_bf16 = 30 };
+enum GgmlTypeId : uint32_t {
+  ggml_f32 = 0, ggml_f16 = 1, ggml_q4_0 = 2, ggml_q8_0 = 8, ggml_bf16 = 30,
+  ggml_q4_1 = 3, ggml_q5_0 = 6, ggml_q5_1 = 7,
+};
 
 struct GgufTensorInfo {
   std::string name;
@@ -91,7 +94,7 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   // The stored bytes of a tensor (inside the mapping).
   std::span<const std::byte> data(const GgufTensorInfo& tensor) const;
-  // A slim::Tensor of its row-major shape for F32, F16, BF16, Q8_0 and Q4_0 (a view of the mapping
+  // A slim::Tensor of its row-major shape for F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 (a view of the mapping
   // when aligned, else an aligned copy); slim::Error(unsupported) naming the tensor and its type
   // for every other type.
   Tensor tensor(const GgufTensorInfo& tensor) const;
