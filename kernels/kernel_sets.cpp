@@ -18,7 +18,11 @@ constexpr KernelSet scalar_set() {
   for (DType d : {DType::f32, DType::f16, DType::bf16}) s.rows[at(d)][kBlocks] = scalar::matmul_rows_float;
   s.rows[at(DType::q8_0)][kBlocks] = scalar::matmul_rows_q8_0;
   s.rows[at(DType::q4_0)][kBlocks] = scalar::matmul_rows_q4_0;
+  s.rows[at(DType::q4_k)][kBlocks] = scalar::matmul_rows_q4_k;
+  s.rows[at(DType::q5_k)][kBlocks] = scalar::matmul_rows_q5_k;
+  s.rows[at(DType::q6_k)][kBlocks] = scalar::matmul_rows_q6_k;
   s.quantize_acts = quantize_act_row;
+  s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = kPortableOps;
   return s;
 }
@@ -29,6 +33,7 @@ constexpr KernelSet xsimd_set() {
     s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
   }
   s.quantize_acts = quantize_act_row;
+  s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = kPortableOps;
   return s;
 }
@@ -43,7 +48,11 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::q4_0)][kBlocks] = avx2::matmul_rows_q4_0;
   s.rows[at(DType::q8_0)][kGroups8] = avx2::matmul_rows_q8_0_groups8;
   s.rows[at(DType::q4_0)][kGroups8] = avx2::matmul_rows_q4_0_groups8;
+  s.rows[at(DType::q4_k)][kBlocks] = avx2::matmul_rows_q4_k;
+  s.rows[at(DType::q5_k)][kBlocks] = avx2::matmul_rows_q5_k;
+  s.rows[at(DType::q6_k)][kBlocks] = avx2::matmul_rows_q6_k;
   s.quantize_acts = avx2::quantize_act_row;
+  s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};
   return s;
 }

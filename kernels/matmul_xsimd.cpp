@@ -49,6 +49,7 @@ const float* weight_chunk(const MatrixRef& w, int64_t r, int64_t c, float* buf) 
       }
       return buf;
     }
+    default: break;  // the K-quants: not in this set (the scalar set computes them)
   }
   return buf;
 }

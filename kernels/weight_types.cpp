@@ -10,6 +10,9 @@ constexpr WeightType kWeightTypes[] = {
     {DType::bf16, ActFormat::f32, quantize_row_bf16, dequantize_row_bf16, nullptr, nullptr},
     {DType::q8_0, ActFormat::q8_32, quantize_row_q8_0, dequantize_row_q8_0, to_groups8_q8_0, from_groups8_q8_0},
     {DType::q4_0, ActFormat::q8_32, quantize_row_q4_0, dequantize_row_q4_0, to_groups8_q4_0, from_groups8_q4_0},
+    {DType::q4_k, ActFormat::q8_k, quantize_row_q4_k, dequantize_row_q4_k, nullptr, nullptr},
+    {DType::q5_k, ActFormat::q8_k, quantize_row_q5_k, dequantize_row_q5_k, nullptr, nullptr},
+    {DType::q6_k, ActFormat::q8_k, quantize_row_q6_k, dequantize_row_q6_k, nullptr, nullptr},
 };
 static_assert(std::size(kWeightTypes) == kDTypeCount, "one entry per DType");
 

@@ -8,6 +8,8 @@
 //   q8_0: 34 bytes = fp16 d, then int8 q[32];            value i = d * q[i]
 //   q4_0: 18 bytes = fp16 d, then uint8 qs[16] (nibbles); value i = d * (nibble_i - 8), where
 //         nibble_i for i < 16 is the low 4 bits of qs[i] and for i >= 16 the high 4 bits of qs[i-16].
+// q4_k, q5_k and q6_k are GGUF's K-quants: super-blocks of 256 elements (kernels/kquant_blocks.hpp
+// describes their layouts, ggml-common.h's block_q4_K / block_q5_K / block_q6_K).
 // The last dimension of a block-quantized tensor must be a multiple of its block (blocks never
 // span rows).
 #pragma once
@@ -25,6 +27,9 @@ enum class DType : uint8_t {
   bf16,
   q8_0,
   q4_0,
+  q4_k,
+  q5_k,
+  q6_k,
 };
 
 // What slim knows of a dtype: its name and how its rows are cut into blocks.
@@ -37,6 +42,7 @@ struct DTypeTraits {
 // Indexed by DType; a new dtype is one line here (and its kernels' table, kernels/weight_types.cpp).
 inline constexpr DTypeTraits kDTypeTraits[] = {
     {"f32", 1, 4}, {"f16", 1, 2}, {"bf16", 1, 2}, {"q8_0", 32, 2 + 32}, {"q4_0", 32, 2 + 16},
+    {"q4_k", 256, 144},  {"q5_k", 256, 176}, {"q6_k", 256, 210},
 };
 inline constexpr size_t kDTypeCount = std::size(kDTypeTraits);
 
@@ -54,7 +60,7 @@ constexpr DTypeTraits dtype_traits(DType t) noexcept {
   return dtype_valid(t) ? kDTypeTraits[static_cast<size_t>(t)] : DTypeTraits{"?", 1, 0};
 }
 
-// Elements per block: 1 for plain types, 32 for q8_0 / q4_0.
+// Elements per block: 1 for plain types, 32 for q8_0 / q4_0, 256 for the K-quants.
 constexpr int64_t dtype_block_elems(DType t) noexcept { return dtype_traits(t).block_elems; }
 
 // Bytes of one block (of one element for plain types).

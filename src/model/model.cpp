@@ -19,8 +19,9 @@ namespace {
 
 constexpr int64_t kDefaultContext = 4096;
 
-constexpr std::array<WeightFormat, 5> kFormats = {WeightFormat::as_stored, WeightFormat::f32, WeightFormat::bf16,
-                                                  WeightFormat::q8_0, WeightFormat::q4_0};
+constexpr std::array<WeightFormat, 8> kFormats = {WeightFormat::as_stored, WeightFormat::f32,  WeightFormat::bf16,
+                                                  WeightFormat::q8_0,      WeightFormat::q4_0, WeightFormat::q4_k,
+                                                  WeightFormat::q5_k,      WeightFormat::q6_k};
 
 int resolve_threads(const LoadOptions& options) {
   if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
@@ -78,6 +79,9 @@ std::string_view weight_format_name(WeightFormat format) noexcept {
     case WeightFormat::bf16: return "bf16";
     case WeightFormat::q8_0: return "q8_0";
     case WeightFormat::q4_0: return "q4_0";
+    case WeightFormat::q4_k: return "q4_k";
+    case WeightFormat::q5_k: return "q5_k";
+    case WeightFormat::q6_k: return "q6_k";
   }
   return "?";
 }

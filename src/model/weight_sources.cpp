@@ -237,6 +237,9 @@ DType target_dtype(WeightFormat format, DType stored, int64_t cols) {
     case WeightFormat::bf16: want = DType::bf16; break;
     case WeightFormat::q8_0: want = DType::q8_0; break;
     case WeightFormat::q4_0: want = DType::q4_0; break;
+    case WeightFormat::q4_k: want = DType::q4_k; break;
+    case WeightFormat::q5_k: want = DType::q5_k; break;
+    case WeightFormat::q6_k: want = DType::q6_k; break;
   }
   // A row that is not whole blocks of the type stays as it is stored.
   return cols % dtype_block_elems(want) == 0 ? want : stored;
