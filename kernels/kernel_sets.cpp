@@ -1,7 +1,8 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
 // copy of it: the VNNI sets are avx2 with their own groups8 code, the NEON sets xsimd with their
-// own q8_0 / q4_0 code.
+// own q8_0 / q4_0 code (and, with the dot product, their own K-quant code). The K-quants are
+// otherwise the scalar set's in xsimd and neon.
 #include "kernels/kernel_set.hpp"
 
 namespace slim::kernels {
@@ -72,6 +73,11 @@ constexpr KernelSet neon_set(Isa isa, MatmulRowsFn q8_0, MatmulRowsFn q4_0) {
   s.isa = isa;
   s.rows[at(DType::q8_0)][kBlocks] = q8_0;
   s.rows[at(DType::q4_0)][kBlocks] = q4_0;
+  if (isa != Isa::neon) {  // the dot product sets: SDOT for the K-quants
+    s.rows[at(DType::q4_k)][kBlocks] = neon_dotprod::matmul_rows_q4_k;
+    s.rows[at(DType::q5_k)][kBlocks] = neon_dotprod::matmul_rows_q5_k;
+    s.rows[at(DType::q6_k)][kBlocks] = neon_dotprod::matmul_rows_q6_k;
+  }
   return s;
 }
 #endif

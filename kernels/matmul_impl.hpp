@@ -89,6 +89,10 @@ void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 namespace neon_dotprod {
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
+// The K-quants (matmul_kquants_dotprod_neon.cpp), also the neon_i8mm set's.
+void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace neon_i8mm {
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
