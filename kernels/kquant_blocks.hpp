@@ -14,7 +14,7 @@
 
 #include <cstdint>
 
-#include "kernels/scratch.hpp"
+#include "kernels/quant_blocks.hpp"
 
 namespace slim::kernels {
 
@@ -53,6 +53,27 @@ inline void unpack_scale_mins(const uint8_t* s, uint8_t* sc, uint8_t* m) noexcep
   }
 }
 
+// q of weight 32 j + i of a q4_k block (0..15) / q5_k block (0..31).
+inline int kquant_q(const BlockQ4_K& w, int j, int i) noexcept { return (w.qs[32 * (j / 2) + i] >> (4 * (j % 2))) & 15; }
+inline int kquant_q(const BlockQ5_K& w, int j, int i) noexcept {
+  return ((w.qs[32 * (j / 2) + i] >> (4 * (j % 2))) & 15) | (((w.qh[i] >> j) & 1) << 4);
+}
+
+// Element e of a q6_k block: which bytes and bits hold its 6-bit value (dequantize_row_q6_K's
+// order: halves of 128, each four runs of 32 sharing ql's bytes by nibble and qh's by bit pair).
+struct Q6Place {
+  int ql, ql_shift, qh, qh_shift;
+};
+constexpr Q6Place q6_place(int e) noexcept {
+  const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+  return {h * 64 + l + 32 * (k & 1), 4 * (k >> 1), h * 32 + l, 2 * k};
+}
+// q - 32 of element e of a q6_k block (-32..31).
+inline int q6_value(const BlockQ6_K& w, int e) noexcept {
+  const Q6Place p = q6_place(e);
+  return (((w.ql[p.ql] >> p.ql_shift) & 15) | (((w.qh[p.qh] >> p.qh_shift) & 3) << 4)) - 32;
+}
+
 // n activation rows of `cols` values (a multiple of 256) as ggml's Q8_K: row t, super-block b holds
 // q[t*cols + b*256 + i] with the f32 scale d[t*blocks + b] and the sums of its 16 runs of 16
 // values bsums[(t*blocks + b)*16 + k] (the mins of q4_k / q5_k meet them once per 16 values).
@@ -71,17 +92,15 @@ using ActRowQuantizerK = void (*)(const float* x, int64_t cols, int8_t* q, float
 // denormal-only or non-finite values) gets d = 0 and q = 0.
 void quantize_act_row_q8_k(const float* x, int64_t cols, int8_t* q, float* d, int16_t* bsums) noexcept;
 
-// Owns the memory behind a QuantizedActsK: inline up to 20 KiB, on the heap beyond.
+// Owns the memory behind a QuantizedActsK.
 class ActBufferK {
  public:
   QuantizedActsK view() const noexcept { return acts_; }
+  // The n rows of x, each through `row` (a kernel set's quantize_acts_k).
   void quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizerK row);
 
  private:
-  struct alignas(64) Line {
-    unsigned char bytes[64];
-  };
-  Scratch<Line, 20 * 1024 / 64> memory_;
+  ActMemory memory_;
   QuantizedActsK acts_;
 };
 

@@ -13,9 +13,6 @@
 namespace slim::kernels::scalar {
 namespace {
 
-// q of weight 32 j + i of a q4_k / q5_k block (q5_k adds its high bit).
-inline int nibble(const uint8_t* qs, int j, int i) { return (qs[32 * (j / 2) + i] >> (4 * (j % 2))) & 15; }
-
 template <typename Block>
 float superblock_dot(const Block& w, const int8_t* x, const int16_t* bsums, float dx) {
   uint8_t sc[8], m[8];
@@ -23,11 +20,7 @@ float superblock_dot(const Block& w, const int8_t* x, const int16_t* bsums, floa
   int32_t isum = 0, msum = 0;
   for (int j = 0; j < 8; ++j) {
     int32_t dot = 0;
-    for (int i = 0; i < 32; ++i) {
-      int q = nibble(w.qs, j, i);
-      if constexpr (sizeof(Block) == sizeof(BlockQ5_K)) q |= ((w.qh[i] >> j) & 1) << 4;
-      dot += q * int32_t{x[32 * j + i]};
-    }
+    for (int i = 0; i < 32; ++i) dot += kquant_q(w, j, i) * int32_t{x[32 * j + i]};
     isum += int32_t{sc[j]} * dot;
     msum += int32_t{m[j]} * (bsums[2 * j] + bsums[2 * j + 1]);
   }
@@ -38,12 +31,7 @@ float superblock_dot(const BlockQ6_K& w, const int8_t* x, const int16_t*, float 
   int32_t isum = 0;
   for (int k = 0; k < 16; ++k) {
     int32_t dot = 0;
-    for (int i = 0; i < 16; ++i) {
-      const int e = 16 * k + i, h = e / 128, quarter = (e % 128) / 32, l = e % 32;
-      const int lo = (w.ql[h * 64 + l + 32 * (quarter & 1)] >> (4 * (quarter >> 1))) & 15;
-      const int hi = (w.qh[h * 32 + l] >> (2 * quarter)) & 3;
-      dot += ((lo | (hi << 4)) - 32) * int32_t{x[e]};
-    }
+    for (int i = 0; i < 16; ++i) dot += q6_value(w, 16 * k + i) * int32_t{x[16 * k + i]};
     isum += int32_t{w.scales[k]} * dot;
   }
   return (f16_to_f32(w.d) * dx) * static_cast<float>(isum);

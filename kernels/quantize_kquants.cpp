@@ -214,15 +214,6 @@ float fit_symmetric(int n, int nmax, const float* x, int8_t* L) {
   return scale;
 }
 
-// Element e of a q6_k block: which bytes and bits hold its 6-bit value (dequantize_row_q6_K's order).
-struct Q6Place {
-  int ql, ql_shift, qh, qh_shift;
-};
-constexpr Q6Place q6_place(int e) {
-  const int h = e / 128, k = (e % 128) / 32, l = e % 32;
-  return {h * 64 + l + 32 * (k & 1), 4 * (k >> 1), h * 32 + l, 2 * k};
-}
-
 void quantize_q6_k(const float* x, int64_t cols, BlockQ6_K* out) {
   check_range("q6_k", x, cols, 65504.0f * 128 * 16);
   for (int64_t b = 0; b < cols / kSuperBlock; ++b, x += kSuperBlock) {
@@ -256,6 +247,20 @@ void quantize_q6_k(const float* x, int64_t cols, BlockQ6_K* out) {
   }
 }
 
+// q4_k / q5_k: weight = (d sc_j) q - dmin m_j, as ggml's dequantize_row_q4_K / _q5_K.
+template <typename Block>
+void dequantize_scale_min(const Block* blocks, int64_t cols, float* out) noexcept {
+  for (int64_t b = 0; b < cols / kSuperBlock; ++b) {
+    const float d = f16_to_f32(blocks[b].d), dmin = f16_to_f32(blocks[b].dmin);
+    uint8_t sc[8], m[8];
+    unpack_scale_mins(blocks[b].scales, sc, m);
+    for (int j = 0; j < 8; ++j) {
+      const float dj = d * static_cast<float>(sc[j]), mj = dmin * static_cast<float>(m[j]);
+      for (int i = 0; i < 32; ++i) out[b * kSuperBlock + 32 * j + i] = dj * static_cast<float>(kquant_q(blocks[b], j, i)) - mj;
+    }
+  }
+}
+
 }  // namespace
 
 void quantize_row_q4_k(const float* src, int64_t cols, void* out) { quantize_q4_k(src, cols, static_cast<BlockQ4_K*>(out)); }
@@ -263,46 +268,18 @@ void quantize_row_q5_k(const float* src, int64_t cols, void* out) { quantize_q5_
 void quantize_row_q6_k(const float* src, int64_t cols, void* out) { quantize_q6_k(src, cols, static_cast<BlockQ6_K*>(out)); }
 
 void dequantize_row_q4_k(const void* src, int64_t cols, float* out) noexcept {
-  const auto* blocks = static_cast<const BlockQ4_K*>(src);
-  for (int64_t b = 0; b < cols / kSuperBlock; ++b) {
-    const float d = f16_to_f32(blocks[b].d), dmin = f16_to_f32(blocks[b].dmin);
-    uint8_t sc[8], m[8];
-    unpack_scale_mins(blocks[b].scales, sc, m);
-    for (int j = 0; j < 8; ++j) {
-      const float dj = d * static_cast<float>(sc[j]), mj = dmin * static_cast<float>(m[j]);
-      for (int i = 0; i < 32; ++i) {
-        const int q = (blocks[b].qs[32 * (j / 2) + i] >> (4 * (j % 2))) & 15;
-        out[b * kSuperBlock + 32 * j + i] = dj * static_cast<float>(q) - mj;
-      }
-    }
-  }
+  dequantize_scale_min(static_cast<const BlockQ4_K*>(src), cols, out);
 }
-
 void dequantize_row_q5_k(const void* src, int64_t cols, float* out) noexcept {
-  const auto* blocks = static_cast<const BlockQ5_K*>(src);
-  for (int64_t b = 0; b < cols / kSuperBlock; ++b) {
-    const float d = f16_to_f32(blocks[b].d), dmin = f16_to_f32(blocks[b].dmin);
-    uint8_t sc[8], m[8];
-    unpack_scale_mins(blocks[b].scales, sc, m);
-    for (int j = 0; j < 8; ++j) {
-      const float dj = d * static_cast<float>(sc[j]), mj = dmin * static_cast<float>(m[j]);
-      for (int i = 0; i < 32; ++i) {
-        const int q = ((blocks[b].qs[32 * (j / 2) + i] >> (4 * (j % 2))) & 15) | (((blocks[b].qh[i] >> j) & 1) << 4);
-        out[b * kSuperBlock + 32 * j + i] = dj * static_cast<float>(q) - mj;
-      }
-    }
-  }
+  dequantize_scale_min(static_cast<const BlockQ5_K*>(src), cols, out);
 }
 
 void dequantize_row_q6_k(const void* src, int64_t cols, float* out) noexcept {
   const auto* blocks = static_cast<const BlockQ6_K*>(src);
   for (int64_t b = 0; b < cols / kSuperBlock; ++b) {
-    const BlockQ6_K& y = blocks[b];
-    const float d = f16_to_f32(y.d);
+    const float d = f16_to_f32(blocks[b].d);
     for (int e = 0; e < kSuperBlock; ++e) {
-      const Q6Place p = q6_place(e);
-      const int q = ((y.ql[p.ql] >> p.ql_shift) & 15) | (((y.qh[p.qh] >> p.qh_shift) & 3) << 4);
-      out[b * kSuperBlock + e] = d * static_cast<float>(y.scales[e / 16]) * static_cast<float>(q - 32);
+      out[b * kSuperBlock + e] = d * static_cast<float>(blocks[b].scales[e / 16]) * static_cast<float>(q6_value(blocks[b], e));
     }
   }
 }
