@@ -35,7 +35,8 @@ struct Shape {
   int64_t rows, cols;
 };
 constexpr Shape kShapes[] = {{576, 1536}, {896, 4864}, {2048, 8192}, {4096, 14336}, {151936, 896}};
-constexpr DType kDTypes[] = {DType::f32, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1};
+constexpr DType kDTypes[] = {DType::f32,  DType::bf16, DType::q8_0, DType::q4_0, DType::q4_1,
+                             DType::q5_0, DType::q5_1, DType::q4_k, DType::q5_k, DType::q6_k};
 
 struct Free {
   void operator()(void* p) const noexcept { std::free(p); }
@@ -108,10 +109,18 @@ const WeightCache& weights(DType dtype, k::Layout layout, Shape shape) {
       const uint64_t r = next(s);
       std::memcpy(bytes + i, &r, std::min<size_t>(8, cache.bytes - i));
     }
+    // Each block's fp16 scales set to 0.01: first in the blocks of 32 (then m = -0.08 in q4_1 /
+    // q5_1), d and dmin first in q4_k / q5_k, d last in q6_k.
     const size_t block = slim::dtype_block_bytes(dtype);
     const uint16_t d = k::f32_to_f16(0.01f), m = k::f32_to_f16(-0.08f);
     const bool with_min = dtype == DType::q4_1 || dtype == DType::q5_1;  // fp16 m after d
+    const bool k_quant = dtype == DType::q4_k || dtype == DType::q5_k || dtype == DType::q6_k;
+    const size_t first = dtype == DType::q6_k ? block - 2 : 0, count = dtype == DType::q4_k || dtype == DType::q5_k ? 2 : 1;
     for (size_t i = 0; i < cache.bytes; i += block) {
+      if (k_quant) {
+        for (size_t j = 0; j < count; ++j) std::memcpy(bytes + i + first + 2 * j, &d, 2);
+        continue;
+      }
       std::memcpy(bytes + i, &d, 2);
       if (with_min) std::memcpy(bytes + i + 2, &m, 2);
     }
@@ -294,6 +303,7 @@ int register_all() {
       ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->MinTime(0.5)->Unit(benchmark::kMillisecond);
   for (const Shape& shape : kShapes) {
     for (DType dtype : kDTypes) {
+      if (shape.cols % slim::dtype_block_elems(dtype) != 0) continue;  // 896 columns are not whole super-blocks
       const std::string name = "matmul/" + std::string(slim::dtype_name(dtype)) + "/" + std::to_string(shape.rows) +
                                "x" + std::to_string(shape.cols);
       const double flops_per_row = 2.0 * static_cast<double>(shape.rows * shape.cols);

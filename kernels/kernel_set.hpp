@@ -28,7 +28,8 @@ struct KernelSet {
   // code of its own: the scalar set's rows[dtype][blocks] computes it (it reads either layout).
   // A set reading groups8 for a dtype is what makes that dtype's preferred_layout() groups8.
   MatmulRowsFn rows[kDTypeCount][kLayoutCount] = {};
-  ActRowQuantizer quantize_acts = nullptr;  // ActFormat::q8_32 activations
+  ActRowQuantizer quantize_acts = nullptr;     // ActFormat::q8_32 activations
+  ActRowQuantizerK quantize_acts_k = nullptr;  // ActFormat::q8_k activations
   RowOps ops{};
 };
 

@@ -1,7 +1,8 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
 // copy of it: the VNNI sets are avx2 with their own groups8 code, the NEON sets xsimd with their
-// own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code.
+// own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code (and, with the dot product, their own K-quant code). The
+// K-quants are otherwise the scalar set's in xsimd and neon.
 #include "kernels/kernel_set.hpp"
 
 namespace slim::kernels {
@@ -21,7 +22,11 @@ constexpr KernelSet scalar_set() {
   s.rows[at(DType::q4_1)][kBlocks] = scalar::matmul_rows_q4_1;
   s.rows[at(DType::q5_0)][kBlocks] = scalar::matmul_rows_q5_0;
   s.rows[at(DType::q5_1)][kBlocks] = scalar::matmul_rows_q5_1;
+  s.rows[at(DType::q4_k)][kBlocks] = scalar::matmul_rows_q4_k;
+  s.rows[at(DType::q5_k)][kBlocks] = scalar::matmul_rows_q5_k;
+  s.rows[at(DType::q6_k)][kBlocks] = scalar::matmul_rows_q6_k;
   s.quantize_acts = quantize_act_row;
+  s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = kPortableOps;
   return s;
 }
@@ -30,6 +35,7 @@ constexpr KernelSet xsimd_set() {
   KernelSet s{Isa::xsimd};
   for (DType d : all_dtypes()) s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
   s.quantize_acts = quantize_act_row;
+  s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = kPortableOps;
   return s;
 }
@@ -47,7 +53,11 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::q5_1)][kBlocks] = avx2::matmul_rows_q5_1;
   s.rows[at(DType::q8_0)][kGroups8] = avx2::matmul_rows_q8_0_groups8;
   s.rows[at(DType::q4_0)][kGroups8] = avx2::matmul_rows_q4_0_groups8;
+  s.rows[at(DType::q4_k)][kBlocks] = avx2::matmul_rows_q4_k;
+  s.rows[at(DType::q5_k)][kBlocks] = avx2::matmul_rows_q5_k;
+  s.rows[at(DType::q6_k)][kBlocks] = avx2::matmul_rows_q6_k;
   s.quantize_acts = avx2::quantize_act_row;
+  s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};
   return s;
 }
@@ -79,6 +89,11 @@ constexpr KernelSet neon_set(Isa isa, MatmulRowsFn q8_0, MatmulRowsFn q4_0, Neon
   s.rows[at(DType::q4_1)][kBlocks] = low.q4_1;
   s.rows[at(DType::q5_0)][kBlocks] = low.q5_0;
   s.rows[at(DType::q5_1)][kBlocks] = low.q5_1;
+  if (isa != Isa::neon) {  // the dot product sets: SDOT for the K-quants
+    s.rows[at(DType::q4_k)][kBlocks] = neon_dotprod::matmul_rows_q4_k;
+    s.rows[at(DType::q5_k)][kBlocks] = neon_dotprod::matmul_rows_q5_k;
+    s.rows[at(DType::q6_k)][kBlocks] = neon_dotprod::matmul_rows_q6_k;
+  }
   return s;
 }
 #endif

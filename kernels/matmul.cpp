@@ -40,7 +40,7 @@ void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std:
   if (ws.empty() || n <= 0) return;
   const int64_t cols = ws[0].cols;
   int64_t rows = 0;
-  bool q8_32 = false;
+  bool q8_32 = false, q8_k = false;
   for (const MatrixRef& w : ws) {
     if (!dtype_valid(w.dtype)) throw Error(ErrorCode::invalid_argument, "kernels: not a dtype");
     if (w.cols != cols) throw Error(ErrorCode::invalid_argument, "kernels: matmul_many needs equal column counts");
@@ -53,11 +53,14 @@ void run(Isa isa, std::span<const MatrixRef> ws, const float* x, int64_t n, std:
     }
     rows += std::max<int64_t>(w.rows, 0);
     q8_32 = q8_32 || weight_type(w.dtype).acts == ActFormat::q8_32;
+    q8_k = q8_k || weight_type(w.dtype).acts == ActFormat::q8_k;
   }
   if (rows == 0) return;
   ActBuffer acts;
   if (q8_32) acts.quantize(x, n, cols, set.quantize_acts);
-  const auto args = [&](size_t i) { return MatmulArgs{ws[i], x, acts.view(), n, ys[i]}; };
+  ActBufferK acts_k;
+  if (q8_k) acts_k.quantize(x, n, cols, set.quantize_acts_k);
+  const auto args = [&](size_t i) { return MatmulArgs{ws[i], x, acts.view(), n, ys[i], acts_k.view()}; };
   const auto fn_for = [&](size_t i) { return rows_for(set, ws[i].dtype, ws[i].layout); };
   const int threads = static_cast<int>(std::clamp<int64_t>(rows * cols * n / kMinWorkPerThread, 1, team.size()));
   if (threads <= 1) {

@@ -7,6 +7,7 @@
 
 #include "kernels/convert.hpp"
 #include "kernels/kernels.hpp"
+#include "kernels/kquant_blocks.hpp"
 #include "kernels/quant_blocks.hpp"
 
 namespace slim::kernels {
@@ -27,6 +28,7 @@ struct MatmulArgs {
   QuantizedActs xq;          // the same activations as 8-bit blocks (block dtypes only)
   int64_t n = 0;
   float* y = nullptr;  // n x w.rows
+  QuantizedActsK xk;   // the same activations as ggml's Q8_K (K-quant dtypes only)
 };
 
 using MatmulRowsFn = void (*)(const MatmulArgs& a, int64_t r0, int64_t r1);
@@ -41,6 +43,9 @@ void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);   // either 
 void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace xsimd_impl {
 void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // every dtype, in blocks
@@ -66,6 +71,9 @@ void silu_mul(float* gate, const float* up, int64_t n);
 void gelu_tanh_mul(float* gate, const float* up, int64_t n);
 void softcap(float* x, int64_t n, float cap);
 void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
+void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 // The VNNI sets: q8_0 / q4_0 in groups8 with vpdpbusd (q_groups_vnni.hpp); everything else, the
 // row operations and the activation quantizer are avx2's.
@@ -94,6 +102,10 @@ void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+// The K-quants (matmul_kquants_dotprod_neon.cpp), also the neon_i8mm set's.
+void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace neon_i8mm {
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);

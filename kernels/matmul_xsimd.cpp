@@ -66,6 +66,7 @@ const float* weight_chunk(const MatrixRef& w, int64_t r, int64_t c, float* buf) 
     case DType::q4_1: return quants_chunk<BlockQ4_1>(w, r, c, 0, buf);
     case DType::q5_0: return quants_chunk<BlockQ5_0>(w, r, c, 16, buf);
     case DType::q5_1: return quants_chunk<BlockQ5_1>(w, r, c, 0, buf);
+    default: break;  // the K-quants: not in this set (the scalar set computes them)
   }
   return buf;
 }

@@ -89,8 +89,14 @@ struct QuantizedActs {
 
 using ActRowQuantizer = void (*)(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
 
-// Owns the memory behind a QuantizedActs: inline up to 20 KiB (a decode row of 16384 columns takes
-// 1.25 bytes a column), on the heap beyond.
+// The memory of one matmul's quantized activations, in 64-byte lines: inline up to 20 KiB (a
+// decode row of 16384 columns takes 1.25 bytes a column), on the heap beyond.
+struct alignas(64) ActLine {
+  unsigned char bytes[64];
+};
+using ActMemory = Scratch<ActLine, 20 * 1024 / 64>;
+
+// Owns the memory behind a QuantizedActs.
 class ActBuffer {
  public:
   QuantizedActs view() const noexcept { return acts_; }
@@ -98,10 +104,7 @@ class ActBuffer {
   void quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row);
 
  private:
-  struct alignas(64) Line {
-    unsigned char bytes[64];
-  };
-  Scratch<Line, 20 * 1024 / 64> memory_;
+  ActMemory memory_;
   QuantizedActs acts_;
 };
 

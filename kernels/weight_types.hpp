@@ -15,6 +15,7 @@ namespace slim::kernels {
 enum class ActFormat : uint8_t {
   f32,    // none: float weights multiply the f32 activations
   q8_32,  // 8-bit blocks of 32 with an f32 scale and the block's integer sum (QuantizedActs)
+  q8_k,   // 8-bit blocks of 256 with an f32 scale and 16 sums of 16 (QuantizedActsK, ggml's Q8_K)
 };
 
 struct WeightType {
@@ -37,7 +38,7 @@ const WeightType& weight_type(DType dtype) noexcept;
 // largest magnitude whose block scales fp16 can hold.
 void check_quantizable(DType dtype, const float* x, int64_t count, float limit);
 
-// The entries' functions (quantize.cpp, quantize_q4_1_q5.cpp, block_groups.cpp).
+// The entries' functions (quantize.cpp, quantize_q4_1_q5.cpp, quantize_kquants.cpp, block_groups.cpp).
 void quantize_row_f32(const float* src, int64_t cols, void* out);
 void quantize_row_f16(const float* src, int64_t cols, void* out);
 void quantize_row_bf16(const float* src, int64_t cols, void* out);
@@ -46,6 +47,9 @@ void quantize_row_q4_0(const float* src, int64_t cols, void* out);
 void quantize_row_q4_1(const float* src, int64_t cols, void* out);
 void quantize_row_q5_0(const float* src, int64_t cols, void* out);
 void quantize_row_q5_1(const float* src, int64_t cols, void* out);
+void quantize_row_q4_k(const float* src, int64_t cols, void* out);
+void quantize_row_q5_k(const float* src, int64_t cols, void* out);
+void quantize_row_q6_k(const float* src, int64_t cols, void* out);
 void dequantize_row_f32(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_f16(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_bf16(const void* src, int64_t cols, float* out) noexcept;
@@ -54,6 +58,9 @@ void dequantize_row_q4_0(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_q4_1(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_q5_0(const void* src, int64_t cols, float* out) noexcept;
 void dequantize_row_q5_1(const void* src, int64_t cols, float* out) noexcept;
+void dequantize_row_q4_k(const void* src, int64_t cols, float* out) noexcept;
+void dequantize_row_q5_k(const void* src, int64_t cols, float* out) noexcept;
+void dequantize_row_q6_k(const void* src, int64_t cols, float* out) noexcept;
 void to_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void from_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void to_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept;

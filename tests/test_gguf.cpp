@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <tuple>
 
 #include "io/gguf.hpp"
 #include "model/config.hpp"
@@ -203,7 +204,7 @@ TEST_CASE("gguf: hostile headers name what is wrong") {
   }
 }
 
-TEST_CASE("gguf: F16, BF16, Q8_0 and Q4_0 tensors become slim's dtypes") {
+TEST_CASE("gguf: F16, BF16, Q8_0, Q4_0 and the K-quant tensors become slim's dtypes") {
   const GgufFile g = parse(Builder()
                                .tensor("h", 1, {2}, std::string(4, '\x3c'))
                                .tensor("b", 30, {2}, std::string(4, '\x3f'))
@@ -218,6 +219,19 @@ TEST_CASE("gguf: F16, BF16, Q8_0 and Q4_0 tensors become slim's dtypes") {
   CHECK(q4.dim(0) == 2);
   CHECK(q4.dim(1) == 32);
   CHECK(q4.nbytes() == 36);
+  // Q4_K, Q5_K, Q6_K: ids 12-14, super-blocks of 256 values in 144, 176 and 210 bytes.
+  const GgufFile k = parse(Builder()
+                               .tensor("q4k", 12, {256, 2}, std::string(288, '\x01'))
+                               .tensor("q5k", 13, {512}, std::string(352, '\x02'))
+                               .tensor("q6k", 14, {256}, std::string(210, '\x03'))
+                               .bytes());
+  for (const auto& [name, dtype, bytes] : {std::tuple{"q4k", slim::DType::q4_k, 288}, {"q5k", slim::DType::q5_k, 352},
+                                           {"q6k", slim::DType::q6_k, 210}}) {
+    INFO(name);
+    const slim::Tensor t = k.tensor(*k.find_tensor(name));
+    CHECK(t.dtype() == dtype);
+    CHECK(t.nbytes() == static_cast<size_t>(bytes));
+  }
 }
 
 TEST_CASE("gguf: Q4_1, Q5_0 and Q5_1 tensors become slim's dtypes, and every mapped type has slim's block size") {
@@ -244,8 +258,8 @@ TEST_CASE("gguf: Q4_1, Q5_0 and Q5_1 tensors become slim's dtypes, and every map
 }
 
 TEST_CASE("gguf: types slim does not compute with are named") {
-  const GgufFile g = parse(Builder().tensor("blk.0.ffn_down.weight", 12, {256}, std::string(144, '\0')).bytes());
-  CHECK_THROWS_WITH(g.tensor(g.tensors()[0]), Catch::Contains("'blk.0.ffn_down.weight' has type Q4_K"));
+  const GgufFile g = parse(Builder().tensor("blk.0.ffn_down.weight", 10, {256}, std::string(84, '\0')).bytes());
+  CHECK_THROWS_WITH(g.tensor(g.tensors()[0]), Catch::Contains("'blk.0.ffn_down.weight' has type Q2_K"));
 }
 
 TEST_CASE("gguf: the fixtures parse") {

@@ -18,6 +18,7 @@
 #include "kernels/convert.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/kernel_set.hpp"
+#include "kernels/kquant_blocks.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "kernels/weight_types.hpp"
 
@@ -206,7 +207,9 @@ TEST_CASE("every kernel set matches the reference on random data") {
   // For the groups8 layout: no whole group (32-160 columns), groups and an odd or even number of
   // blocks after them (288, 576, 800, 8224), groups only (256), and rows long enough (40 groups)
   // for the decode tiles of 8 rows, with rows left over (10272 columns, 11 rows).
-  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {7, 160}, {3, 256}, {37, 288}, {11, 576}, {70, 800}, {9, 8224}, {11, 10272}};
+  // The K-quants (super-blocks of 256) meet 256, 1280 and 4608 columns.
+  const int64_t shapes[][2] = {{1, 32},   {5, 96},  {7, 160},  {3, 256},   {37, 288},  {11, 576},
+                               {70, 800}, {9, 8224}, {11, 10272}, {13, 1280}, {5, 4608}};
   for (Isa isa : supported_isas()) {
     for (DType dtype : kDTypes) {
       for (const auto& shape : shapes) {
@@ -317,6 +320,88 @@ TEST_CASE("integer parts are bit-exact against the reference") {
   }
 }
 
+// The K-quants the same way: random super-blocks (every bit of the packed 6-bit scales and mins,
+// q6_k's signed scales) with power-of-two d / dmin, activations that are integers with one 127 a
+// super-block (so d_x = 1 and q = x exactly); and weight row 0 with every value and scale at the
+// top of its range against activations all 127 (the largest sums, still exact floats: multiples
+// of 256). Every sum is then an exact float: each set must give the scalar result, and that the
+// exact dot product of the dequantized weights.
+TEST_CASE("K-quant integer parts are bit-exact against the reference") {
+  std::mt19937 rng(13);
+  for (DType dtype : {DType::q4_k, DType::q5_k, DType::q6_k}) {
+    for (int64_t cols : {256, 768, 2048}) {
+      const int64_t rows = 11, blocks = cols / 256;
+      const size_t block_bytes = dtype_block_bytes(dtype);
+      Weights w{dtype, rows, cols, std::vector<unsigned char>(dtype_row_bytes(dtype, cols) * rows)};
+      std::uniform_int_distribution<int> byte(0, 255), two(0, 1);
+      for (int64_t i = 0; i < rows * blocks; ++i) {
+        unsigned char* b = w.bytes.data() + static_cast<size_t>(i) * block_bytes;
+        const bool top = i < blocks;  // row 0: every value and scale at its largest
+        for (size_t k = 0; k < block_bytes; ++k) b[k] = static_cast<unsigned char>(top ? 0xFF : byte(rng));
+        if (dtype == DType::q6_k) {
+          auto& q6 = *reinterpret_cast<BlockQ6_K*>(b);
+          q6.d = f32_to_f16(two(rng) ? 1.0f : 2.0f);
+          if (top) std::fill(std::begin(q6.scales), std::end(q6.scales), int8_t{-128});
+        } else {
+          auto& q4 = *reinterpret_cast<BlockQ4_K*>(b);  // q5_k starts the same way
+          q4.d = f32_to_f16(two(rng) ? 1.0f : 2.0f);
+          q4.dmin = f32_to_f16(two(rng) ? 1.0f : 0.5f);
+        }
+      }
+      const Weights top{dtype, 1, cols, std::vector<unsigned char>(w.bytes.begin(), w.bytes.begin() + dtype_row_bytes(dtype, cols))};
+      for (int64_t n : {1, 3, 4, 17, -1, -4}) {
+        const bool tops = n < 0;  // the top row against all 127
+        if (tops) n = -n;
+        const Weights& m = tops ? top : w;
+        std::vector<float> x(static_cast<size_t>(n * cols));
+        std::uniform_int_distribution<int> q(-8, 8);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(tops || i % 256 == 77 ? 127 : q(rng));
+        const std::vector<float> ref = run(Isa::scalar, m, x, n);
+        std::vector<float> row(static_cast<size_t>(cols));
+        for (int64_t r = 0; r < m.rows; ++r) {
+          row_to_f32(m.ref(), r, row.data());
+          for (int64_t t = 0; t < n; ++t) {
+            double exact = 0;
+            for (int64_t c = 0; c < cols; ++c) exact += double{row[c]} * x[t * cols + c];
+            INFO(dtype_name(dtype) << " cols " << cols << " n " << n << " row " << r << " t " << t << " top " << tops);
+            REQUIRE(ref[t * m.rows + r] == exact);
+          }
+        }
+        for (Isa isa : supported_isas()) {
+          INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " cols " << cols << " n " << n << " top " << tops);
+          REQUIRE(run(isa, m, x, n) == ref);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("matmul_many quantizes the activations for both formats in one call") {
+  // q4_0 takes 8-bit blocks of 32, the K-quants Q8_K blocks of 256: one call needs both.
+  std::mt19937 rng(23);
+  const int64_t cols = 512;
+  std::vector<Weights> ws;
+  std::vector<MatrixRef> refs;
+  for (DType dtype : {DType::q4_0, DType::q4_k, DType::f32, DType::q6_k, DType::q8_0}) {
+    ws.push_back(make_weights(dtype, random_values(static_cast<size_t>(40 * cols), rng, 1.0f), 40, cols));
+  }
+  for (const Weights& w : ws) refs.push_back(w.ref());
+  for (int64_t n : {1, 5}) {
+    const std::vector<float> x = random_values(static_cast<size_t>(n * cols), rng, 1.0f);
+    std::vector<std::vector<float>> ys(ws.size(), std::vector<float>(static_cast<size_t>(n * 40)));
+    std::vector<float*> outs;
+    for (auto& y : ys) outs.push_back(y.data());
+    ThreadTeam team(2), one(1);
+    matmul_many(refs, x.data(), n, outs, team);
+    for (size_t i = 0; i < ws.size(); ++i) {
+      std::vector<float> want(ys[i].size());
+      matmul(refs[i], x.data(), n, want.data(), one);
+      INFO(dtype_name(ws[i].dtype) << " n " << n);
+      REQUIRE(std::memcmp(ys[i].data(), want.data(), want.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and converts back exactly") {
   std::mt19937 rng(17);
   std::uniform_int_distribution<int> byte(0, 255);
@@ -419,7 +504,7 @@ TEST_CASE("every kernel set's activation quantizer writes the same bytes") {
 TEST_CASE("results do not depend on the thread count or on n") {
   std::mt19937 rng(9);
   const int64_t n = 17;
-  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {21, 864}, {40, 8224}, {19, 10272}}) {
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {21, 864}, {40, 8224}, {19, 10272}, {37, 2304}}) {
     for (Isa isa : supported_isas()) {
       for (DType dtype : kDTypes) {
         if (!fits(dtype, cols)) continue;
@@ -451,7 +536,8 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
   const int64_t rows[] = {1000, 37, 300};
   for (const auto& [dtype, layout] : {std::pair{DType::f32, Layout::blocks}, {DType::q8_0, Layout::blocks}, {DType::q4_0, Layout::blocks},
                                        {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}, {DType::q4_1, Layout::blocks},
-                                       {DType::q5_0, Layout::blocks}, {DType::q5_1, Layout::blocks}}) {
+                                       {DType::q5_0, Layout::blocks}, {DType::q5_1, Layout::blocks}, {DType::q4_k, Layout::blocks},
+                                       {DType::q6_k, Layout::blocks}}) {
     std::vector<Weights> ws;
     std::vector<MatrixRef> refs;
     for (int64_t r : rows) {

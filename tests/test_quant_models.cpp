@@ -172,6 +172,11 @@ TEST_CASE("stories260K in q8_0 and q4_0 agrees with transformers and still tells
   CHECK(a8.top1 >= 0.95 * double(a8.positions));
   CHECK(a8.rms_diff <= 0.03 * a8.rms_want);
 
+  // No row of it is whole super-blocks of 256 (hidden 64): with a K-quant every matrix keeps its type.
+  auto k = Model::load(dir, {.threads = 2, .weights = WeightFormat::q4_k});
+  CHECK(k->impl().weights.layers[0].mlp.up.weight.dtype() == slim::DType::f32);
+  CHECK(k->impl().weights.embed.dtype() == slim::DType::f32);
+
   auto q4 = Model::load(dir, {.threads = 2, .weights = WeightFormat::q4_0});
   const auto a4 = compare(run(q4, input), want, 512, 0);
   INFO("q4_0: top-1 " << a4.top1 << "/" << a4.positions);
@@ -387,7 +392,7 @@ TEST_CASE("malformed quantized files are rejected naming the tensor", "[quant][s
       {"slim.shape." + kEmbed, "99999999999999999999,64", "malformed", slim::ErrorCode::invalid_format},
       {"slim.shape." + kEmbed, "1099511627776,1099511627776,64", "malformed", slim::ErrorCode::invalid_format},
       {"slim.shape." + kEmbed, "256,64 ", "malformed", slim::ErrorCode::invalid_format},
-      {"slim.dtype." + kEmbed, "q5_k", "unknown block format", slim::ErrorCode::unsupported},
+      {"slim.dtype." + kEmbed, "q2_k", "unknown block format", slim::ErrorCode::unsupported},
       {"slim.dtype." + kEmbed, "q4_0", "bytes but q4_0", slim::ErrorCode::invalid_format},
       {"slim.dtype.model.missing", "q8_0", "has no slim.shape.model.missing", slim::ErrorCode::invalid_format},
       {"slim.version", "2", "slim.version", slim::ErrorCode::unsupported},

@@ -14,6 +14,8 @@
 //   q4_1: 20 bytes = fp16 d, fp16 m, uint8 qs[16];           value i = d * nibble_i + m
 //   q5_0: 22 bytes = fp16 d, uint8 qh[4], uint8 qs[16];      value i = d * ((nibble_i | h_i << 4) - 16)
 //   q5_1: 24 bytes = fp16 d, fp16 m, uint8 qh[4], qs[16];    value i = d * (nibble_i | h_i << 4) + m
+// q4_k, q5_k and q6_k are GGUF's K-quants: super-blocks of 256 elements (kernels/kquant_blocks.hpp
+// describes their layouts, ggml-common.h's block_q4_K / block_q5_K / block_q6_K).
 // The last dimension of a block-quantized tensor must be a multiple of its block (blocks never
 // span rows).
 #pragma once
@@ -34,6 +36,9 @@ enum class DType : uint8_t {
   q4_1,
   q5_0,
   q5_1,
+  q4_k,
+  q5_k,
+  q6_k,
 };
 
 // What slim knows of a dtype: its name and how its rows are cut into blocks.
@@ -47,6 +52,7 @@ struct DTypeTraits {
 inline constexpr DTypeTraits kDTypeTraits[] = {
     {"f32", 1, 4}, {"f16", 1, 2}, {"bf16", 1, 2}, {"q8_0", 32, 2 + 32}, {"q4_0", 32, 2 + 16},
     {"q4_1", 32, 2 + 2 + 16}, {"q5_0", 32, 2 + 4 + 16}, {"q5_1", 32, 2 + 2 + 4 + 16},
+    {"q4_k", 256, 144},  {"q5_k", 256, 176}, {"q6_k", 256, 210},
 };
 inline constexpr size_t kDTypeCount = std::size(kDTypeTraits);
 
@@ -64,7 +70,7 @@ constexpr DTypeTraits dtype_traits(DType t) noexcept {
   return dtype_valid(t) ? kDTypeTraits[static_cast<size_t>(t)] : DTypeTraits{"?", 1, 0};
 }
 
-// Elements per block: 1 for plain types, 32 for the block types.
+// Elements per block: 1 for plain types, 32 for the blocks of 32, 256 for the K-quants.
 constexpr int64_t dtype_block_elems(DType t) noexcept { return dtype_traits(t).block_elems; }
 
 // Bytes of one block (of one element for plain types).

@@ -26,16 +26,17 @@ using LogCallback = std::function<void(LogLevel level, const std::string& messag
 // The element type the weight matrices get at load time (--weights in the programs).
 //   as_stored: as the file holds them (f32, bf16, f16, or a saved q8_0 / q4_0 folder).
 //   f32, bf16: converted; q8_0, q4_0, q4_1, q5_0, q5_1: quantized to GGUF-compatible blocks of
-//   32 (see dtype.hpp).
+//   32 (see dtype.hpp); q4_k, q5_k, q6_k: to GGUF's K-quant super-blocks of 256, as
+//   llama-quantize makes them.
 // Every matrix follows it: attention and MLP projections, MoE experts and routers, Phi-3's fused
 // matrices, the embedding table and the output head (a tied head shares the embedding's).
-// Norm weights and biases always stay f32. A matrix whose rows are not a multiple of 32 values
-// long cannot be block-quantized: with a block type it keeps its stored type (f32 for
+// Norm weights and biases always stay f32. A matrix whose rows are not a multiple of the block (32
+// values, 256 for the K-quants) cannot be block-quantized: it keeps its stored type (f32 for
 // Model::random). A matrix already in the wanted type is never re-quantized (q8_0 / q4_0 rows may
 // be regrouped into the layout the CPU's kernels read fastest, a copy).
-enum class WeightFormat : uint8_t { as_stored, f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1 };
+enum class WeightFormat : uint8_t { as_stored, f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k };
 
-// "as_stored", "f32", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1".
+// "as_stored", "f32", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k".
 std::string_view weight_format_name(WeightFormat format) noexcept;
 // The format of one of those names; nullopt for any other string.
 std::optional<WeightFormat> parse_weight_format(std::string_view name) noexcept;

@@ -161,6 +161,9 @@ std::optional<DType> ggml_to_dtype(uint32_t type) noexcept {
     case ggml_q4_1: return DType::q4_1;
     case ggml_q5_0: return DType::q5_0;
     case ggml_q5_1: return DType::q5_1;
+    case ggml_q4_k: return DType::q4_k;
+    case ggml_q5_k: return DType::q5_k;
+    case ggml_q6_k: return DType::q6_k;
     default: return std::nullopt;
   }
 }
@@ -404,9 +407,9 @@ Tensor GgufFile::make_tensor(const GgufTensorInfo& t, std::span<const int64_t> s
   if (!dtype) {
     throw Error(ErrorCode::unsupported, path().string() + ": tensor '" + t.name + "' has type " +
                                             std::string(ggml_type_info(t.type)->name) +
-                                            "; slim reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 GGUF tensors");
+                                            "; slim reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K GGUF tensors");
   }
-  // Blocks start with an fp16 scale; plain types need their element's alignment.
+  // Blocks hold fp16 scales at even offsets (2 bytes); plain types need their element's alignment.
   const size_t align = dtype_is_quantized(*dtype) ? 2 : dtype_size(*dtype);
   if (reinterpret_cast<uintptr_t>(bytes.data()) % align == 0) return Tensor::view(*dtype, shape, bytes.data());
   Tensor copy = Tensor::zeros(*dtype, shape);

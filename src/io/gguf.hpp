@@ -51,7 +51,7 @@ const GgmlTypeInfo* ggml_type_info(uint32_t id) noexcept;
 // ggml type ids slim maps onto its own dtypes.
 enum GgmlTypeId : uint32_t {
   ggml_f32 = 0, ggml_f16 = 1, ggml_q4_0 = 2, ggml_q8_0 = 8, ggml_bf16 = 30,
-  ggml_q4_1 = 3, ggml_q5_0 = 6, ggml_q5_1 = 7,
+  ggml_q4_1 = 3, ggml_q5_0 = 6, ggml_q5_1 = 7, ggml_q4_k = 12, ggml_q5_k = 13, ggml_q6_k = 14,
 };
 
 struct GgufTensorInfo {

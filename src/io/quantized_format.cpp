@@ -100,7 +100,7 @@ std::map<std::string, BlockLayout> parse_block_layouts(const std::string& source
     const int64_t cols = layout.shape.back();
     if (cols == 0 || cols % dtype_block_elems(layout.dtype) != 0) {
       bad(ErrorCode::invalid_format, source, where + " has a last dimension of " + std::to_string(cols) +
-                                                 ", not a positive multiple of 32");
+                                                 ", not a positive multiple of " + std::to_string(dtype_block_elems(layout.dtype)));
     }
     uint64_t rows = 1;
     for (size_t i = 0; i + 1 < layout.shape.size(); ++i) rows *= static_cast<uint64_t>(layout.shape[i]);

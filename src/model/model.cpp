@@ -19,9 +19,10 @@ namespace {
 
 constexpr int64_t kDefaultContext = 4096;
 
-constexpr std::array<WeightFormat, 8> kFormats = {WeightFormat::as_stored, WeightFormat::f32,  WeightFormat::bf16,
+constexpr std::array<WeightFormat, 11> kFormats = {WeightFormat::as_stored, WeightFormat::f32,  WeightFormat::bf16,
                                                   WeightFormat::q8_0,      WeightFormat::q4_0, WeightFormat::q4_1,
-                                                  WeightFormat::q5_0,      WeightFormat::q5_1};
+                                                  WeightFormat::q5_0,      WeightFormat::q5_1, WeightFormat::q4_k,
+                                                  WeightFormat::q5_k,      WeightFormat::q6_k};
 
 int resolve_threads(const LoadOptions& options) {
   if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
@@ -82,6 +83,9 @@ std::string_view weight_format_name(WeightFormat format) noexcept {
     case WeightFormat::q4_1: return "q4_1";
     case WeightFormat::q5_0: return "q5_0";
     case WeightFormat::q5_1: return "q5_1";
+    case WeightFormat::q4_k: return "q4_k";
+    case WeightFormat::q5_k: return "q5_k";
+    case WeightFormat::q6_k: return "q6_k";
   }
   return "?";
 }

@@ -240,6 +240,9 @@ DType target_dtype(WeightFormat format, DType stored, int64_t cols) {
     case WeightFormat::q4_1: want = DType::q4_1; break;
     case WeightFormat::q5_0: want = DType::q5_0; break;
     case WeightFormat::q5_1: want = DType::q5_1; break;
+    case WeightFormat::q4_k: want = DType::q4_k; break;
+    case WeightFormat::q5_k: want = DType::q5_k; break;
+    case WeightFormat::q6_k: want = DType::q6_k; break;
   }
   // A row that is not whole blocks of the type stays as it is stored.
   return cols % dtype_block_elems(want) == 0 ? want : stored;
