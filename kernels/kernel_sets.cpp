@@ -33,7 +33,10 @@ constexpr KernelSet scalar_set() {
 
 constexpr KernelSet xsimd_set() {
   KernelSet s{Isa::xsimd};
-  for (DType d : all_dtypes()) s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
+  // Every float type and the blocks of 32; the K-quants (256) are the scalar set's here.
+  for (DType d : all_dtypes()) {
+    if (dtype_block_elems(d) <= 32) s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
+  }
   s.quantize_acts = quantize_act_row;
   s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = kPortableOps;
