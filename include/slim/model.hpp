@@ -103,6 +103,10 @@ class Model {
   // Model::load map it back without re-quantizing (docs/quantized_format.md). Other files of the
   // model folder (tokenizer, ...) are not copied. `dir` may not be the folder the model was loaded
   // from. progress, when set, gets the fraction written.
+  // A path ending in .gguf gets one GGUF file instead, as llama.cpp's converter writes it: the
+  // hyperparameters, the weights in their type in memory (f32, f16, bf16, q8_0, q4_0), the
+  // tokenizer and chat template (docs/gguf.md). Llama, Qwen2, Gemma and Phi-3 only; other
+  // architectures throw slim::Error(unsupported) naming them.
   void save(const std::filesystem::path& dir, const std::function<void(float fraction)>& progress = {}) const;
   // Bytes of the KV cache a Session(model, context_length) allocates, known before allocating it
   // (context_length 0 = the Session default). Sliding-window layers hold at most sliding_window

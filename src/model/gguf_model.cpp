@@ -43,8 +43,9 @@ constexpr std::pair<std::string_view, std::string_view> kLayerNames[] = {
     {"mlp.gate_up_proj.weight", "ffn_up.weight"},      // Phi-3's fused [gate | up]
 };
 
-// The GGUF name of a Hugging Face tensor name, or "" when slim has no mapping for it.
-std::string gguf_name(const std::string& hf) {
+}  // namespace
+
+std::string gguf_tensor_name(const std::string& hf) {
   if (hf == "model.embed_tokens.weight") return "token_embd.weight";
   if (hf == "model.norm.weight") return "output_norm.weight";
   if (hf == "lm_head.weight") return "output.weight";
@@ -59,14 +60,15 @@ std::string gguf_name(const std::string& hf) {
   return "";
 }
 
+namespace {
+
 bool ends_with(const std::string& s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// llama.cpp's converter stores each head's rows of q and k as (pair, half) where transformers has
-// (half, pair): HF row s * head_dim/2 + j is GGUF row 2j + s. Rows are whole (blocks never span
-// rows), so this works for every type.
-Tensor unpermute_rows(const Tensor& t, int64_t head_dim) {
+}  // namespace
+
+Tensor permute_qk_rows(const Tensor& t, int64_t head_dim, bool to_gguf) {
   const int64_t rows = t.dim(0);
   const size_t row_bytes = t.nbytes() / static_cast<size_t>(rows);
   Tensor out = Tensor::zeros(t.dtype(), t.shape());
@@ -75,11 +77,16 @@ Tensor unpermute_rows(const Tensor& t, int64_t head_dim) {
   const int64_t half = head_dim / 2;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t head = r / head_dim, in_head = r % head_dim;
-    const int64_t from = head * head_dim + 2 * (in_head % half) + in_head / half;
+    // HF row head * head_dim + s * half + j is GGUF row head * head_dim + 2j + s.
+    const int64_t gguf = head * head_dim + 2 * (in_head % half) + in_head / half;
+    const int64_t hf = head * head_dim + (in_head % 2) * half + in_head / 2;
+    const int64_t from = to_gguf ? hf : gguf;
     std::memcpy(dst + static_cast<size_t>(r) * row_bytes, src + static_cast<size_t>(from) * row_bytes, row_bytes);
   }
   return out;
 }
+
+namespace {
 
 // An F32 vector tensor of `n` values (RoPE factors), as doubles.
 std::vector<double> factor_tensor(const io::GgufFile& g, const std::string& name, int64_t n) {
@@ -190,7 +197,7 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config
   const bool norms_add_one = config.traits.norm_adds_one;
   const int64_t head_dim = config.head_dim;
   return [&g, permuted_qk, norms_add_one, head_dim](const std::string& hf) {
-    const std::string name = gguf_name(hf);
+    const std::string name = gguf_tensor_name(hf);
     const io::GgufTensorInfo* info = name.empty() ? nullptr : g.find_tensor(name);
     if (info == nullptr) {
       throw Error(ErrorCode::missing_tensor, g.path().string() + ": tensor '" + (name.empty() ? hf : name) + "' (" + hf +
@@ -211,12 +218,12 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config
       }
       if (t.shape().size() == 1) {  // a bias: one value a row
         const int64_t shape[] = {t.dim(0), 1};
-        Tensor rows = unpermute_rows(Tensor::view(t.dtype(), shape, t.data()), head_dim);
+        Tensor rows = permute_qk_rows(Tensor::view(t.dtype(), shape, t.data()), head_dim, false);
         Tensor out = Tensor::zeros(t.dtype(), t.shape());
         std::memcpy(out.mutable_data(), rows.data(), rows.nbytes());
         return out;
       }
-      return unpermute_rows(t, head_dim);
+      return permute_qk_rows(t, head_dim, false);
     }
     return t;
   };

@@ -26,4 +26,14 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& gguf, const ModelConfig& con
 // The GGUF architecture names slim reads.
 std::string gguf_architectures();
 
+// The GGUF name of a Hugging Face tensor name (model.layers.3.mlp.up_proj.weight ->
+// blk.3.ffn_up.weight), or "" when slim has no mapping for it.
+std::string gguf_tensor_name(const std::string& hf);
+
+// llama.cpp's converter stores each head's rows of Llama's q and k (weights and biases: [rows] or
+// [rows, cols]) as (pair, half) where transformers has (half, pair): HF row s * head_dim/2 + j is
+// GGUF row 2j + s. A copy in GGUF's order (to_gguf) or back in transformers'. Rows are whole
+// (blocks never span rows), so this works for every type.
+Tensor permute_qk_rows(const Tensor& t, int64_t head_dim, bool to_gguf);
+
 }  // namespace slim

@@ -7,6 +7,7 @@
 #include "kernels/kernels.hpp"
 #include "limits_check.hpp"
 #include "model/gguf_model.hpp"
+#include "model/gguf_model_writer.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
@@ -178,7 +179,11 @@ std::shared_ptr<const Model> Model::random(const std::filesystem::path& config_j
 void Model::save(const std::filesystem::path& dir, const std::function<void(float)>& progress) const {
   std::error_code ec;
   if (!impl_->dir.empty() && std::filesystem::equivalent(dir, impl_->dir, ec)) {
-    throw Error(ErrorCode::invalid_argument, dir.string() + ": cannot save a model into the folder it was loaded from");
+    throw Error(ErrorCode::invalid_argument, dir.string() + ": cannot save a model into the folder or file it was loaded from");
+  }
+  if (dir.extension() == ".gguf") {
+    write_gguf_model(*this, dir, progress);
+    return;
   }
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(ErrorCode::io, dir.string() + ": cannot create the folder: " + ec.message());
