@@ -64,11 +64,12 @@ inline CLI::Validator each_of_list(CLI::Validator check) {
       "");
 }
 
-// The --weights check: one of "as_stored, f32, bf16, q8_0, q4_0" (without as_stored for a program
+// The --weights check: one of "as_stored, f32, f16, bf16, q8_0, q4_0" (without as_stored for a program
 // that must convert).
 inline CLI::Validator weights_check(bool allow_as_stored = true) {
   std::string names;
-  for (auto f : {WeightFormat::as_stored, WeightFormat::f32, WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0}) {
+  for (auto f : {WeightFormat::as_stored, WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
+                 WeightFormat::q4_0}) {
     if (f == WeightFormat::as_stored && !allow_as_stored) continue;
     names += (names.empty() ? "" : ", ") + std::string(weight_format_name(f));
   }
@@ -100,8 +101,8 @@ inline CLI::Option* add_weights_option(CLI::App& app, WeightFormat& weights, boo
   return app
       .add_option_function<std::string>(
           "--weights", [&weights](const std::string& text) { weights = *parse_weight_format(text); },
-          allow_as_stored ? "weight matrices as stored, or converted at load to f32, bf16, q8_0 or q4_0 (default: as_stored)"
-                          : "the type to convert the weight matrices to: f32, bf16, q8_0 or q4_0")
+          allow_as_stored ? "weight matrices as stored, or converted at load to f32, f16, bf16, q8_0 or q4_0 (default: as_stored)"
+                          : "the type to convert the weight matrices to: f32, f16, bf16, q8_0 or q4_0")
       ->check(weights_check(allow_as_stored));
 }
 inline CLI::Option* add_threads_option(CLI::App& app, int& threads, const std::string& names = "--threads") {

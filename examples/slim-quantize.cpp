@@ -1,10 +1,10 @@
-// slim-quantize: converts a model folder's weights to q4_0, q8_0, bf16 or f32 and writes a folder
+// slim-quantize: converts a model folder's weights to q4_0, q8_0, bf16, f16 or f32 and writes a folder
 // that Model::load maps back without converting again (docs/quantized_format.md). The tokenizer
 // and the other small files of the folder are copied. With --config instead of --model it writes
 // random weights of that shape (for benchmarks of load time and the like). An --out ending in
 // .gguf writes one GGUF file instead (tokenizer inside; --weights as_stored keeps the types).
-//   slim-quantize (--model DIR | --config CONFIG.json) --weights q4_0|q8_0|bf16|f32 --out DIR2 [-t N] [--no-mmap]
-//   slim-quantize --model DIR --weights as_stored|q4_0|q8_0|bf16|f32 --out FILE.gguf
+//   slim-quantize (--model DIR | --config CONFIG.json) --weights q4_0|q8_0|bf16|f16|f32 --out DIR2 [-t N] [--no-mmap]
+//   slim-quantize --model DIR --weights as_stored|q4_0|q8_0|bf16|f16|f32 --out FILE.gguf
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -49,7 +49,7 @@ int copy_other_files(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Converts a model's weights to q4_0, q8_0, bf16 or f32 and writes them as a model folder", "slim-quantize"};
+  CLI::App app{"Converts a model's weights to q4_0, q8_0, bf16, f16 or f32 and writes them as a model folder or a GGUF file", "slim-quantize"};
   slim::cli::ModelArgs model_args;  // path, weights, threads, no_mmap
   std::string config, out;
   uint64_t seed = 0;

@@ -132,19 +132,20 @@ TEST_CASE("gguf writer: a Hugging Face folder as F32 is llama.cpp's converter's 
   }
 }
 
-TEST_CASE("gguf writer: q8_0 and q4_0 are llama-quantize's blocks and read back in place") {
+TEST_CASE("gguf writer: f16, q8_0 and q4_0 are llama-quantize's and read back in place") {
   const std::string arch = GENERATE("llama", "qwen2");
   INFO(arch);
   const auto input = input_of(gguf_fixture(arch) / "expected-f32.json");
   slim::test::TempDir dir;
-  for (const auto& [format, type] : {std::pair{slim::WeightFormat::q8_0, "q8_0"}, std::pair{slim::WeightFormat::q4_0, "q4_0"}}) {
+  for (const auto& [format, type] : {std::pair{slim::WeightFormat::f16, "f16"}, std::pair{slim::WeightFormat::q8_0, "q8_0"},
+                                     std::pair{slim::WeightFormat::q4_0, "q4_0"}}) {
     INFO(type);
     const auto quantized = load(gguf_fixture(arch) / "hf", format);
     const fs::path out = dir.path / (std::string(type) + ".gguf");
     quantized->save(out);
     // Written from the kernels' layout (regrouped on AVX2) back to GGUF blocks: the same logits.
     CHECK(max_diff(prompt_logits(load(out), input), prompt_logits(quantized, input)) == 0.0);
-    // llama-quantize --pure made the same blocks from the same f32 weights (norms stay F32).
+    // llama-quantize --pure made the same values from the same f32 weights (norms stay F32).
     check_same_tensors(GgufFile::open(out), GgufFile::open(gguf_fixture(arch) / ("model-" + std::string(type) + ".gguf")));
   }
 }

@@ -25,16 +25,16 @@ enum class LogLevel { debug, info, warning };
 using LogCallback = std::function<void(LogLevel level, const std::string& message)>;
 // The element type the weight matrices get at load time (--weights in the programs).
 //   as_stored: as the file holds them (f32, bf16, f16, or a saved q8_0 / q4_0 folder).
-//   f32, bf16: converted; q8_0, q4_0: quantized to GGUF-compatible blocks of 32 (see dtype.hpp).
+//   f32, f16, bf16: converted; q8_0, q4_0: quantized to GGUF-compatible blocks of 32 (see dtype.hpp).
 // Every matrix follows it: attention and MLP projections, MoE experts and routers, Phi-3's fused
 // matrices, the embedding table and the output head (a tied head shares the embedding's).
 // Norm weights and biases always stay f32. A matrix whose rows are not a multiple of 32 values
 // long cannot be block-quantized: with q8_0 / q4_0 it keeps its stored type (f32 for
 // Model::random). A matrix already in the wanted type is never re-quantized (q8_0 / q4_0 rows may
 // be regrouped into the layout the CPU's kernels read fastest, a copy).
-enum class WeightFormat : uint8_t { as_stored, f32, bf16, q8_0, q4_0 };
+enum class WeightFormat : uint8_t { as_stored, f32, f16, bf16, q8_0, q4_0 };
 
-// "as_stored", "f32", "bf16", "q8_0", "q4_0".
+// "as_stored", "f32", "f16", "bf16", "q8_0", "q4_0".
 std::string_view weight_format_name(WeightFormat format) noexcept;
 // The format of one of those names; nullopt for any other string.
 std::optional<WeightFormat> parse_weight_format(std::string_view name) noexcept;

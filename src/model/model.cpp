@@ -20,8 +20,8 @@ namespace {
 
 constexpr int64_t kDefaultContext = 4096;
 
-constexpr std::array<WeightFormat, 5> kFormats = {WeightFormat::as_stored, WeightFormat::f32, WeightFormat::bf16,
-                                                  WeightFormat::q8_0, WeightFormat::q4_0};
+constexpr std::array<WeightFormat, 6> kFormats = {WeightFormat::as_stored, WeightFormat::f32, WeightFormat::f16,
+                                                  WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0};
 
 int resolve_threads(const LoadOptions& options) {
   if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
@@ -76,6 +76,7 @@ std::string_view weight_format_name(WeightFormat format) noexcept {
   switch (format) {
     case WeightFormat::as_stored: return "as_stored";
     case WeightFormat::f32: return "f32";
+    case WeightFormat::f16: return "f16";
     case WeightFormat::bf16: return "bf16";
     case WeightFormat::q8_0: return "q8_0";
     case WeightFormat::q4_0: return "q4_0";
