@@ -21,22 +21,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using slim::test::argmax;
+using slim::test::load_1thread;
+using slim::test::max_diff;
+using slim::test::prompt_logits;
 
 fs::path model_dir(const std::string& arch) { return slim::test::shared_dir() / "fixtures" / "gguf" / "models" / arch; }
 
-std::shared_ptr<const slim::Model> load(const fs::path& path, slim::WeightFormat weights = slim::WeightFormat::as_stored) {
-  slim::LoadOptions options;
-  options.threads = 1;
-  options.weights = weights;
-  return slim::Model::load(path, options);
-}
 
 // Every position's logits of the prompt.
-std::vector<float> prompt_logits(const std::shared_ptr<const slim::Model>& model, const std::vector<int32_t>& input) {
-  slim::Session session(model);
-  auto all = session.prefill(input, /*all_logits=*/true);
-  return {all.begin(), all.end()};
-}
 
 struct Diff {
   double max = 0, rms = 0;
@@ -56,12 +48,6 @@ Diff diff(const std::vector<float>& got, const nlohmann::json& want) {
   return d;
 }
 
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
-  return worst;
-}
 
 std::vector<int32_t> greedy(const std::shared_ptr<const slim::Model>& model, const std::vector<int32_t>& input, size_t n) {
   slim::Session session(model);
@@ -267,7 +253,7 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   write_gguf(hf, dir.path / "llama3-rope.gguf");
   const auto want = slim::test::read_json(hf / "expected.json");
   const auto input = want["input_ids"].get<std::vector<int32_t>>();
-  const auto model = load(dir.path / "llama3-rope.gguf");
+  const auto model = load_1thread(dir.path / "llama3-rope.gguf");
   slim::Session session(model);
   std::vector<float> last;
   CHECK(slim::test::check_prefill(session, input, want["logits"], last) < 1e-4);
@@ -279,7 +265,7 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   CHECK(model->chat_template().apply(hi, false) == "<s>[user]hi</s>");
   // Without the factors the logits move far past that tolerance: the check above can fail.
   write_gguf(hf, dir.path / "plain.gguf", /*rope_freqs=*/false);
-  CHECK(diff(prompt_logits(load(dir.path / "plain.gguf"), input), want["logits"]).max > 1e-2);
+  CHECK(diff(prompt_logits(load_1thread(dir.path / "plain.gguf"), input), want["logits"]).max > 1e-2);
 }
 
 TEST_CASE("gguf models: gemma and phi3, from files in the converter's layout") {
@@ -290,13 +276,13 @@ TEST_CASE("gguf models: gemma and phi3, from files in the converter's layout") {
   write_gguf(hf, dir.path / "model.gguf");
   const auto want = slim::test::read_json(hf / "expected.json");
   const auto input = want["input_ids"].get<std::vector<int32_t>>();
-  const auto model = load(dir.path / "model.gguf");
+  const auto model = load_1thread(dir.path / "model.gguf");
   CHECK(model->info().architecture == slim::test::read_json(hf / "config.json")["architectures"][0]);
   slim::Session session(model);
   std::vector<float> last;
   CHECK(slim::test::check_prefill(session, input, want["logits"], last) < 1e-4);
   CHECK(greedy(model, input, 16) == want["greedy"]["new_tokens"].get<std::vector<int32_t>>());
-  CHECK(max_diff(prompt_logits(model, input), prompt_logits(load(hf), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(model, input), prompt_logits(load_1thread(hf), input)) == 0.0);
 }
 
 TEST_CASE("gguf models: an unknown tokenizer.ggml.pre is a warning through the log callback") {
@@ -328,7 +314,7 @@ TEST_CASE("gguf models: llama.cpp's logits and greedy tokens for each type") {
     INFO(arch << " " << t.type);
     const auto want = slim::test::read_json(model_dir(arch) / ("expected-" + std::string(t.type) + ".json"));
     const auto input = want["input_ids"].get<std::vector<int32_t>>();
-    const auto model = load(model_dir(arch) / ("model-" + std::string(t.type) + ".gguf"));
+    const auto model = load_1thread(model_dir(arch) / ("model-" + std::string(t.type) + ".gguf"));
     CHECK(model->info().architecture == (arch == "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM"));
     const Diff d = diff(prompt_logits(model, input), want["logits"]);
     INFO("max " << d.max << ", rms " << d.rms);
@@ -345,21 +331,21 @@ TEST_CASE("gguf models: the same weights as the Hugging Face folder") {
   const std::string arch = GENERATE("llama", "qwen2");
   const auto input = slim::test::read_json(model_dir(arch) / "expected-f32.json")["input_ids"].get<std::vector<int32_t>>();
   // F32: bit-identical, llama's q/k rows unpermuted exactly.
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf"), input),
-                 prompt_logits(load(model_dir(arch) / "model-f32.gguf"), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf"), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-f32.gguf"), input)) == 0.0);
   // llama-quantize's Q8_0 / Q4_0 blocks are the ones slim makes from the folder's f32 weights, so
   // reading them in place gives exactly the logits of quantizing at load.
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
-                 prompt_logits(load(model_dir(arch) / "model-q8_0.gguf"), input)) == 0.0);
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf", slim::WeightFormat::q4_0), input),
-                 prompt_logits(load(model_dir(arch) / "model-q4_0.gguf"), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-q8_0.gguf"), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", slim::WeightFormat::q4_0), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-q4_0.gguf"), input)) == 0.0);
   // --weights re-quantizes a GGUF's weights like any model's.
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
-                 prompt_logits(load(model_dir(arch) / "model-f32.gguf", slim::WeightFormat::q8_0), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-f32.gguf", slim::WeightFormat::q8_0), input)) == 0.0);
 }
 
 TEST_CASE("gguf models: the tokenizer, a folder holding one file, types slim does not read") {
-  const auto model = load(model_dir("llama") / "model-q8_0.gguf");
+  const auto model = load_1thread(model_dir("llama") / "model-q8_0.gguf");
   REQUIRE(model->has_tokenizer());
   CHECK(model->tokenizer().vocab_size() == 512);
   CHECK(model->tokenizer().bos_id() == 1);
@@ -381,7 +367,7 @@ TEST_CASE("gguf models: the tokenizer, a folder holding one file, types slim doe
 
   for (const char* type : {"q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q4_k_m"}) {
     INFO(type);
-    const auto [code, message] = slim::test::error_of([&] { load(model_dir("llama") / ("model-" + std::string(type) + ".gguf")); });
+    const auto [code, message] = slim::test::error_of([&] { load_1thread(model_dir("llama") / ("model-" + std::string(type) + ".gguf")); });
     CHECK(code == slim::ErrorCode::unsupported);
     CHECK_THAT(message, Catch::Contains("tensor '") && Catch::Contains("' has type "));
   }

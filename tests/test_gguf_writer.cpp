@@ -22,29 +22,15 @@ namespace {
 
 namespace fs = std::filesystem;
 using slim::io::GgufFile;
+using slim::test::load_1thread;
+using slim::test::max_diff;
+using slim::test::prompt_logits;
 
 fs::path gguf_fixture(const std::string& arch) { return slim::test::shared_dir() / "fixtures" / "gguf" / "models" / arch; }
 fs::path family_fixture(const std::string& name) { return slim::test::shared_dir() / "fixtures" / "models" / name; }
 
-std::shared_ptr<const slim::Model> load(const fs::path& path, slim::WeightFormat weights = slim::WeightFormat::as_stored) {
-  slim::LoadOptions options;
-  options.threads = 1;
-  options.weights = weights;
-  return slim::Model::load(path, options);
-}
 
-std::vector<float> prompt_logits(const std::shared_ptr<const slim::Model>& model, const std::vector<int32_t>& input) {
-  slim::Session session(model);
-  auto all = session.prefill(input, /*all_logits=*/true);
-  return {all.begin(), all.end()};
-}
 
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
-  return worst;
-}
 
 std::set<std::string> keys(const GgufFile& g) {
   std::set<std::string> out;
@@ -104,14 +90,14 @@ TEST_CASE("gguf writer: a Hugging Face folder as F32 is llama.cpp's converter's 
   INFO(arch);
   slim::test::TempDir dir;
   const fs::path out = dir.path / "model.gguf";
-  const auto hf = load(gguf_fixture(arch) / "hf");
+  const auto hf = load_1thread(gguf_fixture(arch) / "hf");
   hf->save(out);
   const auto input = input_of(gguf_fixture(arch) / "expected-f32.json");
   // The same logits as the folder's, bit for bit (Llama's q/k rows permuted and back exactly).
-  CHECK(max_diff(prompt_logits(load(out), input), prompt_logits(hf, input)) == 0.0);
-  CHECK(load(out)->info().architecture == hf->info().architecture);
-  CHECK(load(out)->info().bos_id == 1);
-  CHECK(load(out)->info().eos_ids == std::vector<int32_t>{2});
+  CHECK(max_diff(prompt_logits(load_1thread(out), input), prompt_logits(hf, input)) == 0.0);
+  CHECK(load_1thread(out)->info().architecture == hf->info().architecture);
+  CHECK(load_1thread(out)->info().bos_id == 1);
+  CHECK(load_1thread(out)->info().eos_ids == std::vector<int32_t>{2});
 
   // The fixture file was written as convert_hf_to_gguf.py lays a model out: every tensor is the
   // same (names, F32, dims, bytes). Its keys are ours plus the placeholder vocabulary the folder
@@ -140,11 +126,11 @@ TEST_CASE("gguf writer: f16, q8_0 and q4_0 are llama-quantize's and read back in
   for (const auto& [format, type] : {std::pair{slim::WeightFormat::f16, "f16"}, std::pair{slim::WeightFormat::q8_0, "q8_0"},
                                      std::pair{slim::WeightFormat::q4_0, "q4_0"}}) {
     INFO(type);
-    const auto quantized = load(gguf_fixture(arch) / "hf", format);
+    const auto quantized = load_1thread(gguf_fixture(arch) / "hf", format);
     const fs::path out = dir.path / (std::string(type) + ".gguf");
     quantized->save(out);
     // Written from the kernels' layout (regrouped on AVX2) back to GGUF blocks: the same logits.
-    CHECK(max_diff(prompt_logits(load(out), input), prompt_logits(quantized, input)) == 0.0);
+    CHECK(max_diff(prompt_logits(load_1thread(out), input), prompt_logits(quantized, input)) == 0.0);
     // llama-quantize --pure made the same values from the same f32 weights (norms stay F32).
     check_same_tensors(GgufFile::open(out), GgufFile::open(gguf_fixture(arch) / ("model-" + std::string(type) + ".gguf")));
   }
@@ -156,7 +142,7 @@ TEST_CASE("gguf writer: a GGUF model saved as GGUF is the same file's content") 
   INFO(type);
   const fs::path from = gguf_fixture("llama") / ("model-" + type + ".gguf");
   slim::test::TempDir dir;
-  const auto model = load(from);
+  const auto model = load_1thread(from);
   model->save(dir.path / "again.gguf");
   const GgufFile a = GgufFile::open(from), b = GgufFile::open(dir.path / "again.gguf");
   check_same_tensors(a, b);
@@ -167,10 +153,10 @@ TEST_CASE("gguf writer: a GGUF model saved as GGUF is the same file's content") 
     if (key != "general.file_type") CHECK(value_bytes(a, key) == value_bytes(b, key));
   }
   const auto input = input_of(gguf_fixture("llama") / "expected-f32.json");
-  CHECK(max_diff(prompt_logits(load(dir.path / "again.gguf"), input), prompt_logits(model, input)) == 0.0);
-  CHECK(load(dir.path / "again.gguf")->tokenizer().encode("p7 p8") == model->tokenizer().encode("p7 p8"));
+  CHECK(max_diff(prompt_logits(load_1thread(dir.path / "again.gguf"), input), prompt_logits(model, input)) == 0.0);
+  CHECK(load_1thread(dir.path / "again.gguf")->tokenizer().encode("p7 p8") == model->tokenizer().encode("p7 p8"));
   // Saving onto the file it came from is refused.
-  const auto [code, message] = slim::test::error_of([&] { load(dir.path / "again.gguf")->save(dir.path / "again.gguf"); });
+  const auto [code, message] = slim::test::error_of([&] { load_1thread(dir.path / "again.gguf")->save(dir.path / "again.gguf"); });
   CHECK(code == slim::ErrorCode::invalid_argument);
 }
 
@@ -181,9 +167,9 @@ TEST_CASE("gguf writer: every family fixture slim's reader loads, as stored") {
                                     "phi3", "phi3-longrope", "phi4mini");
   INFO(name);
   slim::test::TempDir dir;
-  const auto folder = load(family_fixture(name));
+  const auto folder = load_1thread(family_fixture(name));
   folder->save(dir.path / "model.gguf");
-  const auto model = load(dir.path / "model.gguf");
+  const auto model = load_1thread(dir.path / "model.gguf");
   CHECK(model->info().architecture == folder->info().architecture);
   CHECK(model->info().head_dim == folder->info().head_dim);
   CHECK(model->info().sliding_window == folder->info().sliding_window);
@@ -207,7 +193,7 @@ TEST_CASE("gguf writer: architectures and settings GGUF files of slim cannot hol
   slim::test::TempDir dir;
   for (const char* name : {"gemma2", "mixtral", "qwen2moe", "qwen3", "gemma3", "smollm3"}) {
     INFO(name);
-    const auto model = load(family_fixture(name));
+    const auto model = load_1thread(family_fixture(name));
     const auto [code, message] = slim::test::error_of([&] { model->save(dir.path / "model.gguf"); });
     CHECK(code == slim::ErrorCode::unsupported);
     CHECK_THAT(message, Catch::Contains(model->info().architecture) && Catch::Contains("model.gguf") &&
@@ -215,7 +201,7 @@ TEST_CASE("gguf writer: architectures and settings GGUF files of slim cannot hol
     CHECK(!fs::exists(dir.path / "model.gguf"));
   }
   // A folder that cannot be written: slim::Error(io) naming the file.
-  const auto model = load(family_fixture("llama"));
+  const auto model = load_1thread(family_fixture("llama"));
   const fs::path nowhere = dir.path / "missing" / "model.gguf";
   const auto [code, message] = slim::test::error_of([&] { model->save(nowhere); });
   CHECK(code == slim::ErrorCode::io);
@@ -309,9 +295,9 @@ TEST_CASE("gguf writer: a model's tokenizer and chat template survive") {
   fs::permissions(folder / "tokenizer_config.json", fs::perms::owner_write, fs::perm_options::add);
   std::ofstream(folder / "tokenizer_config.json") << config.dump();
 
-  const auto model = load(folder);
+  const auto model = load_1thread(folder);
   model->save(dir.path / "stories.gguf");
-  const auto back = load(dir.path / "stories.gguf");
+  const auto back = load_1thread(dir.path / "stories.gguf");
   const slim::ChatMessage chat[] = {{"user", "Once upon a time"}, {"assistant", "there was a cat."}};
   CHECK(back->chat_template().apply(chat, false) == model->chat_template().apply(chat, false));
   CHECK(back->chat_template().apply(chat, false) == "<s><user>Once upon a time</s><assistant>there was a cat.</s>");
