@@ -189,6 +189,21 @@ TEST_CASE("gguf writer: every family fixture slim's reader loads, as stored") {
   CHECK(g.find_tensor("blk.0.attn_norm.weight")->type == slim::io::ggml_f32);
 }
 
+TEST_CASE("gguf writer: Llama 3.1's scaling read back from rope_freqs is written as rope_freqs again") {
+  // The reader takes rope_freqs.weight as longrope with equal short and long factors; saving that
+  // model gives the same tensor and keys back.
+  slim::test::TempDir dir;
+  load_1thread(family_fixture("llama3-rope"))->save(dir.path / "a.gguf");
+  const auto a = load_1thread(dir.path / "a.gguf");
+  a->save(dir.path / "b.gguf");
+  const GgufFile fa = GgufFile::open(dir.path / "a.gguf"), fb = GgufFile::open(dir.path / "b.gguf");
+  REQUIRE(fa.find_tensor("rope_freqs.weight") != nullptr);
+  check_same_tensors(fa, fb);
+  CHECK(keys(fa) == keys(fb));
+  const auto input = input_of(family_fixture("llama3-rope") / "expected.json");
+  CHECK(max_diff(prompt_logits(load_1thread(dir.path / "b.gguf"), input), prompt_logits(a, input)) == 0.0);
+}
+
 TEST_CASE("gguf writer: architectures and settings GGUF files of slim cannot hold are errors naming them") {
   slim::test::TempDir dir;
   for (const char* name : {"gemma2", "mixtral", "qwen2moe", "qwen3", "gemma3", "smollm3"}) {
