@@ -3,6 +3,7 @@
 // the same things, and tokenizers come back with the same ids.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -322,4 +323,51 @@ TEST_CASE("gguf writer: a model's tokenizer and chat template survive") {
   }
   const auto input = model->tokenizer().encode("Once upon a time");
   CHECK(max_diff(prompt_logits(back, input), prompt_logits(model, input)) == 0.0);
+}
+
+TEST_CASE("gguf writer: Phi-3's rstrip tokens are named Phi-3 for GGUF readers") {
+  // The phi3 fixture in a folder of another name with a 256-token SentencePiece-style tokenizer
+  // whose chat tokens strip the whitespace after them, as Phi-3's tokenizer.json does.
+  slim::test::TempDir dir;
+  const fs::path folder = dir.path / "mini";
+  fs::create_directory(folder);
+  for (const char* file : {"config.json", "model.safetensors"}) fs::copy_file(family_fixture("phi3") / file, folder / file);
+  nlohmann::json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}};
+  for (int b = 0; b < 250; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    vocab[name] = 3 + b;
+  }
+  vocab["\u2581"] = 253;
+  auto added = [](int id, const char* content, bool rstrip) {
+    return nlohmann::json{{"id", id},         {"content", content}, {"single_word", false}, {"lstrip", false},
+                          {"rstrip", rstrip}, {"normalized", false}, {"special", true}};
+  };
+  nlohmann::json tokenizer = {
+      {"version", "1.0"},
+      {"added_tokens", {added(0, "<unk>", false), added(1, "<s>", false), added(2, "</s>", true),
+                        added(254, "<|user|>", true), added(255, "<|end|>", true)}},
+      {"normalizer", {{"type", "Sequence"}, {"normalizers", {{{"type", "Prepend"}, {"prepend", "\u2581"}},
+                                                              {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}}}}}},
+      {"pre_tokenizer", nullptr},
+      {"decoder", {{"type", "Sequence"}, {"decoders", {{{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}},
+                                                        {{"type", "ByteFallback"}}, {{"type", "Fuse"}},
+                                                        {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
+      {"model", {{"type", "BPE"}, {"unk_token", "<unk>"}, {"fuse_unk", true}, {"byte_fallback", true}, {"vocab", vocab},
+                 {"merges", nlohmann::json::array()}}}};
+  std::ofstream(folder / "tokenizer.json") << tokenizer.dump();
+  std::ofstream(folder / "tokenizer_config.json") << R"({"bos_token": "<s>", "eos_token": "<|end|>", "add_bos_token": true})";
+
+  const auto model = load_1thread(folder);
+  model->save(dir.path / "mini.gguf");
+  CHECK(*GgufFile::open(dir.path / "mini.gguf").string("general.name") == "Phi-3 mini");
+  const auto back = load_1thread(dir.path / "mini.gguf");
+  for (const char* text : {"<|user|>\nhi<|end|>\n", "a </s> b", "x"}) {
+    INFO(text);
+    const auto ids = model->tokenizer().encode(text);
+    CHECK(back->tokenizer().encode(text) == ids);
+    CHECK(back->tokenizer().decode(ids) == model->tokenizer().decode(ids));
+  }
+  // rstrip: the line break after <|user|> goes.
+  CHECK(back->tokenizer().encode("<|user|>\nhi") == back->tokenizer().encode("<|user|>hi"));
 }
