@@ -207,15 +207,20 @@ TEST_CASE("gguf writer: Llama 3.1's scaling read back from rope_freqs is written
 
 TEST_CASE("gguf writer: architectures and settings GGUF files of slim cannot hold are errors naming them") {
   slim::test::TempDir dir;
-  for (const char* name : {"gemma2", "mixtral", "qwen2moe", "qwen3", "gemma3", "smollm3"}) {
+  for (const char* name : {"mixtral", "qwen2moe", "qwen3", "gemma3", "smollm3"}) {
     INFO(name);
     const auto model = load_1thread(family_fixture(name));
     const auto [code, message] = slim::test::error_of([&] { model->save(dir.path / "model.gguf"); });
     CHECK(code == slim::ErrorCode::unsupported);
     CHECK_THAT(message, Catch::Contains(model->info().architecture) && Catch::Contains("model.gguf") &&
-                            Catch::Contains("llama, qwen2, gemma, phi3"));
+                            Catch::Contains("llama, qwen2, gemma, gemma2, phi3"));
     CHECK(!fs::exists(dir.path / "model.gguf"));
   }
+  // Gemma 2's query scale comes from the head size in GGUF: the fixture's 24 (head size 16)
+  // cannot be said.
+  const auto [gemma2_code, gemma2_message] = slim::test::error_of([&] { load_1thread(family_fixture("gemma2"))->save(dir.path / "g.gguf"); });
+  CHECK(gemma2_code == slim::ErrorCode::unsupported);
+  CHECK_THAT(gemma2_message, Catch::Contains("query_pre_attn_scalar other than 16"));
   // A folder that cannot be written: slim::Error(io) naming the file.
   const auto model = load_1thread(family_fixture("llama"));
   const fs::path nowhere = dir.path / "missing" / "model.gguf";
@@ -372,4 +377,29 @@ TEST_CASE("gguf writer: Phi-3's rstrip tokens are named Phi-3 for GGUF readers")
   }
   // rstrip: the line break after <|user|> goes.
   CHECK(back->tokenizer().encode("<|user|>\nhi") == back->tokenizer().encode("<|user|>hi"));
+}
+
+TEST_CASE("gguf writer: Gemma 2 with the query scale GGUF readers assume") {
+  // The gemma2 fixture (four norms a layer + 1, soft-caps, sliding window on even layers) with
+  // query_pre_attn_scalar = its head size, as Gemma 2 2B and 9B have it.
+  slim::test::TempDir dir;
+  const fs::path folder = dir.path / "gemma2";
+  fs::create_directory(folder);
+  fs::copy_file(family_fixture("gemma2") / "model.safetensors", folder / "model.safetensors");
+  auto config = slim::test::read_json(family_fixture("gemma2") / "config.json");
+  config["query_pre_attn_scalar"] = 16;
+  std::ofstream(folder / "config.json") << config.dump();
+  const auto model = load_1thread(folder);
+  model->save(dir.path / "gemma2.gguf");
+  const GgufFile g = GgufFile::open(dir.path / "gemma2.gguf");
+  CHECK(*g.number("gemma2.attn_logit_softcapping") == 5.0);
+  CHECK(*g.number("gemma2.final_logit_softcapping") == 2.0);
+  CHECK(*g.integer("gemma2.attention.sliding_window") == 8);
+  CHECK(g.find_tensor("blk.0.post_attention_norm.weight") != nullptr);
+  CHECK(g.find_tensor("blk.0.post_ffw_norm.weight") != nullptr);
+  const auto back = load_1thread(dir.path / "gemma2.gguf");
+  CHECK(back->info().sliding_window == 8);
+  // Longer than the window, so the local layers' mask counts.
+  const std::vector<int32_t> input = {1, 5, 9, 200, 31, 7, 77, 12, 100, 3, 45, 6, 250, 18, 90, 2, 64, 33, 8, 120};
+  CHECK(max_diff(prompt_logits(back, input), prompt_logits(model, input)) == 0.0);
 }

@@ -105,7 +105,7 @@ class Model {
   // from. progress, when set, gets the fraction written.
   // A path ending in .gguf gets one GGUF file instead, as llama.cpp's converter writes it: the
   // hyperparameters, the weights in their type in memory (f32, f16, bf16, q8_0, q4_0), the
-  // tokenizer and chat template (docs/gguf.md). Llama, Qwen2, Gemma and Phi-3 only; other
+  // tokenizer and chat template (docs/gguf.md). Llama, Qwen2, Gemma, Gemma 2 and Phi-3 only; other
   // architectures throw slim::Error(unsupported) naming them.
   void save(const std::filesystem::path& dir, const std::function<void(float fraction)>& progress = {}) const;
   // Bytes of the KV cache a Session(model, context_length) allocates, known before allocating it

@@ -17,7 +17,7 @@ struct GgufArch {
   std::string_view gguf, hf;
 };
 constexpr GgufArch kArchs[] = {{"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"gemma", "GemmaForCausalLM"},
-                               {"phi3", "Phi3ForCausalLM"}};
+                               {"gemma2", "Gemma2ForCausalLM"}, {"phi3", "Phi3ForCausalLM"}};
 
 [[noreturn]] void bad(const io::GgufFile& g, const std::string& what) {
   throw Error(ErrorCode::invalid_format, g.path().string() + ": " + what);
@@ -42,10 +42,16 @@ constexpr std::pair<std::string_view, std::string_view> kLayerNames[] = {
     {"self_attn.qkv_proj.weight", "attn_qkv.weight"},  // Phi-3's fused [q | k | v]
     {"mlp.gate_up_proj.weight", "ffn_up.weight"},      // Phi-3's fused [gate | up]
 };
+// Gemma 2's four norms a layer (its post_attention_layernorm normalises the attention output).
+constexpr std::pair<std::string_view, std::string_view> kGemma2Norms[] = {
+    {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+    {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+    {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+};
 
 }  // namespace
 
-std::string gguf_tensor_name(const std::string& hf) {
+std::string gguf_tensor_name(const std::string& hf, Arch arch) {
   if (hf == "model.embed_tokens.weight") return "token_embd.weight";
   if (hf == "model.norm.weight") return "output_norm.weight";
   if (hf == "lm_head.weight") return "output.weight";
@@ -54,6 +60,9 @@ std::string gguf_tensor_name(const std::string& hf) {
   const size_t dot = hf.find('.', prefix.size());
   if (dot == std::string::npos) return "";
   const std::string_view rest = std::string_view(hf).substr(dot + 1);
+  for (const auto& [from, to] : kGemma2Norms) {
+    if (arch == Arch::gemma2 && rest == from) return "blk." + hf.substr(prefix.size(), dot - prefix.size()) + "." + std::string(to);
+  }
   for (const auto& [from, to] : kLayerNames) {
     if (rest == from) return "blk." + hf.substr(prefix.size(), dot - prefix.size()) + "." + std::string(to);
   }
@@ -184,7 +193,15 @@ std::string gguf_config_json(const io::GgufFile& g) {
   c["vocab_size"] = embed->dims[1];
   c["tie_word_embeddings"] = g.find_tensor("output.weight") == nullptr;
   // Gemma's GeGLU (tanh GELU); the others' SwiGLU.
-  c["hidden_act"] = a == "gemma" ? "gelu_pytorch_tanh" : "silu";
+  c["hidden_act"] = a == "gemma" || a == "gemma2" ? "gelu_pytorch_tanh" : "silu";
+  if (a == "gemma2") {
+    // llama.cpp's defaults where the keys are absent; GGUF has no query_pre_attn_scalar, so as
+    // llama.cpp does: hidden / heads for the 27B model (46 layers), the head size otherwise.
+    c["hidden_activation"] = "gelu_pytorch_tanh";
+    c["attn_logit_softcapping"] = g.number(a + ".attn_logit_softcapping").value_or(50.0);
+    c["final_logit_softcapping"] = g.number(a + ".final_logit_softcapping").value_or(30.0);
+    c["query_pre_attn_scalar"] = required("block_count") == 46 ? required("embedding_length") / std::max<int64_t>(1, required("attention.head_count")) : head_dim;
+  }
   if (auto bos = g.integer("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = *bos;
   if (auto eos = g.integer("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = *eos;
   return c.dump(1);
@@ -192,12 +209,13 @@ std::string gguf_config_json(const io::GgufFile& g) {
 
 TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config) {
   const bool permuted_qk = config.arch == Arch::llama;
+  const Arch arch = config.arch;
   // llama.cpp's converter stores Gemma's RMSNorm weights with the + 1 of (1 + weight) added;
   // slim's loader adds it itself (norm_adds_one), so it is taken off here.
   const bool norms_add_one = config.traits.norm_adds_one;
   const int64_t head_dim = config.head_dim;
-  return [&g, permuted_qk, norms_add_one, head_dim](const std::string& hf) {
-    const std::string name = gguf_tensor_name(hf);
+  return [&g, permuted_qk, norms_add_one, head_dim, arch](const std::string& hf) {
+    const std::string name = gguf_tensor_name(hf, arch);
     const io::GgufTensorInfo* info = name.empty() ? nullptr : g.find_tensor(name);
     if (info == nullptr) {
       throw Error(ErrorCode::missing_tensor, g.path().string() + ": tensor '" + (name.empty() ? hf : name) + "' (" + hf +

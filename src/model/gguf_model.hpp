@@ -13,7 +13,7 @@
 
 namespace slim {
 
-// The config.json text for the file's general.architecture (llama, qwen2). Throws slim::Error
+// The config.json text for the file's general.architecture (llama, qwen2, gemma, gemma2, phi3). Throws slim::Error
 // naming the key at fault, or (unsupported) the architecture with the list of those slim reads.
 std::string gguf_config_json(const io::GgufFile& gguf);
 
@@ -27,8 +27,8 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& gguf, const ModelConfig& con
 std::string gguf_architectures();
 
 // The GGUF name of a Hugging Face tensor name (model.layers.3.mlp.up_proj.weight ->
-// blk.3.ffn_up.weight), or "" when slim has no mapping for it.
-std::string gguf_tensor_name(const std::string& hf);
+// blk.3.ffn_up.weight) in a model of `arch`, or "" when slim has no mapping for it.
+std::string gguf_tensor_name(const std::string& hf, Arch arch);
 
 // llama.cpp's converter stores each head's rows of Llama's q and k (weights and biases: [rows] or
 // [rows, cols]) as (pair, half) where transformers has (half, pair): HF row s * head_dim/2 + j is

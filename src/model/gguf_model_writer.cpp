@@ -26,6 +26,7 @@ const char* gguf_arch(Arch arch) {
     case Arch::llama: return "llama";
     case Arch::qwen2: return "qwen2";
     case Arch::gemma: return "gemma";
+    case Arch::gemma2: return "gemma2";
     case Arch::phi3: return "phi3";
     default: return nullptr;
   }
@@ -87,13 +88,25 @@ void add_hyperparameters(const ModelConfig& c, const std::string& a, const std::
   w.add_f32(a + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
   // An explicit head_dim; Gemma's always, as its converter writes it (GemmaConfig's default is 256
   // whatever the hidden size).
-  if (c.head_dim * c.num_heads != c.hidden_size || c.arch == Arch::gemma) {
+  if (c.head_dim * c.num_heads != c.hidden_size || c.arch == Arch::gemma || c.arch == Arch::gemma2) {
     u32("attention.key_length", c.head_dim);
     u32("attention.value_length", c.head_dim);
   }
   if (c.rotary_dim != c.head_dim && c.arch != Arch::phi3) unsupported(path, "partial rotary embeddings outside phi3");
   u32("rope.dimension_count", c.rotary_dim);
-  if (c.traits.sliding == SlidingPattern::all) u32("attention.sliding_window", c.traits.sliding_window);
+  if (c.traits.sliding == SlidingPattern::all || c.arch == Arch::gemma2) u32("attention.sliding_window", c.traits.sliding_window);
+  if (c.arch == Arch::gemma2) {
+    // llama.cpp applies both soft-caps always, and scales queries by the head size (hidden /
+    // heads in the 27B model): a query_pre_attn_scalar of anything else has no key to say so.
+    if (c.traits.attn_softcap == 0 || c.traits.final_softcap == 0) unsupported(path, "gemma2 without its soft-caps");
+    const int64_t scalar = c.num_layers == 46 ? c.hidden_size / c.num_heads : c.head_dim;
+    if (c.traits.query_scale != std::pow(static_cast<double>(scalar), -0.5)) {
+      unsupported(path, "gemma2 with a query_pre_attn_scalar other than " + std::to_string(scalar) +
+                            " (GGUF readers take it from the head size)");
+    }
+    w.add_f32(a + ".attn_logit_softcapping", static_cast<float>(c.traits.attn_softcap));
+    w.add_f32(a + ".final_logit_softcapping", static_cast<float>(c.traits.final_softcap));
+  }
   const RopeScaling& s = c.rope_scaling;
   switch (s.type) {
     case RopeScaling::Type::none: break;
@@ -126,7 +139,7 @@ void check_family(const ModelConfig& c, const std::filesystem::path& path) {
   if (c.o_bias) unsupported(path, "attention output biases (attention_bias)");
   if (c.mlp_bias) unsupported(path, "MLP biases (mlp_bias)");
   if (c.qkv_bias != (c.arch == Arch::qwen2)) unsupported(path, c.architecture + (c.qkv_bias ? " with" : " without") + " q/k/v biases");
-  const Activation act = c.arch == Arch::gemma ? Activation::gelu_tanh : Activation::silu;
+  const Activation act = c.arch == Arch::gemma || c.arch == Arch::gemma2 ? Activation::gelu_tanh : Activation::silu;
   if (c.traits.activation != act) unsupported(path, "the MLP activation (hidden_act) of this " + c.architecture);
 }
 
@@ -211,7 +224,7 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, con
   w.append(tokenizer_keys);
 
   for (const io::NamedTensor& t : impl.saved) {
-    const std::string name = gguf_tensor_name(t.name);
+    const std::string name = gguf_tensor_name(t.name, c.arch);
     if (name.empty()) unsupported(path, "tensor '" + t.name + "' has no GGUF name");
     Tensor x = t.tensor;
     if (c.arch == Arch::llama && (name.find(".attn_q.") != std::string::npos || name.find(".attn_k.") != std::string::npos)) {
