@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
     if (model_args.path.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
     const bool gguf = fs::path(out).extension() == ".gguf";
     if (!gguf && model_args.weights == slim::WeightFormat::as_stored) {
-      throw CLI::ValidationError("--weights", "as_stored only with --out FILE.gguf (a folder is written converted)");
+      std::fprintf(stderr, "slim-quantize: --weights as_stored needs --out FILE.gguf; a folder is written converted (see --help)\n");
+      return 2;
     }
     std::shared_ptr<const slim::Model> model;
     {
