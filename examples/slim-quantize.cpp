@@ -1,8 +1,10 @@
-// slim-quantize: converts a model folder's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, bf16 or f32 and
-// writes a folder that Model::load maps back without converting again (docs/quantized_format.md). The tokenizer
-// and the other small files of the folder are copied. With --config instead of --model it writes
-// random weights of that shape (for benchmarks of load time and the like).
-//   slim-quantize (--model DIR | --config CONFIG.json) --weights q4_0|q8_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k|bf16|f32 --out DIR2 [-t N] [--no-mmap]
+// slim-quantize: converts a model folder's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, bf16, f16 or
+// f32 and writes a folder that Model::load maps back without converting again (docs/quantized_format.md). The
+// tokenizer and the other small files of the folder are copied. With --config instead of --model it writes
+// random weights of that shape (for benchmarks of load time and the like). An --out ending in
+// .gguf writes one GGUF file instead (tokenizer inside; --weights as_stored keeps the types).
+//   slim-quantize (--model DIR | --config CONFIG.json) --weights q4_0|q8_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k|bf16|f16|f32 --out DIR2 [-t N] [--no-mmap]
+//   slim-quantize --model DIR --weights as_stored|q4_0|q8_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k|bf16|f16|f32 --out FILE.gguf
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -47,7 +49,7 @@ int copy_other_files(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Converts a model's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, bf16 or f32 and writes them as a model folder", "slim-quantize"};
+  CLI::App app{"Converts a model's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, bf16, f16 or f32 and writes them as a model folder or a GGUF file", "slim-quantize"};
   slim::cli::ModelArgs model_args;  // path, weights, threads, no_mmap
   std::string config, out;
   uint64_t seed = 0;
@@ -55,18 +57,23 @@ int main(int argc, char** argv) {
   auto* config_opt = app.add_option("--config", config, "config.json: random weights of this shape instead")
                          ->check(CLI::ExistingFile);
   model_opt->excludes(config_opt);
-  slim::cli::add_weights_option(app, model_args.weights, /*allow_as_stored=*/false)->required();
-  app.add_option("--out", out, "folder to write (created)")->required();
+  slim::cli::add_weights_option(app, model_args.weights)->required();
+  app.add_option("--out", out, "folder to write (created), or a GGUF file (FILE.gguf)")->required();
   slim::cli::add_threads_option(app, model_args.threads, "-t,--threads");
   slim::cli::add_threads_force_option(app, model_args.threads_force);
   slim::cli::add_no_mmap_option(app, model_args.no_mmap);
   app.add_option("--seed", seed, "seed of --config's random weights");
   app.footer(slim::cli::examples(
       {"build/examples/slim-quantize --model ../shared/models/stories260K --weights q4_0 --out /tmp/stories260K-q4_0",
-       "build/examples/slim-generate --model /tmp/stories260K-q4_0 --prompt \"Once upon a time\""}));
+       "build/examples/slim-quantize --model ../shared/models/stories260K --weights q8_0 --out /tmp/stories260K-q8_0.gguf"}));
 
   return slim::cli::run(app, argc, argv, [&] {
     if (model_args.path.empty() && config.empty()) throw CLI::RequiredError("--model or --config");
+    const bool gguf = fs::path(out).extension() == ".gguf";
+    if (!gguf && model_args.weights == slim::WeightFormat::as_stored) {
+      std::fprintf(stderr, "slim-quantize: --weights as_stored needs --out FILE.gguf; a folder is written converted (see --help)\n");
+      return 2;
+    }
     std::shared_ptr<const slim::Model> model;
     {
       slim::cli::ProgressBar bar(config.empty() ? "quantizing" : "generating");
@@ -79,7 +86,7 @@ int main(int argc, char** argv) {
       model->save(out, [&](float f) { bar.update(f); });
     }
     // A GGUF file holds its tokenizer inside: nothing beside it is copied.
-    const int copied = config.empty() && fs::is_directory(model_args.path) ? copy_other_files(model_args.path, out) : 0;
+    const int copied = !gguf && config.empty() && fs::is_directory(model_args.path) ? copy_other_files(model_args.path, out) : 0;
     std::fprintf(stderr, "slim-quantize: wrote %s (%s weights, %.1f MB read per token; %d other files copied)\n",
                  out.c_str(), std::string(slim::weight_format_name(model_args.weights)).c_str(),
                  static_cast<double>(model->info().weight_bytes) / 1e6, copied);

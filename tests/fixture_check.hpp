@@ -50,6 +50,28 @@ inline double max_abs_diff(std::span<const float> got, const nlohmann::json& wan
   return worst;
 }
 
+// A model loaded with 1 thread and `weights`.
+inline std::shared_ptr<const Model> load_1thread(const std::filesystem::path& path, WeightFormat weights = WeightFormat::as_stored) {
+  LoadOptions options;
+  options.threads = 1;
+  options.weights = weights;
+  return Model::load(path, options);
+}
+
+// Every position's logits of the prompt, from a fresh session.
+inline std::vector<float> prompt_logits(const std::shared_ptr<const Model>& model, const std::vector<int32_t>& input) {
+  Session session(model);
+  auto all = session.prefill(input, /*all_logits=*/true);
+  return {all.begin(), all.end()};
+}
+
+inline double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
+  return worst;
+}
+
 inline int32_t argmax(std::span<const float> v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }

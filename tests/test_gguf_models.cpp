@@ -24,22 +24,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using slim::test::argmax;
+using slim::test::load_1thread;
+using slim::test::max_diff;
+using slim::test::prompt_logits;
 
 fs::path model_dir(const std::string& arch) { return slim::test::shared_dir() / "fixtures" / "gguf" / "models" / arch; }
 
-std::shared_ptr<const slim::Model> load(const fs::path& path, slim::WeightFormat weights = slim::WeightFormat::as_stored) {
-  slim::LoadOptions options;
-  options.threads = 1;
-  options.weights = weights;
-  return slim::Model::load(path, options);
-}
 
 // Every position's logits of the prompt.
-std::vector<float> prompt_logits(const std::shared_ptr<const slim::Model>& model, const std::vector<int32_t>& input) {
-  slim::Session session(model);
-  auto all = session.prefill(input, /*all_logits=*/true);
-  return {all.begin(), all.end()};
-}
 
 struct Diff {
   double max = 0, rms = 0;
@@ -59,12 +51,6 @@ Diff diff(const std::vector<float>& got, const nlohmann::json& want) {
   return d;
 }
 
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
-  return worst;
-}
 
 // Following `tokens` (another engine's greedy continuation of input): at each step, how far the
 // token taken falls below slim's top logit (0 where slim would take it too); the largest of them.
@@ -304,7 +290,7 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   write_gguf(hf, dir.path / "llama3-rope.gguf");
   const auto want = slim::test::read_json(hf / "expected.json");
   const auto input = want["input_ids"].get<std::vector<int32_t>>();
-  const auto model = load(dir.path / "llama3-rope.gguf");
+  const auto model = load_1thread(dir.path / "llama3-rope.gguf");
   slim::Session session(model);
   std::vector<float> last;
   CHECK(slim::test::check_prefill(session, input, want["logits"], last) < 1e-4);
@@ -316,7 +302,7 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   CHECK(model->chat_template().apply(hi, false) == "<s>[user]hi</s>");
   // Without the factors the logits move far past that tolerance: the check above can fail.
   write_gguf(hf, dir.path / "plain.gguf", /*rope_freqs=*/false);
-  CHECK(diff(prompt_logits(load(dir.path / "plain.gguf"), input), want["logits"]).max > 1e-2);
+  CHECK(diff(prompt_logits(load_1thread(dir.path / "plain.gguf"), input), want["logits"]).max > 1e-2);
 }
 
 TEST_CASE("gguf models: gemma and phi3, from files in the converter's layout") {
@@ -327,13 +313,13 @@ TEST_CASE("gguf models: gemma and phi3, from files in the converter's layout") {
   write_gguf(hf, dir.path / "model.gguf");
   const auto want = slim::test::read_json(hf / "expected.json");
   const auto input = want["input_ids"].get<std::vector<int32_t>>();
-  const auto model = load(dir.path / "model.gguf");
+  const auto model = load_1thread(dir.path / "model.gguf");
   CHECK(model->info().architecture == slim::test::read_json(hf / "config.json")["architectures"][0]);
   slim::Session session(model);
   std::vector<float> last;
   CHECK(slim::test::check_prefill(session, input, want["logits"], last) < 1e-4);
   CHECK(greedy(model, input, 16) == want["greedy"]["new_tokens"].get<std::vector<int32_t>>());
-  CHECK(max_diff(prompt_logits(model, input), prompt_logits(load(hf), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(model, input), prompt_logits(load_1thread(hf), input)) == 0.0);
 }
 
 TEST_CASE("gguf models: an unknown tokenizer.ggml.pre is a warning through the log callback") {
@@ -365,7 +351,7 @@ TEST_CASE("gguf models: llama.cpp's logits and greedy tokens for each type") {
     INFO(arch << " " << t.type);
     const auto want = slim::test::read_json(model_dir(arch) / ("expected-" + std::string(t.type) + ".json"));
     const auto input = want["input_ids"].get<std::vector<int32_t>>();
-    const auto model = load(model_dir(arch) / ("model-" + std::string(t.type) + ".gguf"));
+    const auto model = load_1thread(model_dir(arch) / ("model-" + std::string(t.type) + ".gguf"));
     CHECK(model->info().architecture == (arch == "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM"));
     const Diff d = diff(prompt_logits(model, input), want["logits"]);
     INFO("max " << d.max << ", rms " << d.rms);
@@ -383,14 +369,14 @@ TEST_CASE("gguf models: the same weights as the Hugging Face folder") {
   const std::string arch = GENERATE("llama", "qwen2");
   const auto input = slim::test::read_json(model_dir(arch) / "expected-f32.json")["input_ids"].get<std::vector<int32_t>>();
   // F32: bit-identical, llama's q/k rows unpermuted exactly.
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf"), input),
-                 prompt_logits(load(model_dir(arch) / "model-f32.gguf"), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf"), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-f32.gguf"), input)) == 0.0);
   // llama-quantize's Q8_0 / Q4_0 blocks are the ones slim makes from the folder's f32 weights, so
   // reading them in place gives exactly the logits of quantizing at load.
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
-                 prompt_logits(load(model_dir(arch) / "model-q8_0.gguf"), input)) == 0.0);
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf", slim::WeightFormat::q4_0), input),
-                 prompt_logits(load(model_dir(arch) / "model-q4_0.gguf"), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-q8_0.gguf"), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", slim::WeightFormat::q4_0), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-q4_0.gguf"), input)) == 0.0);
   // The same for the blocks of 32 and the K-quants: slim's quantizers make llama-quantize's blocks.
   for (const auto& [format, file] : {std::pair{slim::WeightFormat::q4_1, "model-q4_1.gguf"},
                                      {slim::WeightFormat::q5_0, "model-q5_0.gguf"},
@@ -399,12 +385,12 @@ TEST_CASE("gguf models: the same weights as the Hugging Face folder") {
                                      {slim::WeightFormat::q5_k, "model-q5_k.gguf"},
                                      {slim::WeightFormat::q6_k, "model-q6_k.gguf"}}) {
     INFO(file);
-    CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf", format), input), prompt_logits(load(model_dir(arch) / file), input)) ==
+    CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", format), input), prompt_logits(load_1thread(model_dir(arch) / file), input)) ==
           0.0);
   }
   // --weights re-quantizes a GGUF's weights like any model's.
-  CHECK(max_diff(prompt_logits(load(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
-                 prompt_logits(load(model_dir(arch) / "model-f32.gguf", slim::WeightFormat::q8_0), input)) == 0.0);
+  CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", slim::WeightFormat::q8_0), input),
+                 prompt_logits(load_1thread(model_dir(arch) / "model-f32.gguf", slim::WeightFormat::q8_0), input)) == 0.0);
 }
 
 TEST_CASE("gguf models: llama-quantize's Q4_1 / Q5_0 / Q5_1 blocks are slim's quantizer's, and within a step") {
@@ -447,7 +433,7 @@ TEST_CASE("gguf models: llama-quantize's Q4_1 / Q5_0 / Q5_1 blocks are slim's qu
 }
 
 TEST_CASE("gguf models: the tokenizer, a folder holding one file, types slim does not read") {
-  const auto model = load(model_dir("llama") / "model-q8_0.gguf");
+  const auto model = load_1thread(model_dir("llama") / "model-q8_0.gguf");
   REQUIRE(model->has_tokenizer());
   CHECK(model->tokenizer().vocab_size() == 512);
   CHECK(model->tokenizer().bos_id() == 1);

@@ -114,6 +114,8 @@ class ChatTemplate {
 
   const std::string& bos_token() const noexcept;
   const std::string& eos_token() const noexcept;
+  // The Jinja text it was made from (a built-in template's too).
+  const std::string& source() const noexcept;
   const ChatTemplateLimits& limits() const noexcept;
   void set_limits(const ChatTemplateLimits& limits) noexcept;
 

@@ -25,8 +25,8 @@ enum class LogLevel { debug, info, warning };
 using LogCallback = std::function<void(LogLevel level, const std::string& message)>;
 // The element type the weight matrices get at load time (--weights in the programs).
 //   as_stored: as the file holds them (f32, bf16, f16, or a saved q8_0 / q4_0 folder).
-//   f32, bf16: converted; q8_0, q4_0, q4_1, q5_0, q5_1: quantized to GGUF-compatible blocks of
-//   32 (see dtype.hpp); q4_k, q5_k, q6_k: to GGUF's K-quant super-blocks of 256, as
+//   f32, f16, bf16: converted; q8_0, q4_0, q4_1, q5_0, q5_1: quantized to GGUF-compatible blocks
+//   of 32 (see dtype.hpp); q4_k, q5_k, q6_k: to GGUF's K-quant super-blocks of 256, as
 //   llama-quantize makes them.
 // Every matrix follows it: attention and MLP projections, MoE experts and routers, Phi-3's fused
 // matrices, the embedding table and the output head (a tied head shares the embedding's).
@@ -34,9 +34,9 @@ using LogCallback = std::function<void(LogLevel level, const std::string& messag
 // values, 256 for the K-quants) cannot be block-quantized: it keeps its stored type (f32 for
 // Model::random). A matrix already in the wanted type is never re-quantized (q8_0 / q4_0 rows may
 // be regrouped into the layout the CPU's kernels read fastest, a copy).
-enum class WeightFormat : uint8_t { as_stored, f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k };
+enum class WeightFormat : uint8_t { as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k };
 
-// "as_stored", "f32", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k".
+// "as_stored", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k".
 std::string_view weight_format_name(WeightFormat format) noexcept;
 // The format of one of those names; nullopt for any other string.
 std::optional<WeightFormat> parse_weight_format(std::string_view name) noexcept;
@@ -105,6 +105,10 @@ class Model {
   // Model::load map it back without re-quantizing (docs/quantized_format.md). Other files of the
   // model folder (tokenizer, ...) are not copied. `dir` may not be the folder the model was loaded
   // from. progress, when set, gets the fraction written.
+  // A path ending in .gguf gets one GGUF file instead, as llama.cpp's converter writes it: the
+  // hyperparameters, the weights in their type in memory (f32, f16, bf16, q8_0, q4_0), the
+  // tokenizer and chat template (docs/gguf.md). Llama, Qwen2, Gemma, Gemma 2 and Phi-3 only; other
+  // architectures throw slim::Error(unsupported) naming them.
   void save(const std::filesystem::path& dir, const std::function<void(float fraction)>& progress = {}) const;
   // Bytes of the KV cache a Session(model, context_length) allocates, known before allocating it
   // (context_length 0 = the Session default). Sliding-window layers hold at most sliding_window

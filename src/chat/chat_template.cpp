@@ -17,6 +17,7 @@
 namespace slim {
 
 struct ChatTemplate::Impl {
+  std::string source;
   chat::Body program;
   std::string bos_token;
   std::string eos_token;
@@ -114,6 +115,7 @@ ChatTemplate::~ChatTemplate() = default;
 
 ChatTemplate ChatTemplate::from_string(std::string_view source, std::string bos_token, std::string eos_token) {
   auto impl = std::make_unique<Impl>();
+  impl->source = std::string(source);
   impl->program = chat::parse_template(source);
   impl->bos_token = std::move(bos_token);
   impl->eos_token = std::move(eos_token);
@@ -223,6 +225,7 @@ std::string ChatTemplate::apply_json(std::string_view messages_json, bool add_ge
 
 const std::string& ChatTemplate::bos_token() const noexcept { return impl_->bos_token; }
 const std::string& ChatTemplate::eos_token() const noexcept { return impl_->eos_token; }
+const std::string& ChatTemplate::source() const noexcept { return impl_->source; }
 const ChatTemplateLimits& ChatTemplate::limits() const noexcept { return impl_->limits; }
 void ChatTemplate::set_limits(const ChatTemplateLimits& limits) noexcept { impl_->limits = limits; }
 

@@ -151,21 +151,31 @@ const GgmlTypeInfo* ggml_type_info(uint32_t id) noexcept {
   return nullptr;
 }
 
+namespace {
+// slim's dtypes and the ggml type ids that hold the same bytes; both directions read it.
+struct DTypeGgml {
+  DType dtype;
+  uint32_t ggml;
+};
+constexpr DTypeGgml kDTypeGgml[] = {
+    {DType::f32, ggml_f32},   {DType::f16, ggml_f16},   {DType::bf16, ggml_bf16}, {DType::q8_0, ggml_q8_0},
+    {DType::q4_0, ggml_q4_0}, {DType::q4_1, ggml_q4_1}, {DType::q5_0, ggml_q5_0}, {DType::q5_1, ggml_q5_1},
+    {DType::q4_k, ggml_q4_k}, {DType::q5_k, ggml_q5_k}, {DType::q6_k, ggml_q6_k},
+};
+}  // namespace
+
 std::optional<DType> ggml_to_dtype(uint32_t type) noexcept {
-  switch (type) {
-    case ggml_f32: return DType::f32;
-    case ggml_f16: return DType::f16;
-    case ggml_bf16: return DType::bf16;
-    case ggml_q8_0: return DType::q8_0;
-    case ggml_q4_0: return DType::q4_0;
-    case ggml_q4_1: return DType::q4_1;
-    case ggml_q5_0: return DType::q5_0;
-    case ggml_q5_1: return DType::q5_1;
-    case ggml_q4_k: return DType::q4_k;
-    case ggml_q5_k: return DType::q5_k;
-    case ggml_q6_k: return DType::q6_k;
-    default: return std::nullopt;
+  for (const DTypeGgml& e : kDTypeGgml) {
+    if (e.ggml == type) return e.dtype;
   }
+  return std::nullopt;
+}
+
+std::optional<uint32_t> dtype_to_ggml(DType dtype) noexcept {
+  for (const DTypeGgml& e : kDTypeGgml) {
+    if (e.dtype == dtype) return e.ggml;
+  }
+  return std::nullopt;
 }
 
 GgufFile GgufFile::open(const std::filesystem::path& path, bool use_mmap, const Limits& limits) {

@@ -116,6 +116,8 @@ class GgufFile {
 
 // The slim dtype of a ggml type id, or nullopt for the types slim does not compute with.
 std::optional<DType> ggml_to_dtype(uint32_t type) noexcept;
+// The reverse: the ggml type id of a slim dtype, nullopt for one GGUF has no type for.
+std::optional<uint32_t> dtype_to_ggml(DType dtype) noexcept;
 
 // Whether `path` starts with the GGUF magic.
 bool is_gguf_file(const std::filesystem::path& path);

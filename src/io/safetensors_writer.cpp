@@ -1,12 +1,11 @@
 #include "io/safetensors_writer.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <memory>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "io/output_file.hpp"
 #include "io/quantized_format.hpp"
 #include "slim/error.hpp"
 
@@ -23,10 +22,6 @@ const char* safetensors_dtype(DType t) {
     default: return "?";
   }
 }
-
-struct FileCloser {
-  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
 
 }  // namespace
 
@@ -65,48 +60,17 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Name
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(static_cast<uint64_t>(text.size()) >> (8 * i));
 
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  auto fail = [&](const std::string& what) { throw Error(ErrorCode::io, tmp.string() + ": " + what); };
-  {
-    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
-    if (!f) fail("cannot create the file");
-    if (std::fwrite(len, 1, 8, f.get()) != 8 || std::fwrite(text.data(), 1, text.size(), f.get()) != text.size()) {
-      fail("write failed");
-    }
-    uint64_t written = 0;
-    constexpr size_t kChunk = size_t{16} << 20;  // progress every 16 MiB
-    std::vector<unsigned char> blocks;  // rows of a regrouped tensor turned back into GGUF blocks
-    for (const NamedTensor* t : order) {
-      const Tensor& x = t->tensor;
-      const auto* p = static_cast<const unsigned char*>(x.data());
-      const size_t n = x.nbytes();
-      const bool regrouped = t->layout != kernels::Layout::blocks && dtype_is_quantized(x.dtype());
-      const int64_t cols = x.ndim() > 0 ? x.dim(x.ndim() - 1) : 0;
-      const size_t row_bytes = std::max<size_t>(1, dtype_row_bytes(x.dtype(), cols));
-      for (size_t done = 0; done < n;) {
-        // Whole rows at a time, so a regrouped tensor's rows can be converted on the way out.
-        const size_t step = std::min(std::max(kChunk / row_bytes, size_t{1}) * row_bytes, n - done);
-        const unsigned char* out = p + done;
-        if (regrouped) {
-          blocks.resize(step);
-          for (size_t r = 0; r < step / row_bytes; ++r) {
-            kernels::relayout_row(x.dtype(), cols, out + r * row_bytes, t->layout, blocks.data() + r * row_bytes,
-                                  kernels::Layout::blocks);
-          }
-          out = blocks.data();
-        }
-        if (std::fwrite(out, 1, step, f.get()) != step) fail("write failed (disk full?)");
-        done += step;
-        written += step;
-        if (progress && offset > 0) progress(static_cast<float>(static_cast<double>(written) / static_cast<double>(offset)));
-      }
-    }
-    if (std::fflush(f.get()) != 0) fail("write failed (disk full?)");
-    if (std::fclose(f.release()) != 0) fail("close failed");
+  OutputFile out(path);
+  out.write(len, 8);
+  out.write(text);
+  uint64_t written = 0;
+  for (const NamedTensor* t : order) {
+    out.write_tensor(t->tensor, t->layout, [&](uint64_t n) {
+      written += n;
+      if (progress && offset > 0) progress(static_cast<float>(static_cast<double>(written) / static_cast<double>(offset)));
+    });
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorCode::io, path.string() + ": cannot move " + tmp.filename().string() + " into place: " + ec.message());
+  out.commit();
   if (progress) progress(1.0f);
 }
 

@@ -68,15 +68,11 @@ constexpr std::pair<std::string_view, std::string_view> kExpertNames[] = {
     {"w1", "ffn_gate_exps.weight"},        {"w3", "ffn_up_exps.weight"},      {"w2", "ffn_down_exps.weight"},       // Mixtral
 };
 
-// Where a Hugging Face tensor lives in the file: a tensor, or one expert's slice of one.
-struct GgufName {
-  std::string name;     // "" when slim has no mapping
-  int64_t expert = -1;  // the slice, or -1 for the whole tensor
-};
+}  // namespace
 
-// The GGUF name of a Hugging Face tensor name. Gemma 2 / 3 call the attention output's norm
-// post_attention_layernorm, which is the MLP's input norm (ffn_norm) everywhere else.
-GgufName gguf_name(const std::string& hf, bool sandwich_norms) {
+// Gemma 2 / 3 call the attention output's norm post_attention_layernorm, which is the MLP's input
+// norm (ffn_norm) everywhere else.
+GgufName gguf_tensor_name(const std::string& hf, bool sandwich_norms) {
   if (hf == "model.embed_tokens.weight") return {"token_embd.weight"};
   if (hf == "model.norm.weight") return {"output_norm.weight"};
   if (hf == "lm_head.weight") return {"output.weight"};
@@ -108,14 +104,15 @@ GgufName gguf_name(const std::string& hf, bool sandwich_norms) {
   return {};
 }
 
+namespace {
+
 bool ends_with(const std::string& s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// llama.cpp's converter stores each head's rows of q and k as (pair, half) where transformers has
-// (half, pair): HF row s * head_dim/2 + j is GGUF row 2j + s. Rows are whole (blocks never span
-// rows), so this works for every type.
-Tensor unpermute_rows(const Tensor& t, int64_t head_dim) {
+}  // namespace
+
+Tensor permute_qk_rows(const Tensor& t, int64_t head_dim, bool to_gguf) {
   const int64_t rows = t.dim(0);
   const size_t row_bytes = t.nbytes() / static_cast<size_t>(rows);
   Tensor out = Tensor::zeros(t.dtype(), t.shape());
@@ -124,11 +121,16 @@ Tensor unpermute_rows(const Tensor& t, int64_t head_dim) {
   const int64_t half = head_dim / 2;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t head = r / head_dim, in_head = r % head_dim;
-    const int64_t from = head * head_dim + 2 * (in_head % half) + in_head / half;
+    // HF row head * head_dim + s * half + j is GGUF row head * head_dim + 2j + s.
+    const int64_t gguf = head * head_dim + 2 * (in_head % half) + in_head / half;
+    const int64_t hf = head * head_dim + (in_head % 2) * half + in_head / 2;
+    const int64_t from = to_gguf ? hf : gguf;
     std::memcpy(dst + static_cast<size_t>(r) * row_bytes, src + static_cast<size_t>(from) * row_bytes, row_bytes);
   }
   return out;
 }
+
+namespace {
 
 // An F32 vector tensor of `n` values (RoPE factors), as doubles.
 std::vector<double> factor_tensor(const io::GgufFile& g, const std::string& name, int64_t n) {
@@ -310,7 +312,7 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config
   const bool sandwich = config.traits.sandwich_norms;
   const int64_t head_dim = config.head_dim;
   return [&g, permuted_qk, norms_add_one, sandwich, head_dim](const std::string& hf) {
-    const GgufName where = gguf_name(hf, sandwich);
+    const GgufName where = gguf_tensor_name(hf, sandwich);
     const std::string& name = where.name;
     const io::GgufTensorInfo* info = name.empty() ? nullptr : g.find_tensor(name);
     if (info == nullptr) {
@@ -346,12 +348,12 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config
       }
       if (t.shape().size() == 1) {  // a bias: one value a row
         const int64_t shape[] = {t.dim(0), 1};
-        Tensor rows = unpermute_rows(Tensor::view(t.dtype(), shape, t.data()), head_dim);
+        Tensor rows = permute_qk_rows(Tensor::view(t.dtype(), shape, t.data()), head_dim, false);
         Tensor out = Tensor::zeros(t.dtype(), t.shape());
         std::memcpy(out.mutable_data(), rows.data(), rows.nbytes());
         return out;
       }
-      return unpermute_rows(t, head_dim);
+      return permute_qk_rows(t, head_dim, false);
     }
     return t;
   };

@@ -7,6 +7,7 @@
 #include "kernels/kernels.hpp"
 #include "limits_check.hpp"
 #include "model/gguf_model.hpp"
+#include "model/gguf_model_writer.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope.hpp"
@@ -19,10 +20,10 @@ namespace {
 
 constexpr int64_t kDefaultContext = 4096;
 
-constexpr std::array<WeightFormat, 11> kFormats = {WeightFormat::as_stored, WeightFormat::f32,  WeightFormat::bf16,
-                                                  WeightFormat::q8_0,      WeightFormat::q4_0, WeightFormat::q4_1,
-                                                  WeightFormat::q5_0,      WeightFormat::q5_1, WeightFormat::q4_k,
-                                                  WeightFormat::q5_k,      WeightFormat::q6_k};
+constexpr std::array<WeightFormat, 12> kFormats = {WeightFormat::as_stored, WeightFormat::f32,  WeightFormat::f16,
+                                                   WeightFormat::bf16,      WeightFormat::q8_0, WeightFormat::q4_0,
+                                                   WeightFormat::q4_1,      WeightFormat::q5_0, WeightFormat::q5_1,
+                                                   WeightFormat::q4_k,      WeightFormat::q5_k, WeightFormat::q6_k};
 
 int resolve_threads(const LoadOptions& options) {
   if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
@@ -77,6 +78,7 @@ std::string_view weight_format_name(WeightFormat format) noexcept {
   switch (format) {
     case WeightFormat::as_stored: return "as_stored";
     case WeightFormat::f32: return "f32";
+    case WeightFormat::f16: return "f16";
     case WeightFormat::bf16: return "bf16";
     case WeightFormat::q8_0: return "q8_0";
     case WeightFormat::q4_0: return "q4_0";
@@ -186,7 +188,11 @@ std::shared_ptr<const Model> Model::random(const std::filesystem::path& config_j
 void Model::save(const std::filesystem::path& dir, const std::function<void(float)>& progress) const {
   std::error_code ec;
   if (!impl_->dir.empty() && std::filesystem::equivalent(dir, impl_->dir, ec)) {
-    throw Error(ErrorCode::invalid_argument, dir.string() + ": cannot save a model into the folder it was loaded from");
+    throw Error(ErrorCode::invalid_argument, dir.string() + ": cannot save a model into the folder or file it was loaded from");
+  }
+  if (dir.extension() == ".gguf") {
+    write_gguf_model(*this, dir, progress);
+    return;
   }
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(ErrorCode::io, dir.string() + ": cannot create the folder: " + ec.message());

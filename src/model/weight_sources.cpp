@@ -234,6 +234,7 @@ DType target_dtype(WeightFormat format, DType stored, int64_t cols) {
   switch (format) {
     case WeightFormat::as_stored: return stored;
     case WeightFormat::f32: want = DType::f32; break;
+    case WeightFormat::f16: want = DType::f16; break;
     case WeightFormat::bf16: want = DType::bf16; break;
     case WeightFormat::q8_0: want = DType::q8_0; break;
     case WeightFormat::q4_0: want = DType::q4_0; break;

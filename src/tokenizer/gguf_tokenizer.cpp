@@ -6,6 +6,7 @@
 
 #include "limits_check.hpp"
 #include "slim/error.hpp"
+#include "tokenizer/json_util.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace slim::tok {
@@ -249,6 +250,161 @@ GgufTokenizer tokenizer_from_gguf(const io::GgufFile& g, const Limits& limits) {
   config["add_eos_token"] = g.boolean("tokenizer.ggml.add_eos_token").value_or(false);
   config["clean_up_tokenization_spaces"] = g.boolean("tokenizer.ggml.clean_spaces").value_or(false);
   return out;
+}
+
+}  // namespace slim::tok
+
+namespace slim::tok {
+namespace {
+
+// The parts of a normalizer / pre-tokenizer JSON that change how text is cut, so that two
+// descriptions of the same splitting compare equal (trim_offsets only moves offsets).
+json splitting(const json& j) {
+  if (j.is_array()) {
+    json out = json::array();
+    for (const json& e : j) out.push_back(splitting(e));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  json out = json::object();
+  for (const auto& [key, value] : j.items()) {
+    if (key != "trim_offsets") out[key] = splitting(value);
+  }
+  return out;
+}
+
+// The tokenizer.ggml.pre name whose pre-tokenizer is the file's (names llama.cpp knows, the
+// first of each group in known_pre).
+std::optional<std::string> pre_of(const json& normalizer, const json& pre_tokenizer, bool ignore_merges) {
+  static constexpr const char* kNames[] = {"llama-bpe", "dbrx",    "qwen2",  "gpt-2",        "mpt",           "smollm",
+                                           "command-r", "falcon",  "deepseek-llm", "deepseek-coder"};
+  const json norm = splitting(normalizer), pre = splitting(pre_tokenizer);
+  for (const char* name : kNames) {
+    const PreTokenizer p = *known_pre(name);
+    if (p.ignore_merges == ignore_merges && splitting(p.normalizer) == norm && splitting(p.pre_tokenizer) == pre) return name;
+  }
+  return std::nullopt;
+}
+
+// SentencePiece-style: Llama's normalizer (Prepend "▁", spaces to "▁") or Metaspace.
+bool adds_space_prefix(const json& doc) {
+  const json* n = member(doc, "normalizer");
+  if (n != nullptr) {
+    const json* list = member(*n, "normalizers");
+    for (const json& e : list != nullptr ? *list : json::array({*n})) {
+      if (e.value("type", "") == "Prepend") return true;
+    }
+  }
+  const json* p = member(doc, "pre_tokenizer");
+  return p != nullptr && p->value("type", "") == "Metaspace" && p->value("prepend_scheme", "always") != "never";
+}
+
+std::string merge_text(const RawMerges& m, const RawMerges::Entry& e, bool joined) {
+  const std::string_view left(m.arena.data() + e.offset, e.left_length);
+  const std::string_view right(m.arena.data() + e.offset + e.left_length, e.right_length);
+  return std::string(left) + (joined ? "" : " ") + std::string(right);
+}
+
+bool is_byte_token(std::string_view t) {
+  return t.size() == 6 && t.substr(0, 3) == "<0x" && t[5] == '>' && std::isxdigit(static_cast<unsigned char>(t[3])) &&
+         std::isxdigit(static_cast<unsigned char>(t[4]));
+}
+
+}  // namespace
+
+bool add_gguf_tokenizer(const TokenizerFile& file, const json& config, const Tokenizer& tokenizer, int64_t vocab_size,
+                        io::GgufWriter& out, const std::function<void(const std::string&)>& warn) {
+  const json* model = member(file.doc, "model");
+  if (model == nullptr || model->value("type", "") != "BPE") {
+    throw Error(ErrorCode::unsupported, "tokenizer.json: GGUF holds BPE tokenizers; this one's model is '" +
+                                            (model != nullptr ? model->value("type", "") : std::string()) + "'");
+  }
+  const bool spm = model->value("byte_fallback", false);
+  const int64_t n = std::max<int64_t>(tokenizer.vocab_size(), vocab_size);
+  if (tokenizer.vocab_size() > vocab_size) {
+    throw Error(ErrorCode::unsupported, "tokenizer.json has " + std::to_string(tokenizer.vocab_size()) +
+                                            " tokens, more than the model's vocab_size " + std::to_string(vocab_size));
+  }
+  std::vector<std::string> tokens(static_cast<size_t>(n));
+  std::vector<int32_t> types(static_cast<size_t>(n), normal);
+  for (int32_t id = 0; id < n; ++id) {
+    tokens[static_cast<size_t>(id)] = id < tokenizer.vocab_size() ? tokenizer.id_to_token(id) : "";
+    if (tokens[static_cast<size_t>(id)].empty()) {
+      tokens[static_cast<size_t>(id)] = "[PAD" + std::to_string(id) + "]";  // as convert_hf_to_gguf.py pads
+      types[static_cast<size_t>(id)] = unused;
+    } else if (spm && is_byte_token(tokens[static_cast<size_t>(id)])) {
+      types[static_cast<size_t>(id)] = byte;
+    }
+  }
+  bool rstrip = false;
+  if (const json* added = member(file.doc, "added_tokens")) {
+    for (const json& a : *added) {
+      const int64_t id = a.value("id", int64_t{-1});
+      if (id < 0 || id >= n) continue;
+      types[static_cast<size_t>(id)] = a.value("special", false) ? control : user_defined;
+      rstrip = rstrip || a.value("rstrip", false);
+    }
+  }
+  std::optional<int32_t> unk;
+  if (const json* u = member(*model, "unk_token"); u != nullptr && u->is_string()) {
+    if (auto id = tokenizer.token_to_id(u->get<std::string>())) {
+      unk = *id;
+      types[static_cast<size_t>(*id)] = unknown;
+    }
+  }
+
+  out.add_string("tokenizer.ggml.model", spm ? "llama" : "gpt2");
+  if (spm) {
+    out.add_string("tokenizer.ggml.pre", "default");
+  } else {
+    const json* normalizer = member(file.doc, "normalizer");
+    const json* pre_tokenizer = member(file.doc, "pre_tokenizer");
+    const auto pre = pre_of(normalizer ? *normalizer : json(), pre_tokenizer ? *pre_tokenizer : json(),
+                            model->value("ignore_merges", false));
+    if (!pre && warn) {
+      warn("tokenizer.json's normalizer and pre-tokenizer are none that a tokenizer.ggml.pre name stands for; written as "
+           "'default', which GGUF readers split as GPT-2's pre-tokenizer does");
+    }
+    out.add_string("tokenizer.ggml.pre", pre.value_or("default"));
+  }
+  out.add_strings("tokenizer.ggml.tokens", tokens);
+  if (spm) {
+    // tokenizer_from_gguf ranks the merges by the joined piece's score: each piece scores minus
+    // the rank of the first merge that makes it, pieces no merge makes below them all.
+    std::vector<float> scores(static_cast<size_t>(n), -1e9f);
+    for (size_t r = file.merges.entries.size(); r-- > 0;) {
+      if (auto id = tokenizer.token_to_id(merge_text(file.merges, file.merges.entries[r], true))) {
+        scores[static_cast<size_t>(*id)] = -static_cast<float>(r);
+      }
+    }
+    out.add_f32s("tokenizer.ggml.scores", scores);
+  }
+  out.add_i32s("tokenizer.ggml.token_type", types);
+  if (!spm) {
+    std::vector<std::string> merges;
+    merges.reserve(file.merges.entries.size());
+    for (const RawMerges::Entry& e : file.merges.entries) merges.push_back(merge_text(file.merges, e, false));
+    out.add_strings("tokenizer.ggml.merges", merges);
+  }
+  if (auto bos = tokenizer.bos_id()) out.add_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(*bos));
+  if (auto eos = tokenizer.eos_id()) out.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(*eos));
+  if (unk) out.add_u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(*unk));
+  if (const json* pad = member(config, "pad_token")) {
+    const json* content = pad->is_object() ? member(*pad, "content") : pad;
+    if (content != nullptr && content->is_string()) {
+      if (auto id = tokenizer.token_to_id(content->get<std::string>())) out.add_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(*id));
+    }
+  }
+  // What encode() adds, whether from tokenizer_config.json or the post-processor's template.
+  const std::vector<int32_t> with = tokenizer.encode("a"), without = tokenizer.encode("a", {.add_special_tokens = false});
+  const bool added = with.size() > without.size();
+  out.add_bool("tokenizer.ggml.add_bos_token", added && tokenizer.bos_id() && with.front() == *tokenizer.bos_id());
+  out.add_bool("tokenizer.ggml.add_eos_token", added && tokenizer.eos_id() && with.back() == *tokenizer.eos_id());
+  if (spm) out.add_bool("tokenizer.ggml.add_space_prefix", adds_space_prefix(file.doc));
+  // transformers defaults to cleaning up when the config does not say (as Tokenizer does).
+  const json* clean = member(config, "clean_up_tokenization_spaces");
+  out.add_bool("tokenizer.ggml.clean_spaces", !config.is_null() && (clean == nullptr || (clean->is_boolean() && clean->get<bool>())));
+  return rstrip;
 }
 
 }  // namespace slim::tok
