@@ -119,13 +119,17 @@ TEST_CASE("gguf writer: a Hugging Face folder as F32 is llama.cpp's converter's 
   }
 }
 
-TEST_CASE("gguf writer: f16, q8_0 and q4_0 are llama-quantize's and read back in place") {
+TEST_CASE("gguf writer: f16 and every block type are llama-quantize's and read back in place") {
   const std::string arch = GENERATE("llama", "qwen2");
   INFO(arch);
   const auto input = input_of(gguf_fixture(arch) / "expected-f32.json");
   slim::test::TempDir dir;
-  for (const auto& [format, type] : {std::pair{slim::WeightFormat::f16, "f16"}, std::pair{slim::WeightFormat::q8_0, "q8_0"},
-                                     std::pair{slim::WeightFormat::q4_0, "q4_0"}}) {
+  for (const auto& [format, type] :
+       {std::pair{slim::WeightFormat::f16, "f16"}, std::pair{slim::WeightFormat::q8_0, "q8_0"},
+        std::pair{slim::WeightFormat::q4_0, "q4_0"}, std::pair{slim::WeightFormat::q4_1, "q4_1"},
+        std::pair{slim::WeightFormat::q5_0, "q5_0"}, std::pair{slim::WeightFormat::q5_1, "q5_1"},
+        std::pair{slim::WeightFormat::q4_k, "q4_k"}, std::pair{slim::WeightFormat::q5_k, "q5_k"},
+        std::pair{slim::WeightFormat::q6_k, "q6_k"}}) {
     INFO(type);
     const auto quantized = load_1thread(gguf_fixture(arch) / "hf", format);
     const fs::path out = dir.path / (std::string(type) + ".gguf");
@@ -134,6 +138,25 @@ TEST_CASE("gguf writer: f16, q8_0 and q4_0 are llama-quantize's and read back in
     CHECK(max_diff(prompt_logits(load_1thread(out), input), prompt_logits(quantized, input)) == 0.0);
     // llama-quantize --pure made the same values from the same f32 weights (norms stay F32).
     check_same_tensors(GgufFile::open(out), GgufFile::open(gguf_fixture(arch) / ("model-" + std::string(type) + ".gguf")));
+  }
+}
+
+TEST_CASE("gguf writer: quantized experts, regrouped in memory, go out as stacked GGUF blocks") {
+  const std::string name = GENERATE("mixtral", "qwen2moe", "qwen3moe");
+  INFO(name);
+  const auto input = input_of(family_fixture(name) / "expected.json");
+  slim::test::TempDir dir;
+  for (const auto format : {slim::WeightFormat::q8_0, slim::WeightFormat::q4_0}) {
+    const auto quantized = load_1thread(family_fixture(name), format);
+    quantized->save(dir.path / "model.gguf");
+    const auto back = load_1thread(dir.path / "model.gguf");
+    CHECK(max_diff(prompt_logits(back, input), prompt_logits(quantized, input)) == 0.0);
+    const GgufFile g = GgufFile::open(dir.path / "model.gguf");
+    const auto* up = g.find_tensor("blk.0.ffn_up_exps.weight");
+    REQUIRE(up != nullptr);
+    CHECK(up->dims.size() == 3);
+    CHECK(up->dims[2] == 8);  // the fixtures' experts
+    CHECK(up->type == (format == slim::WeightFormat::q8_0 ? slim::io::ggml_q8_0 : slim::io::ggml_q4_0));
   }
 }
 
