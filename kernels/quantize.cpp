@@ -56,13 +56,7 @@ void quantize_q8_0(const float* x, int64_t cols, BlockQ8_0* out) {
 void quantize_q4_0(const float* x, int64_t cols, BlockQ4_0* out) {
   check_quantizable(DType::q4_0, x, cols, 65504.0f * 8.0f);
   for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < kBlock; ++i) {
-      if (amax < std::fabs(x[i])) {
-        amax = std::fabs(x[i]);
-        max = x[i];
-      }
-    }
+    const float max = largest_magnitude(x, kBlock);
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     out[b].d = f32_to_f16(d);

@@ -5,6 +5,7 @@
 // functions to the kernel sets (kernel_set.hpp); the tests walk this table.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/kernels.hpp"
@@ -37,6 +38,19 @@ const WeightType& weight_type(DType dtype) noexcept;
 // Throws slim::Error(invalid_argument) naming dtype unless every |x[i]| <= limit (NaN fails): the
 // largest magnitude whose block scales fp16 can hold.
 void check_quantizable(DType dtype, const float* x, int64_t count, float limit);
+
+// The first of the values of largest magnitude among x[0..n), with its sign (0 for none): what
+// ggml's q4_0 / q5_0 reference quantizers scale a block by.
+inline float largest_magnitude(const float* x, int n) noexcept {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (amax < std::fabs(x[i])) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
 
 // The entries' functions (quantize.cpp, quantize_q4_1_q5.cpp, quantize_kquants.cpp, block_groups.cpp).
 void quantize_row_f32(const float* src, int64_t cols, void* out);
