@@ -96,6 +96,24 @@ struct alignas(64) ActLine {
 };
 using ActMemory = Scratch<ActLine, 20 * 1024 / 64>;
 
+// Where n rows of quantized activations go in `memory`: the int8 values (64-byte aligned), then
+// an f32 scale a block, then `sums_per_block` sums a block (QuantizedActs and QuantizedActsK).
+template <class Sum>
+struct ActArrays {
+  int8_t* q;
+  float* d;
+  Sum* sums;
+};
+template <class Sum>
+ActArrays<Sum> act_arrays(ActMemory& memory, int64_t n, int64_t cols, int64_t blocks, int64_t sums_per_block) {
+  const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
+  const size_t d_bytes = static_cast<size_t>(n * blocks) * sizeof(float);
+  const size_t bytes = q_bytes + d_bytes + static_cast<size_t>(n * blocks * sums_per_block) * sizeof(Sum) + 64;
+  auto* q = reinterpret_cast<int8_t*>(memory.data((bytes + 63) / 64));
+  auto* d = reinterpret_cast<float*>(q + q_bytes);
+  return {q, d, reinterpret_cast<Sum*>(d + n * blocks)};
+}
+
 // Owns the memory behind a QuantizedActs.
 class ActBuffer {
  public:

@@ -166,12 +166,7 @@ void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t
 
 void ActBuffer::quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizer row) {
   const int64_t blocks = cols / kBlock;
-  const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
-  const size_t d_bytes = static_cast<size_t>(n * blocks) * sizeof(float);
-  const size_t bytes = q_bytes + d_bytes + static_cast<size_t>(n * blocks) * sizeof(int32_t) + 64;
-  auto* q = reinterpret_cast<int8_t*>(memory_.data((bytes + 63) / 64));
-  auto* d = reinterpret_cast<float*>(q + q_bytes);
-  auto* sums = reinterpret_cast<int32_t*>(d + n * blocks);
+  const auto [q, d, sums] = act_arrays<int32_t>(memory_, n, cols, blocks, 1);
   for (int64_t t = 0; t < n; ++t) {
     row(x + t * cols, cols, q + t * cols, d + t * blocks, sums + t * blocks);
   }

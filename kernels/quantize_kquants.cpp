@@ -305,12 +305,7 @@ void quantize_act_row_q8_k(const float* x, int64_t cols, int8_t* q, float* d, in
 
 void ActBufferK::quantize(const float* x, int64_t n, int64_t cols, ActRowQuantizerK row) {
   const int64_t blocks = cols / kSuperBlock;
-  const size_t q_bytes = (static_cast<size_t>(n * cols) + 63) / 64 * 64;
-  const size_t d_bytes = static_cast<size_t>(n * blocks) * sizeof(float);
-  const size_t bytes = q_bytes + d_bytes + static_cast<size_t>(n * blocks) * 16 * sizeof(int16_t) + 64;
-  auto* q = reinterpret_cast<int8_t*>(memory_.data((bytes + 63) / 64));
-  auto* d = reinterpret_cast<float*>(q + q_bytes);
-  auto* bsums = reinterpret_cast<int16_t*>(d + n * blocks);
+  const auto [q, d, bsums] = act_arrays<int16_t>(memory_, n, cols, blocks, 16);
   for (int64_t t = 0; t < n; ++t) row(x + t * cols, cols, q + t * cols, d + t * blocks, bsums + t * blocks * 16);
   acts_ = {n, cols, blocks, q, d, bsums};
 }

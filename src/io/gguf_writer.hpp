@@ -37,7 +37,8 @@ class GgufWriter {
   void append(const GgufWriter& other);
   bool has(std::string_view key) const { return keys_.count(std::string(key)) != 0; }
 
-  // `t` must stay alive until write(). slim::Error(unsupported) naming it for a dtype GGUF has
+  // The writer keeps a copy of `t` (an owned tensor's memory is shared); a view's data must stay
+  // alive until write(). slim::Error(unsupported) naming it for a dtype GGUF has
   // no type for.
   void add_tensor(const std::string& name, const Tensor& t, kernels::Layout layout = kernels::Layout::blocks);
 

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <list>
 #include <map>
 #include <numbers>
 
@@ -318,7 +317,6 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, con
 
   // Experts are gathered into one stacked tensor a projection, written where its first expert was.
   std::map<std::string, std::vector<const io::NamedTensor*>> experts;
-  std::list<Tensor> kept;  // tensors made here, alive until write()
   std::vector<std::string> order;
   for (const io::NamedTensor& t : impl.saved) {
     const GgufName where = gguf_tensor_name(t.name, c.traits.sandwich_norms);
@@ -347,14 +345,12 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, con
       const int64_t shape[] = {x.numel()};
       x = Tensor::view(x.dtype(), shape, x.data());
     }
-    kept.push_back(x);
-    w.add_tensor(name, kept.back(), t.layout);
+    w.add_tensor(name, x, t.layout);
   }
   for (const std::string& name : order) {
     auto it = experts.find(name);
     if (it == experts.end()) continue;
-    kept.push_back(stack_experts(it->second, name, path));
-    w.add_tensor(name, kept.back());
+    w.add_tensor(name, stack_experts(it->second, name, path));
   }
   for (const auto& [name, t] : extra) w.add_tensor(name, t);
   w.write(path, progress);
