@@ -104,14 +104,6 @@ GgufName gguf_tensor_name(const std::string& hf, bool sandwich_norms) {
   return {};
 }
 
-namespace {
-
-bool ends_with(const std::string& s, std::string_view tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-}  // namespace
-
 Tensor permute_qk_rows(const Tensor& t, int64_t head_dim, bool to_gguf) {
   const int64_t rows = t.dim(0);
   const size_t row_bytes = t.nbytes() / static_cast<size_t>(rows);
@@ -326,7 +318,7 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config
       return g.slice(*info, where.expert);
     }
     Tensor t = g.tensor(*info);
-    if (ends_with(name, ".ffn_gate_inp_shexp.weight") && t.shape().size() == 1) {
+    if (name.ends_with(".ffn_gate_inp_shexp.weight") && t.shape().size() == 1) {
       // Stored as a vector; transformers' shared_expert_gate is a [1, hidden] linear layer.
       const int64_t shape[] = {1, t.dim(0)};
       if (!t.owns_memory()) return Tensor::view(t.dtype(), shape, t.data());
@@ -334,14 +326,14 @@ TensorLookup gguf_tensor_lookup(const io::GgufFile& g, const ModelConfig& config
       std::memcpy(out.mutable_data(), t.data(), t.nbytes());
       return out;
     }
-    if (norms_add_one && ends_with(name, "norm.weight")) {
+    if (norms_add_one && name.ends_with("norm.weight")) {
       if (t.dtype() != DType::f32 || t.shape().size() != 1) bad(g, "tensor '" + name + "' must be a vector of F32");
       Tensor out = Tensor::zeros(DType::f32, t.shape());
       for (int64_t i = 0; i < t.dim(0); ++i) out.mutable_data_as<float>()[i] = t.data_as<float>()[i] - 1.0f;
       return out;
     }
-    const bool qk = ends_with(name, ".attn_q.weight") || ends_with(name, ".attn_k.weight") ||
-                    ends_with(name, ".attn_q.bias") || ends_with(name, ".attn_k.bias");
+    const bool qk = name.ends_with(".attn_q.weight") || name.ends_with(".attn_k.weight") ||
+                    name.ends_with(".attn_q.bias") || name.ends_with(".attn_k.bias");
     if (permuted_qk && qk) {
       if (t.dim(0) % head_dim != 0) {
         bad(g, "tensor '" + name + "' has " + std::to_string(t.dim(0)) + " rows, not whole heads of " + std::to_string(head_dim));

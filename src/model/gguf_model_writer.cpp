@@ -55,9 +55,6 @@ uint32_t file_type(DType t) {
   }
 }
 
-bool ends_with(const std::string& s, std::string_view tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 Tensor f32_vector(const std::vector<double>& values) {
   Tensor t = Tensor::zeros(DType::f32, {static_cast<int64_t>(values.size())});
@@ -334,13 +331,13 @@ void write_gguf_model(const Model& model, const std::filesystem::path& path, con
     Tensor x = t.tensor;
     if (permutes_qk(c.arch) && (name.find(".attn_q.") != std::string::npos || name.find(".attn_k.") != std::string::npos)) {
       x = permute_qk_rows(x, c.head_dim, /*to_gguf=*/true);
-    } else if (c.traits.norm_adds_one && ends_with(name, "norm.weight")) {
+    } else if (c.traits.norm_adds_one && name.ends_with("norm.weight")) {
       // llama.cpp's converter stores Gemma's norms (Gemma 3's q/k norms too) with the + 1 of
       // (1 + weight) added.
       Tensor plus = Tensor::zeros(DType::f32, x.shape());
       for (int64_t i = 0; i < x.numel(); ++i) plus.mutable_data_as<float>()[i] = x.data_as<float>()[i] + 1.0f;
       x = plus;
-    } else if (ends_with(name, ".ffn_gate_inp_shexp.weight")) {
+    } else if (name.ends_with(".ffn_gate_inp_shexp.weight")) {
       // transformers' [1, hidden] shared_expert_gate is a vector in GGUF.
       const int64_t shape[] = {x.numel()};
       x = Tensor::view(x.dtype(), shape, x.data());
