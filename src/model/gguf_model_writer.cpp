@@ -51,10 +51,16 @@ uint32_t file_type(DType t) {
     case DType::q4_0: return 2;
     case DType::q8_0: return 7;
     case DType::bf16: return 32;
+    // As llama-quantize labels its files of these types (the fixtures' general.file_type).
+    case DType::q4_1: return 3;
+    case DType::q5_0: return 8;
+    case DType::q5_1: return 9;
+    case DType::q4_k: return 15;  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+    case DType::q5_k: return 17;  // Q5_K_M
+    case DType::q6_k: return 18;
     default: return 0;
   }
 }
-
 
 Tensor f32_vector(const std::vector<double>& values) {
   Tensor t = Tensor::zeros(DType::f32, {static_cast<int64_t>(values.size())});
