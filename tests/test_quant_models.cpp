@@ -172,10 +172,15 @@ TEST_CASE("stories260K in q8_0 and q4_0 agrees with transformers and still tells
   CHECK(a8.top1 >= 0.95 * double(a8.positions));
   CHECK(a8.rms_diff <= 0.03 * a8.rms_want);
 
-  // No row of it is whole super-blocks of 256 (hidden 64): with a K-quant every matrix keeps its type.
+  // No row of it is whole super-blocks of 256 (hidden 64): a K-quant takes llama-quantize's
+  // fallback where the rows are whole blocks of 32 (q4_k -> q5_0, q6_k -> q8_0), and down_proj
+  // (172 wide) keeps its type.
   auto k = Model::load(dir, {.threads = 2, .weights = WeightFormat::q4_k});
-  CHECK(k->impl().weights.layers[0].mlp.up.weight.dtype() == slim::DType::f32);
-  CHECK(k->impl().weights.embed.dtype() == slim::DType::f32);
+  CHECK(k->impl().weights.layers[0].mlp.up.weight.dtype() == slim::DType::q5_0);
+  CHECK(k->impl().weights.embed.dtype() == slim::DType::q5_0);
+  CHECK(k->impl().weights.layers[0].mlp.down.weight.dtype() == slim::DType::f32);
+  auto k6 = Model::load(dir, {.threads = 2, .weights = WeightFormat::q6_k});
+  CHECK(k6->impl().weights.layers[0].mlp.up.weight.dtype() == slim::DType::q8_0);
 
   auto q4 = Model::load(dir, {.threads = 2, .weights = WeightFormat::q4_0});
   const auto a4 = compare(run(q4, input), want, 512, 0);

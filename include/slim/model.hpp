@@ -31,8 +31,9 @@ using LogCallback = std::function<void(LogLevel level, const std::string& messag
 // Every matrix follows it: attention and MLP projections, MoE experts and routers, Phi-3's fused
 // matrices, the embedding table and the output head (a tied head shares the embedding's).
 // Norm weights and biases always stay f32. A matrix whose rows are not a multiple of the block (32
-// values, 256 for the K-quants) cannot be block-quantized: it keeps its stored type (f32 for
-// Model::random). A matrix already in the wanted type is never re-quantized (q8_0 / q4_0 rows may
+// values, 256 for the K-quants) cannot be block-quantized: a K-quant falls back as llama-quantize's
+// does (q4_k to q5_0, q5_k to q5_1, q6_k to q8_0), and a row not whole blocks of 32 either keeps
+// its stored type (f32 for Model::random). A matrix already in the wanted type is never re-quantized (q8_0 / q4_0 rows may
 // be regrouped into the layout the CPU's kernels read fastest, a copy).
 enum class WeightFormat : uint8_t { as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k };
 

@@ -245,7 +245,14 @@ DType target_dtype(WeightFormat format, DType stored, int64_t cols) {
     case WeightFormat::q5_k: want = DType::q5_k; break;
     case WeightFormat::q6_k: want = DType::q6_k; break;
   }
-  // A row that is not whole blocks of the type stays as it is stored.
+  // A K-quant on rows that are not whole super-blocks falls back as llama-quantize does
+  // (src/llama-quant.cpp, llama_tensor_get_type): q4_k to q5_0, q5_k to q5_1, q6_k to q8_0. A row
+  // that is not whole blocks of the type even then stays as it is stored.
+  if (cols % dtype_block_elems(want) != 0) {
+    if (want == DType::q4_k) want = DType::q5_0;
+    if (want == DType::q5_k) want = DType::q5_1;
+    if (want == DType::q6_k) want = DType::q8_0;
+  }
   return cols % dtype_block_elems(want) == 0 ? want : stored;
 }
 
