@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/kernel_set.hpp"
+#include "kernels/kquant_blocks.hpp"
 #include "kernels/matmul_impl.hpp"
 #include "kernels/weight_types.hpp"
 
@@ -58,6 +59,60 @@ void ungroup(const GroupQ4_0& in, BlockQ4_0* out) {
   }
 }
 
+// The K-quants regroup within each super-block (kquant_blocks.hpp); d, dmin and scales stay.
+void group(const BlockQ4_K& in, GroupQ4_K& out) {
+  out = {in.d, in.dmin, {}, {}};
+  std::memcpy(out.scales, in.scales, sizeof out.scales);
+  for (int k = 0; k < 8; ++k)
+    for (int i = 0; i < 32; ++i) out.qs[group_q4_k_byte(k, i)] |= static_cast<uint8_t>(kquant_q(in, k, i) << group_q4_k_shift(i));
+}
+
+void ungroup(const GroupQ4_K& in, BlockQ4_K& out) {
+  out = {in.d, in.dmin, {}, {}};
+  std::memcpy(out.scales, in.scales, sizeof out.scales);
+  for (int k = 0; k < 8; ++k)
+    for (int i = 0; i < 32; ++i) {
+      const int q = (in.qs[group_q4_k_byte(k, i)] >> group_q4_k_shift(i)) & 15;
+      out.qs[32 * (k / 2) + i] |= static_cast<uint8_t>(q << 4 * (k % 2));
+    }
+}
+
+void group(const BlockQ6_K& in, GroupQ6_K& out) {
+  out = {{}, {}, {}, in.d};
+  std::memcpy(out.scales, in.scales, sizeof out.scales);
+  for (int k = 0; k < 16; ++k)
+    for (int i = 0; i < 16; ++i) {
+      const int q = q6_value(in, 16 * k + i) + 32, r = group_q6_k_register(i), p = group_q6_k_byte(k, i);
+      out.ql[64 * (r / 2) + p] |= static_cast<uint8_t>((q & 15) << 4 * (r % 2));
+      out.qh[p] |= static_cast<uint8_t>((q >> 4) << 2 * r);
+    }
+}
+
+void ungroup(const GroupQ6_K& in, BlockQ6_K& out) {
+  out = {{}, {}, {}, in.d};
+  std::memcpy(out.scales, in.scales, sizeof out.scales);
+  for (int k = 0; k < 16; ++k)
+    for (int i = 0; i < 16; ++i) {
+      const int r = group_q6_k_register(i), p = group_q6_k_byte(k, i);
+      const int q = ((in.ql[64 * (r / 2) + p] >> 4 * (r % 2)) & 15) | ((in.qh[p] >> 2 * r) & 3) << 4;
+      const Q6Place place = q6_place(16 * k + i);
+      out.ql[place.ql] |= static_cast<uint8_t>((q & 15) << place.ql_shift);
+      out.qh[place.qh] |= static_cast<uint8_t>((q >> 4) << place.qh_shift);
+    }
+}
+
+// A K-quant row: every super-block converted on its own.
+template <typename Block, typename Group>
+void relayout_super_blocks(int64_t blocks, const void* src, void* dst, bool to_groups) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (to_groups) {
+      group(static_cast<const Block*>(src)[b], static_cast<Group*>(dst)[b]);
+    } else {
+      ungroup(static_cast<const Group*>(src)[b], static_cast<Block*>(dst)[b]);
+    }
+  }
+}
+
 // Whole groups converted one way or the other; the blocks after them are copied as they are.
 template <typename Block, typename Group>
 void relayout(int64_t blocks, const void* src, void* dst, bool to_groups) {
@@ -87,6 +142,19 @@ void to_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept {
 }
 void from_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept {
   relayout<BlockQ4_0, GroupQ4_0>(blocks, src, dst, false);
+}
+
+void to_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout_super_blocks<BlockQ4_K, GroupQ4_K>(blocks, src, dst, true);
+}
+void from_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout_super_blocks<BlockQ4_K, GroupQ4_K>(blocks, src, dst, false);
+}
+void to_groups8_q6_k(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout_super_blocks<BlockQ6_K, GroupQ6_K>(blocks, src, dst, true);
+}
+void from_groups8_q6_k(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout_super_blocks<BlockQ6_K, GroupQ6_K>(blocks, src, dst, false);
 }
 
 Layout preferred_layout(DType dtype) noexcept {

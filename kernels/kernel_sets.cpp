@@ -1,8 +1,9 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
-// copy of it: the VNNI sets are avx2 with their own groups8 code, the NEON sets xsimd with their
-// own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code (and, with the dot product, their own K-quant code). The
-// K-quants are otherwise the scalar set's in xsimd and neon.
+// copy of it: the VNNI sets are avx2 with their own groups8 code (avx512_vnni's for q4_k and q6_k
+// too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code (and, with the
+// dot product, their own K-quant code). The K-quants are otherwise the scalar set's in xsimd and
+// neon.
 #include "kernels/kernel_set.hpp"
 
 namespace slim::kernels {
@@ -105,8 +106,13 @@ constexpr KernelSet kScalar = scalar_set();
 constexpr KernelSet kXsimd = xsimd_set();
 #if defined(SLIM_HAVE_AVX2_KERNELS)
 constexpr KernelSet kAvx2 = avx2_set();
-constexpr KernelSet kAvx512Vnni =
-    vnni_set(Isa::avx512_vnni, avx512_vnni::matmul_rows_q8_0_groups8, avx512_vnni::matmul_rows_q4_0_groups8);
+constexpr KernelSet avx512_vnni_set() {
+  KernelSet s = vnni_set(Isa::avx512_vnni, avx512_vnni::matmul_rows_q8_0_groups8, avx512_vnni::matmul_rows_q4_0_groups8);
+  s.rows[at(DType::q4_k)][kGroups8] = avx512_vnni::matmul_rows_q4_k_groups8;
+  s.rows[at(DType::q6_k)][kGroups8] = avx512_vnni::matmul_rows_q6_k_groups8;
+  return s;
+}
+constexpr KernelSet kAvx512Vnni = avx512_vnni_set();
 constexpr KernelSet kAvxVnni = vnni_set(Isa::avx_vnni, avx_vnni::matmul_rows_q8_0_groups8, avx_vnni::matmul_rows_q4_0_groups8);
 #endif
 #if defined(SLIM_HAVE_NEON_KERNELS)

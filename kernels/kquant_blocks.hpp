@@ -74,6 +74,37 @@ inline int q6_value(const BlockQ6_K& w, int e) noexcept {
   return (((w.ql[p.ql] >> p.ql_shift) & 15) | (((w.qh[p.qh] >> p.qh_shift) & 3) << 4)) - 32;
 }
 
+// Layout::groups8 of the K-quants (kernels.hpp): one super-block at a time, its values dealt out
+// so that 32-bit lane k of every register a kernel loads holds four values of sub-block k. An
+// 8-bit dot product instruction then sums each sub-block in its own lane, and the sub-block scales
+// meet those sums once per super-block, one multiply for all lanes. The same size as the GGUF
+// block, the scales and d / dmin where GGUF has them.
+//   q4_k: 32-byte chunk c (0..3) of qs, lane k (0..7): low nibbles = values 8c..8c+3 of sub-block
+//         k, high nibbles = values 8c+4..8c+7 (GroupQ4_0's order, a sub-block for a block).
+//   q6_k: 64-byte register r (0..3), lane k (0..15): values 4r..4r+3 of sub-block k; byte p of
+//         register r keeps its low 4 bits in the low (r even) or high (r odd) nibble of
+//         ql[64 (r / 2) + p], its top 2 bits in bits 2r, 2r + 1 of qh[p].
+struct GroupQ4_K {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qs[kSuperBlock / 2];
+};
+struct GroupQ6_K {
+  uint8_t ql[kSuperBlock / 2];
+  uint8_t qh[kSuperBlock / 4];
+  int8_t scales[kSuperBlock / 16];
+  uint16_t d;
+};
+static_assert(sizeof(GroupQ4_K) == sizeof(BlockQ4_K) && alignof(GroupQ4_K) == 2);
+static_assert(sizeof(GroupQ6_K) == sizeof(BlockQ6_K) && alignof(GroupQ6_K) == 2);
+
+// Where value i (0..31) of sub-block k of a GroupQ4_K lies: byte of qs and nibble shift.
+constexpr int group_q4_k_byte(int k, int i) noexcept { return 32 * (i / 8) + 4 * k + i % 4; }
+constexpr int group_q4_k_shift(int i) noexcept { return i % 8 < 4 ? 0 : 4; }
+// Where value i (0..15) of sub-block k of a GroupQ6_K lies: register and byte within it.
+constexpr int group_q6_k_register(int i) noexcept { return i / 4; }
+constexpr int group_q6_k_byte(int k, int i) noexcept { return 4 * k + i % 4; }
+
 // n activation rows of `cols` values (a multiple of 256) as ggml's Q8_K: row t, super-block b holds
 // q[t*cols + b*256 + i] with the f32 scale d[t*blocks + b] and the sums of its 16 runs of 16
 // values bsums[(t*blocks + b)*16 + k] (the mins of q4_k / q5_k meet them once per 16 values).

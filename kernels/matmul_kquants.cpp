@@ -5,7 +5,9 @@
 //   q6_k:        isum = Σ_k scales_k Σ_i (q - 32) x                                      (exact int32)
 //                y += (d * d_x) * isum
 // summed over the super-blocks in order (ggml's ggml_vec_dot_q4_K_q8_K_generic forms the same
-// integer sums).
+// integer sums). A groups8 row is read through its GGUF blocks.
+#include <vector>
+
 #include "kernels/convert.hpp"
 #include "kernels/kquant_blocks.hpp"
 #include "kernels/matmul_impl.hpp"
@@ -40,8 +42,13 @@ float superblock_dot(const BlockQ6_K& w, const int8_t* x, const int16_t*, float 
 template <typename Block>
 void kquant_rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const QuantizedActsK& xk = a.xk;
+  std::vector<Block> blocks(static_cast<size_t>(xk.blocks));  // a groups8 row as GGUF blocks
   for (int64_t r = r0; r < r1; ++r) {
     const Block* w = static_cast<const Block*>(a.w.data) + r * xk.blocks;
+    if (a.w.layout != Layout::blocks) {
+      relayout_row(a.w.dtype, a.w.cols, w, a.w.layout, blocks.data(), Layout::blocks);
+      w = blocks.data();
+    }
     for (int64_t t = 0; t < a.n; ++t) {
       float sum = 0.0f;
       for (int64_t b = 0; b < xk.blocks; ++b) {

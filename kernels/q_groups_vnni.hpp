@@ -113,10 +113,12 @@ struct VnniQ4 {
   struct W {
     typename V::Vec v[kRegs];
   };
-  static W load(const Group& g) {
+  static W load(const Group& g) { return load_qs(g.qs); }
+  // The 128 bytes of nibbles at qs in GroupQ4_0's order (a GroupQ4_K's are in the same order).
+  static W load_qs(const uint8_t* qs) {
     W w;
     for (int c = 0; c < kLoads; ++c) {
-      const typename V::Vec b = V::load(g.qs + V::kBytes * c);
+      const typename V::Vec b = V::load(qs + V::kBytes * c);
       w.v[2 * c] = V::low_nibbles(b);
       w.v[2 * c + 1] = V::high_nibbles(b);
     }

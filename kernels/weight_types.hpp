@@ -26,8 +26,8 @@ struct WeightType {
   // back. quantize_row throws slim::Error(invalid_argument) for values the type cannot hold.
   void (*quantize_row)(const float* src, int64_t cols, void* out);
   void (*dequantize_row)(const void* src, int64_t cols, float* out) noexcept;
-  // Layout::groups8: `blocks` blocks of a row regrouped (whole groups of 8; the blocks after the
-  // last whole group are copied as they are) and back. nullptr for types without that layout.
+  // Layout::groups8: `blocks` blocks of a row regrouped (whole groups of 8, the blocks after the
+  // last whole group copied as they are; the K-quants each super-block on its own) and back. nullptr for types without that layout.
   void (*to_groups8)(const void* src, int64_t blocks, void* dst) noexcept;
   void (*from_groups8)(const void* src, int64_t blocks, void* dst) noexcept;
 };
@@ -79,5 +79,9 @@ void to_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void from_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void to_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept;
 void from_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept;
+void to_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept;
+void from_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept;
+void to_groups8_q6_k(const void* src, int64_t blocks, void* dst) noexcept;
+void from_groups8_q6_k(const void* src, int64_t blocks, void* dst) noexcept;
 
 }  // namespace slim::kernels

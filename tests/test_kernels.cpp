@@ -367,9 +367,12 @@ TEST_CASE("K-quant integer parts are bit-exact against the reference") {
             REQUIRE(ref[t * m.rows + r] == exact);
           }
         }
-        for (Isa isa : supported_isas()) {
-          INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " cols " << cols << " n " << n << " top " << tops);
-          REQUIRE(run(isa, m, x, n) == ref);
+        for (Isa isa : supported_isas_and_scalar()) {
+          for (const Weights& laid : every_layout(m)) {
+            INFO("isa " << isa_name(isa) << " dtype " << dtype_name(dtype) << " " << layout_name(laid.layout) << " cols "
+                        << cols << " n " << n << " top " << tops);
+            REQUIRE(run(isa, laid, x, n) == ref);
+          }
         }
       }
     }
@@ -452,6 +455,48 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
   CHECK_THROWS(matmul({DType::f32, f32.data(), 1, 32, Layout::groups8}, x, 1, y, one));
 }
 
+TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp says, and converts back exactly") {
+  std::mt19937 rng(19);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (DType dtype : {DType::q4_k, DType::q6_k}) {
+    const int64_t cols = 768;
+    INFO(dtype_name(dtype));
+    const size_t row_bytes = dtype_row_bytes(dtype, cols);
+    std::vector<unsigned char> blocks(row_bytes), groups(row_bytes), back(row_bytes);
+    for (auto& b : blocks) b = static_cast<unsigned char>(byte(rng));
+    relayout_row(dtype, cols, blocks.data(), Layout::blocks, groups.data(), Layout::groups8);
+    relayout_row(dtype, cols, groups.data(), Layout::groups8, back.data(), Layout::blocks);
+    REQUIRE(back == blocks);
+    for (int64_t b = 0; b < cols / 256; ++b) {
+      if (dtype == DType::q4_k) {
+        const auto& w = reinterpret_cast<const BlockQ4_K*>(blocks.data())[b];
+        const auto& g = reinterpret_cast<const GroupQ4_K*>(groups.data())[b];
+        REQUIRE((g.d == w.d && g.dmin == w.dmin && std::equal(std::begin(g.scales), std::end(g.scales), w.scales)));
+        for (int k = 0; k < 8; ++k)
+          for (int i = 0; i < 32; ++i) REQUIRE(((g.qs[32 * (i / 8) + 4 * k + i % 4] >> (i % 8 < 4 ? 0 : 4)) & 15) == kquant_q(w, k, i));
+      } else {
+        const auto& w = reinterpret_cast<const BlockQ6_K*>(blocks.data())[b];
+        const auto& g = reinterpret_cast<const GroupQ6_K*>(groups.data())[b];
+        REQUIRE((g.d == w.d && std::equal(std::begin(g.scales), std::end(g.scales), w.scales)));
+        for (int k = 0; k < 16; ++k)
+          for (int i = 0; i < 16; ++i) {
+            const int r = i / 4, p = 4 * k + i % 4;
+            const int q = ((g.ql[64 * (r / 2) + p] >> 4 * (r % 2)) & 15) | ((g.qh[p] >> 2 * r) & 3) << 4;
+            REQUIRE(q - 32 == q6_value(w, 16 * k + i));
+          }
+      }
+    }
+    std::vector<float> from_blocks(static_cast<size_t>(cols)), from_groups(static_cast<size_t>(cols));
+    row_to_f32({dtype, blocks.data(), 1, cols}, 0, from_blocks.data());
+    row_to_f32({dtype, groups.data(), 1, cols, Layout::groups8}, 0, from_groups.data());
+    REQUIRE(std::memcmp(from_blocks.data(), from_groups.data(), from_blocks.size() * sizeof(float)) == 0);
+  }
+  const bool groups8 = active_isa_id() == Isa::avx512_vnni;
+  CHECK(preferred_layout(DType::q4_k) == (groups8 ? Layout::groups8 : Layout::blocks));
+  CHECK(preferred_layout(DType::q6_k) == (groups8 ? Layout::groups8 : Layout::blocks));
+  CHECK(preferred_layout(DType::q5_k) == Layout::blocks);
+}
+
 TEST_CASE("the activation quantizer never writes -128 and rounds within half a step") {
   std::mt19937 rng(5);
   std::vector<float> x = random_values(32 * 40, rng, 4.0f);
@@ -504,7 +549,7 @@ TEST_CASE("every kernel set's activation quantizer writes the same bytes") {
 TEST_CASE("results do not depend on the thread count or on n") {
   std::mt19937 rng(9);
   const int64_t n = 17;
-  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {21, 864}, {40, 8224}, {19, 10272}, {37, 2304}}) {
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{300, 512}, {21, 864}, {40, 8224}, {19, 10272}, {9, 10240}, {37, 2304}}) {
     for (Isa isa : supported_isas()) {
       for (DType dtype : kDTypes) {
         if (!fits(dtype, cols)) continue;

@@ -1,0 +1,213 @@
+// AVX-512 VNNI matmul for q4_k / q6_k weights in the groups8 layout (kquant_blocks.hpp) against Q8_K
+// activations. Built with the AVX-512 F/BW/VL/VNNI flags and only called after cpu_features()
+// confirmed them.
+//
+// The layout puts sub-block k of a super-block in 32-bit lane k of every register (q4_k: lanes
+// 0-7 of 8 nibble registers, two in each 512-bit load; q6_k: lanes 0-15 of 4 registers), so
+// vpdpbusd sums each sub-block's products in its own lane and the sub-block scales meet the sums
+// once per super-block, one vpmulld for all of them. The activations are dealt out to match once
+// per activation row (the slots of q_groups_vnni.hpp), and meet every weight row from there.
+// Per super-block, exact int32 lanes:
+//   q4_k: isum_k = sc_k Σ q x over sub-block k,  msum_k = m_k (bsums_2k + bsums_2k+1)
+//         acc = fma(float(isum), d d_x, acc);  acc = fnma(float(msum), dmin d_x, acc)   (8 lanes)
+//   q6_k: isum_k = scales_k (Σ q x - 32 bsums_k)   (q = 0..63 unsigned, the offset 32 taken off as
+//         32 times the sub-block's activation sum, which starts the lane)
+//         acc = fma(float(isum), d d_x, acc)                                              (16 lanes)
+// and the lanes summed at the end of the row. Every lane sum stays below 2^24, so the conversions
+// are exact. Decode and prefill run these steps for every output, so results do not depend on n or
+// on how rows are split over threads (the scalar reference adds the same integers in another
+// order: the sets agree to float rounding).
+#include <array>
+
+#include "kernels/kquant_scales_x86.hpp"
+#include "kernels/vnni_512.hpp"
+
+namespace slim::kernels::avx512_vnni {
+namespace {
+
+inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+// Every lane: GCC 12's unmasked forms of several AVX-512 conversions and shifts read an
+// "undefined" register that -Wmaybe-uninitialized flags; the zero-masked forms with all lanes
+// selected are the same instructions.
+constexpr __mmask16 kAll = 0xFFFF;
+
+struct Q4K {
+  using Group = GroupQ4_K;
+  using Acc = __m256;
+  using Nibbles = VnniQ4<V512>;
+  // One activation row's super-block, dealt out for the weight layout.
+  struct X {
+    __m512i a[4];
+    __m256i bsums;  // the 16 sums of 16
+    float d;
+  };
+  struct W {
+    Nibbles::W q;
+    __m256i scales;  // lane k: sc_k
+    __m256i mins;    // int16 pairs [m_k, m_k] in 32-bit lane k
+    float d, dmin;
+  };
+  static X prepare(const int8_t* q, const int16_t* bsums, float d) {
+    X x;
+    V512::slots<Nibbles>(q, x.a);
+    x.bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums));
+    x.d = d;
+    return x;
+  }
+  static W load(const Group& g) {
+    const __m128i sm = scales_and_mins(g.scales);
+    return {Nibbles::load_qs(g.qs), _mm256_cvtepu8_epi32(sm),
+            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15))),
+            f16(g.d), f16(g.dmin)};
+  }
+  static Acc zero() { return _mm256_setzero_ps(); }
+  static Acc step(Acc acc, const W& w, const X& x) {
+    __m512i dot = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) dot = V512::dp(dot, w.q.v[c], x.a[c]);
+    const __m256i isum = _mm256_mullo_epi32(V512::narrow(dot), w.scales);
+    const __m256i msum = _mm256_madd_epi16(x.bsums, w.mins);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(w.d * x.d), acc);
+    return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(w.dmin * x.d), acc);
+  }
+  static float sum(Acc acc) { return vnni_hsum<V512>(acc); }
+};
+
+struct Q6K {
+  using Group = GroupQ6_K;
+  using Acc = __m512;
+  struct X {
+    __m512i a[4];  // register r, lane k: activations 16k + 4r .. +3
+    __m512i init;  // lane k: -32 bsums_k
+    float d;
+  };
+  struct W {
+    __m512i q[4];
+    __m512i scales;  // lane k: scales_k
+    float d;
+  };
+  static X prepare(const int8_t* q, const int16_t* bsums, float d) {
+    // Register r takes 32-bit word 4k + r of the 64 for lane k: words 0-31 (k < 8) from the first
+    // two loads, 32-63 from the last two, at the same places.
+    static constexpr auto kIndex = [] {
+      std::array<std::array<int, 16>, 4> index{};
+      for (int r = 0; r < 4; ++r)
+        for (int k = 0; k < 16; ++k) index[r][k] = 4 * (k % 8) + r;
+      return index;
+    }();
+    X x;
+    const __m512i in[4] = {V512::load(q), V512::load(q + 64), V512::load(q + 128), V512::load(q + 192)};
+    for (int r = 0; r < 4; ++r) {
+      const __m512i index = _mm512_loadu_si512(kIndex[r].data());
+      x.a[r] = _mm512_mask_blend_epi32(0xFF00, _mm512_permutex2var_epi32(in[0], index, in[1]),
+                                       _mm512_permutex2var_epi32(in[2], index, in[3]));
+    }
+    const __m512i sums = _mm512_maskz_cvtepi16_epi32(kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)));
+    x.init = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_maskz_slli_epi32(kAll, sums, 5));
+    x.d = d;
+    return x;
+  }
+  static W load(const Group& g) {
+    const __m512i l0 = V512::load(g.ql), l1 = V512::load(g.ql + 64), h = V512::load(g.qh);
+    const __m512i low4 = _mm512_set1_epi8(15), bits45 = _mm512_set1_epi8(0x30);
+    // Register r: its low 4 bits from a nibble of ql, its top two from bits 2r, 2r + 1 of qh moved
+    // to bits 4-5 (shifts within 16-bit lanes move each byte's own bits there, the mask keeps them).
+    W w;
+    w.q[0] = _mm512_or_si512(_mm512_and_si512(l0, low4), _mm512_and_si512(_mm512_slli_epi16(h, 4), bits45));
+    w.q[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), low4), _mm512_and_si512(_mm512_slli_epi16(h, 2), bits45));
+    w.q[2] = _mm512_or_si512(_mm512_and_si512(l1, low4), _mm512_and_si512(h, bits45));
+    w.q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), low4), _mm512_and_si512(_mm512_srli_epi16(h, 2), bits45));
+    w.scales = _mm512_maskz_cvtepi8_epi32(kAll, _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.scales)));
+    w.d = f16(g.d);
+    return w;
+  }
+  static Acc zero() { return _mm512_setzero_ps(); }
+  static Acc step(Acc acc, const W& w, const X& x) {
+    __m512i dot = x.init;
+    for (int r = 0; r < 4; ++r) dot = V512::dp(dot, w.q[r], x.a[r]);
+    const __m512i isum = _mm512_mullo_epi32(dot, w.scales);
+    return _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, isum), _mm512_set1_ps(w.d * x.d), acc);
+  }
+  static float sum(Acc acc) {
+    const __m512d v = _mm512_castps_pd(acc);
+    return vnni_hsum<V512>(_mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, v, 0)),
+                                         _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, v, 1))));
+  }
+};
+
+// The super-blocks of activation rows t..t+T-1 into x[b * T + j].
+template <typename K, int T>
+void prepare(const QuantizedActsK& xk, int64_t t, typename K::X* x) {
+  for (int64_t b = 0; b < xk.blocks; ++b)
+    for (int j = 0; j < T; ++j) {
+      const int64_t at = (t + j) * xk.blocks + b;
+      x[b * T + j] = K::prepare(xk.q + (t + j) * xk.cols + b * kSuperBlock, xk.bsums + at * 16, xk.d[at]);
+    }
+}
+
+// Outputs y[t+j][r+i] for i < R, j < T: each weight super-block loaded once for the T activation
+// rows, each prepared activation super-block once for the R weight rows. A decode tile (T = 1,
+// R > 1: R interleaved streams) prefetches the same super-block of the next tile's rows; a single
+// row (prefetch given) keeps its stream prefetched ahead.
+template <typename K, int R, int T>
+inline void tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X* x, StreamPrefetch* prefetch) {
+  const int64_t nb = a.xk.blocks, row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
+  const typename K::Group* w[R];
+  for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename K::Group*>(first + i * row_bytes);
+  typename K::Acc acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) acc[i][j] = K::zero();
+  for (int64_t b = 0; b < nb; ++b, x += T) {
+    if (prefetch != nullptr) prefetch->upto(w[0] + b + 1);
+    typename K::W wv[R];
+    for (int i = 0; i < R; ++i) {
+      if constexpr (T == 1 && R > 1) _mm_prefetch(reinterpret_cast<const char*>(w[i] + b) + R * row_bytes, _MM_HINT_T1);
+      wv[i] = K::load(w[i][b]);
+    }
+    for (int j = 0; j < T; ++j)
+      for (int i = 0; i < R; ++i) acc[i][j] = K::step(acc[i][j], wv[i], x[j]);
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = K::sum(acc[i][j]);
+}
+
+template <typename K>
+void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  constexpr int kR = 2, kT = 4;  // prefill tile, as q4_0's (V512::kPrefillRows, kPrefillCols)
+  const int64_t n = a.n, nb = a.xk.blocks, full_t = n - n % kT;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  // Inline up to 16384 columns at decode, 4096 at prefill.
+  Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (full_t > 0 ? kT : 1)));
+  if (full_t > 0) {
+    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
+    const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
+    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
+      const int64_t g1 = std::min(r1, g0 + run_rows);
+      for (int64_t t = 0; t < full_t; t += kT) {
+        prepare<K, kT>(a.xk, t, x.get());
+        int64_t r = g0;
+        for (; r + kR <= g1; r += kR) tile<K, kR, kT>(a, r, t, x.get(), nullptr);
+        for (; r < g1; ++r) tile<K, 1, kT>(a, r, t, x.get(), nullptr);
+      }
+    }
+  }
+  // Decode and leftovers: long rows V512::kDecodeRows at a time (as q4_0's), others one after the
+  // other as one prefetched stream.
+  for (int64_t t = full_t; t < n; ++t) {
+    prepare<K, 1>(a.xk, t, x.get());
+    int64_t r = r0;
+    if (nb >= kVnniTileFromGroups) {
+      for (; r + V512::kDecodeRows <= r1; r += V512::kDecodeRows) tile<K, V512::kDecodeRows, 1>(a, r, t, x.get(), nullptr);
+    }
+    StreamPrefetch prefetch(static_cast<const unsigned char*>(a.w.data) + r * row_bytes);
+    for (; r < r1; ++r) tile<K, 1, 1>(a, r, t, x.get(), &prefetch);
+  }
+}
+
+}  // namespace
+
+void matmul_rows_q4_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q4K>(a, r0, r1); }
+void matmul_rows_q6_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q6K>(a, r0, r1); }
+
+}  // namespace slim::kernels::avx512_vnni
