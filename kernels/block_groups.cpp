@@ -59,17 +59,30 @@ void ungroup(const GroupQ4_0& in, BlockQ4_0* out) {
   }
 }
 
-// The K-quants regroup within each super-block (kquant_blocks.hpp); d, dmin and scales stay.
+// The K-quants regroup within each super-block (kquant_blocks.hpp); d and dmin stay, q6_k's
+// scales too.
+// Four values of a sub-block at a time, as q4_0's group() (loading a model regroups every block):
+// sub-blocks 2j and 2j + 1 share GGUF bytes qs[32j ..], 2j the low nibbles, 2j + 1 the high ones.
 void group(const BlockQ4_K& in, GroupQ4_K& out) {
-  out = {in.d, in.dmin, {}, {}};
-  std::memcpy(out.scales, in.scales, sizeof out.scales);
-  for (int k = 0; k < 8; ++k)
-    for (int i = 0; i < 32; ++i) out.qs[group_q4_k_byte(k, i)] |= static_cast<uint8_t>(kquant_q(in, k, i) << group_q4_k_shift(i));
+  out.d = in.d;
+  out.dmin = in.dmin;
+  uint8_t sc[8], m[8];
+  unpack_scale_mins(in.scales, sc, m);
+  pack_group_scale_mins(sc, m, out.scales);
+  for (int c = 0; c < 4; ++c) {
+    for (int j = 0; j < 4; ++j) {
+      const uint32_t a = load32(in.qs + 32 * j + 8 * c), b = load32(in.qs + 32 * j + 8 * c + 4);
+      store32(out.qs + 32 * c + 4 * (2 * j), (a & kLow) | (b & kLow) << 4);
+      store32(out.qs + 32 * c + 4 * (2 * j + 1), (a >> 4 & kLow) | (b & kHigh));
+    }
+  }
 }
 
 void ungroup(const GroupQ4_K& in, BlockQ4_K& out) {
   out = {in.d, in.dmin, {}, {}};
-  std::memcpy(out.scales, in.scales, sizeof out.scales);
+  uint8_t sc[8], m[8];
+  group_scale_mins(in.scales, sc, m);
+  pack_scale_mins(sc, m, out.scales);
   for (int k = 0; k < 8; ++k)
     for (int i = 0; i < 32; ++i) {
       const int q = (in.qs[group_q4_k_byte(k, i)] >> group_q4_k_shift(i)) & 15;
@@ -77,15 +90,22 @@ void ungroup(const GroupQ4_K& in, BlockQ4_K& out) {
     }
 }
 
+// Four values at a time: lane k of register r holds GGUF elements 16k + 4r .. +3, which share a
+// 4-byte word of ql (one nibble of each byte) and one of qh (one bit pair of each byte).
 void group(const BlockQ6_K& in, GroupQ6_K& out) {
   out = {{}, {}, {}, in.d};
   std::memcpy(out.scales, in.scales, sizeof out.scales);
-  for (int k = 0; k < 16; ++k)
-    for (int i = 0; i < 16; ++i) {
-      const int q = q6_value(in, 16 * k + i) + 32, r = group_q6_k_register(i), p = group_q6_k_byte(k, i);
-      out.ql[64 * (r / 2) + p] |= static_cast<uint8_t>((q & 15) << 4 * (r % 2));
-      out.qh[p] |= static_cast<uint8_t>((q >> 4) << 2 * r);
+  for (int k = 0; k < 16; ++k) {
+    for (int r = 0; r < 4; ++r) {
+      const Q6Place place = q6_place(16 * k + 4 * r);
+      const uint32_t low = load32(in.ql + place.ql) >> place.ql_shift & kLow;
+      const uint32_t top = load32(in.qh + place.qh) >> place.qh_shift & 0x03030303u;
+      uint8_t* ql = out.ql + 64 * (r / 2) + 4 * k;
+      uint8_t* qh = out.qh + 4 * k;
+      store32(ql, load32(ql) | low << 4 * (r % 2));
+      store32(qh, load32(qh) | top << 2 * r);
     }
+  }
 }
 
 void ungroup(const GroupQ6_K& in, BlockQ6_K& out) {

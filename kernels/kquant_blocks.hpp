@@ -53,6 +53,15 @@ inline void unpack_scale_mins(const uint8_t* s, uint8_t* sc, uint8_t* m) noexcep
   }
 }
 
+// The inverse: eight 6-bit scales and mins (each 0..63) packed into the 12 bytes at s.
+inline void pack_scale_mins(const uint8_t* sc, const uint8_t* m, uint8_t* s) noexcept {
+  for (int j = 0; j < 4; ++j) {
+    s[j] = static_cast<uint8_t>(sc[j] | (sc[j + 4] >> 4) << 6);
+    s[j + 4] = static_cast<uint8_t>(m[j] | (m[j + 4] >> 4) << 6);
+    s[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
+  }
+}
+
 // q of weight 32 j + i of a q4_k block (0..15) / q5_k block (0..31).
 inline int kquant_q(const BlockQ4_K& w, int j, int i) noexcept { return (w.qs[32 * (j / 2) + i] >> (4 * (j % 2))) & 15; }
 inline int kquant_q(const BlockQ5_K& w, int j, int i) noexcept {
@@ -80,13 +89,16 @@ inline int q6_value(const BlockQ6_K& w, int e) noexcept {
 // meet those sums once per super-block, one multiply for all lanes. The same size as the GGUF
 // block, the scales and d / dmin where GGUF has them.
 //   q4_k: 32-byte chunk c (0..3) of qs, lane k (0..7): low nibbles = values 8c..8c+3 of sub-block
-//         k, high nibbles = values 8c+4..8c+7 (GroupQ4_0's order, a sub-block for a block).
+//         k, high nibbles = values 8c+4..8c+7 (GroupQ4_0's order, a sub-block for a block). The
+//         12 scale bytes repacked so that one widening load gives the scales: byte k (0..7) =
+//         sc_k | (m_k >> 4) << 6, and bytes 8-11 as a little-endian word hold m_k & 15 in bits
+//         4k..4k+3 (group_scale_mins()).
 //   q6_k: 64-byte register r (0..3), lane k (0..15): values 4r..4r+3 of sub-block k; byte p of
 //         register r keeps its low 4 bits in the low (r even) or high (r odd) nibble of
 //         ql[64 (r / 2) + p], its top 2 bits in bits 2r, 2r + 1 of qh[p].
 struct GroupQ4_K {
   uint16_t d, dmin;
-  uint8_t scales[12];
+  uint8_t scales[12];  // the group order above, not GGUF's
   uint8_t qs[kSuperBlock / 2];
 };
 struct GroupQ6_K {
@@ -97,6 +109,23 @@ struct GroupQ6_K {
 };
 static_assert(sizeof(GroupQ4_K) == sizeof(BlockQ4_K) && alignof(GroupQ4_K) == 2);
 static_assert(sizeof(GroupQ6_K) == sizeof(BlockQ6_K) && alignof(GroupQ6_K) == 2);
+
+// A GroupQ4_K's scales and mins from its 12 scale bytes, and back.
+inline void group_scale_mins(const uint8_t* s, uint8_t* sc, uint8_t* m) noexcept {
+  const uint32_t low = uint32_t{s[8]} | uint32_t{s[9]} << 8 | uint32_t{s[10]} << 16 | uint32_t{s[11]} << 24;
+  for (int k = 0; k < 8; ++k) {
+    sc[k] = s[k] & 63;
+    m[k] = static_cast<uint8_t>((s[k] >> 6) << 4 | ((low >> 4 * k) & 15));
+  }
+}
+inline void pack_group_scale_mins(const uint8_t* sc, const uint8_t* m, uint8_t* s) noexcept {
+  uint32_t low = 0;
+  for (int k = 0; k < 8; ++k) {
+    s[k] = static_cast<uint8_t>(sc[k] | (m[k] >> 4) << 6);
+    low |= uint32_t{m[k] & 15u} << 4 * k;
+  }
+  for (int i = 0; i < 4; ++i) s[8 + i] = static_cast<uint8_t>(low >> 8 * i);
+}
 
 // Where value i (0..31) of sub-block k of a GroupQ4_K lies: byte of qs and nibble shift.
 constexpr int group_q4_k_byte(int k, int i) noexcept { return 32 * (i / 8) + 4 * k + i % 4; }

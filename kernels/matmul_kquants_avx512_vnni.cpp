@@ -9,7 +9,8 @@
 // per activation row (the slots of q_groups_vnni.hpp), and meet every weight row from there.
 // Per super-block, exact int32 lanes:
 //   q4_k: isum_k = sc_k Σ q x over sub-block k,  msum_k = m_k (bsums_2k + bsums_2k+1)
-//         acc = fma(float(isum), d d_x, acc);  acc = fnma(float(msum), dmin d_x, acc)   (8 lanes)
+//         acc = fma(float(isum), d d_x, acc);  macc = fma(float(msum), dmin d_x, macc)  (8 lanes
+//         each, acc - macc at the end)
 //   q6_k: isum_k = scales_k (Σ q x - 32 bsums_k)   (q = 0..63 unsigned, the offset 32 taken off as
 //         32 times the sub-block's activation sum, which starts the lane)
 //         acc = fma(float(isum), d d_x, acc)                                              (16 lanes)
@@ -18,8 +19,8 @@
 // on how rows are split over threads (the scalar reference adds the same integers in another
 // order: the sets agree to float rounding).
 #include <array>
+#include <cstring>
 
-#include "kernels/kquant_scales_x86.hpp"
 #include "kernels/vnni_512.hpp"
 
 namespace slim::kernels::avx512_vnni {
@@ -34,43 +35,55 @@ constexpr __mmask16 kAll = 0xFFFF;
 
 struct Q4K {
   using Group = GroupQ4_K;
-  using Acc = __m256;
+  // The scale and the min terms in accumulators of their own: two short FMA chains a super-block
+  // rather than one of two FMAs, which bounded decode.
+  struct Acc {
+    __m256 scaled, mins;
+  };
   using Nibbles = VnniQ4<V512>;
   // One activation row's super-block, dealt out for the weight layout.
   struct X {
     __m512i a[4];
-    __m256i bsums;  // the 16 sums of 16
-    float d;
+    __m256i sums;  // lane k: the sum of sub-block k's activations (bsums_2k + bsums_2k+1)
+    __m256 d;      // d_x in every lane
   };
   struct W {
     Nibbles::W q;
-    __m256i scales;  // lane k: sc_k
-    __m256i mins;    // int16 pairs [m_k, m_k] in 32-bit lane k
-    float d, dmin;
+    __m256i scales, mins;  // lane k: sc_k, m_k
+    __m256 d;              // [d, dmin] in every 64-bit lane
   };
   static X prepare(const int8_t* q, const int16_t* bsums, float d) {
     X x;
     V512::slots<Nibbles>(q, x.a);
-    x.bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums));
-    x.d = d;
+    x.sums = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)), _mm256_set1_epi16(1));
+    x.d = _mm256_set1_ps(d);
     return x;
   }
   static W load(const Group& g) {
-    const __m128i sm = scales_and_mins(g.scales);
-    return {Nibbles::load_qs(g.qs), _mm256_cvtepu8_epi32(sm),
-            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15))),
-            f16(g.d), f16(g.dmin)};
+    // group_scale_mins() on all eight lanes: byte k widened to lane k gives sc_k in its low 6 bits
+    // and m_k's top two in bits 6-7; the word of bytes 8-11 shifted right 4k gives m_k's low four.
+    const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.scales)));
+    uint32_t word;
+    std::memcpy(&word, g.scales + 8, 4);
+    const __m256i low = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+    const __m256i mins = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(bytes, 2), _mm256_set1_epi32(0x30)),
+                                         _mm256_and_si256(low, _mm256_set1_epi32(15)));
+    uint32_t d2;
+    std::memcpy(&d2, &g.d, 4);  // d, dmin
+    return {Nibbles::load_qs(g.qs), _mm256_and_si256(bytes, _mm256_set1_epi32(63)), mins,
+            _mm256_cvtph_ps(_mm_set1_epi32(static_cast<int>(d2)))};
   }
-  static Acc zero() { return _mm256_setzero_ps(); }
+  static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static Acc step(Acc acc, const W& w, const X& x) {
     __m512i dot = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) dot = V512::dp(dot, w.q.v[c], x.a[c]);
     const __m256i isum = _mm256_mullo_epi32(V512::narrow(dot), w.scales);
-    const __m256i msum = _mm256_madd_epi16(x.bsums, w.mins);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(w.d * x.d), acc);
-    return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(w.dmin * x.d), acc);
+    const __m256i msum = _mm256_mullo_epi32(x.sums, w.mins);
+    const __m256 dd = _mm256_mul_ps(w.d, x.d);  // [d d_x, dmin d_x] in every 64-bit lane
+    return {_mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_permute_ps(dd, 0x00), acc.scaled),
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_permute_ps(dd, 0x55), acc.mins)};
   }
-  static float sum(Acc acc) { return vnni_hsum<V512>(acc); }
+  static float sum(Acc acc) { return vnni_hsum<V512>(_mm256_sub_ps(acc.scaled, acc.mins)); }
 };
 
 struct Q6K {

@@ -116,19 +116,12 @@ void quantize_scale_min_block(const float* x, uint16_t& d_out, uint16_t& dmin_ou
   }
   const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
   const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-  std::memset(packed, 0, 12);
+  uint8_t ls[8], lm[8];
   for (int j = 0; j < 8; ++j) {
-    const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
-    const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
-    if (j < 4) {
-      packed[j] = ls;
-      packed[j + 4] = lm;
-    } else {
-      packed[j + 4] = static_cast<uint8_t>((ls & 15) | ((lm & 15) << 4));
-      packed[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
-      packed[j] |= static_cast<uint8_t>((lm >> 4) << 6);
-    }
+    ls[j] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
+    lm[j] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
   }
+  pack_scale_mins(ls, lm, packed);
   d_out = f32_to_f16(max_scale / 63.0f);
   dmin_out = f32_to_f16(max_min / 63.0f);
   uint8_t sc[8], m[8];

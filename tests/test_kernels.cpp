@@ -471,7 +471,12 @@ TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp s
       if (dtype == DType::q4_k) {
         const auto& w = reinterpret_cast<const BlockQ4_K*>(blocks.data())[b];
         const auto& g = reinterpret_cast<const GroupQ4_K*>(groups.data())[b];
-        REQUIRE((g.d == w.d && g.dmin == w.dmin && std::equal(std::begin(g.scales), std::end(g.scales), w.scales)));
+        REQUIRE((g.d == w.d && g.dmin == w.dmin));
+        uint8_t sc[8], m[8], group_sc[8], group_m[8];
+        unpack_scale_mins(w.scales, sc, m);
+        group_scale_mins(g.scales, group_sc, group_m);
+        REQUIRE((std::equal(sc, sc + 8, group_sc) && std::equal(m, m + 8, group_m)));
+        for (int k = 0; k < 8; ++k) REQUIRE((g.scales[k] & 63) == sc[k]);
         for (int k = 0; k < 8; ++k)
           for (int i = 0; i < 32; ++i) REQUIRE(((g.qs[32 * (i / 8) + 4 * k + i % 4] >> (i % 8 < 4 ? 0 : 4)) & 15) == kquant_q(w, k, i));
       } else {
