@@ -7,10 +7,11 @@
 // vpdpbusd sums each sub-block's products in its own lane and the sub-block scales meet the sums
 // once per super-block, one vpmulld for all of them. The activations are dealt out to match once
 // per activation row (the slots of q_groups_vnni.hpp), and meet every weight row from there.
-// Per super-block, exact int32 lanes:
-//   q4_k: isum_k = sc_k Σ q x over sub-block k,  msum_k = m_k (bsums_2k + bsums_2k+1)
-//         acc = fma(float(isum), d d_x, acc);  macc = fma(float(msum), dmin d_x, macc)  (8 lanes
-//         each, acc - macc at the end)
+// Per super-block, in exact int32 lanes where integer:
+//   q4_k: isum_k = sc_k Σ q x over sub-block k, S_k = bsums_2k + bsums_2k+1
+//         acc = fma(float(isum), d d_x, acc);  macc = fma(dmin m_k, d_x S_k, macc)   (8 lanes
+//         each, acc - macc at the end; the second factors of macc's terms are made once per
+//         weight and once per activation super-block)
 //   q6_k: isum_k = scales_k (Σ q x - 32 bsums_k)   (q = 0..63 unsigned, the offset 32 taken off as
 //         32 times the sub-block's activation sum, which starts the lane)
 //         acc = fma(float(isum), d d_x, acc)                                              (16 lanes)
@@ -35,6 +36,7 @@ constexpr __mmask16 kAll = 0xFFFF;
 
 struct Q4K {
   using Group = GroupQ4_K;
+  static constexpr int kPrefillCols = 4;  // activation rows a prefill tile (8 measured no faster)
   // The scale and the min terms in accumulators of their own: two short FMA chains a super-block
   // rather than one of two FMAs, which bounded decode.
   struct Acc {
@@ -44,19 +46,21 @@ struct Q4K {
   // One activation row's super-block, dealt out for the weight layout.
   struct X {
     __m512i a[4];
-    __m256i sums;  // lane k: the sum of sub-block k's activations (bsums_2k + bsums_2k+1)
-    __m256 d;      // d_x in every lane
+    __m256 sums;  // lane k: d_x times the sum of sub-block k's activations (bsums_2k + bsums_2k+1)
+    __m256 d;     // d_x in every lane
   };
   struct W {
     Nibbles::W q;
-    __m256i scales, mins;  // lane k: sc_k, m_k
-    __m256 d;              // [d, dmin] in every 64-bit lane
+    __m256i scales;  // lane k: sc_k
+    __m256 d;        // d in every lane
+    __m256 mins;     // lane k: dmin m_k
   };
   static X prepare(const int8_t* q, const int16_t* bsums, float d) {
     X x;
     V512::slots<Nibbles>(q, x.a);
-    x.sums = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)), _mm256_set1_epi16(1));
     x.d = _mm256_set1_ps(d);
+    const __m256i sums = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)), _mm256_set1_epi16(1));
+    x.sums = _mm256_mul_ps(_mm256_cvtepi32_ps(sums), x.d);
     return x;
   }
   static W load(const Group& g) {
@@ -68,36 +72,35 @@ struct Q4K {
     const __m256i low = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
     const __m256i mins = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(bytes, 2), _mm256_set1_epi32(0x30)),
                                          _mm256_and_si256(low, _mm256_set1_epi32(15)));
-    uint32_t d2;
-    std::memcpy(&d2, &g.d, 4);  // d, dmin
-    return {Nibbles::load_qs(g.qs), _mm256_and_si256(bytes, _mm256_set1_epi32(63)), mins,
-            _mm256_cvtph_ps(_mm_set1_epi32(static_cast<int>(d2)))};
+    return {Nibbles::load_qs(g.qs), _mm256_and_si256(bytes, _mm256_set1_epi32(63)), _mm256_set1_ps(f16(g.d)),
+            _mm256_mul_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(f16(g.dmin)))};
   }
   static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static Acc step(Acc acc, const W& w, const X& x) {
     __m512i dot = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) dot = V512::dp(dot, w.q.v[c], x.a[c]);
     const __m256i isum = _mm256_mullo_epi32(V512::narrow(dot), w.scales);
-    const __m256i msum = _mm256_mullo_epi32(x.sums, w.mins);
-    const __m256 dd = _mm256_mul_ps(w.d, x.d);  // [d d_x, dmin d_x] in every 64-bit lane
-    return {_mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_permute_ps(dd, 0x00), acc.scaled),
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_permute_ps(dd, 0x55), acc.mins)};
+    return {_mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(w.d, x.d), acc.scaled),
+            _mm256_fmadd_ps(w.mins, x.sums, acc.mins)};
   }
   static float sum(Acc acc) { return vnni_hsum<V512>(_mm256_sub_ps(acc.scaled, acc.mins)); }
 };
 
 struct Q6K {
   using Group = GroupQ6_K;
+  // Activation rows a prefill tile: unpacking the six bits costs more than q4_k's nibbles, so
+  // each weight super-block serves 8 (5-12% faster than 4, bench_matmul n:64 / n:512).
+  static constexpr int kPrefillCols = 8;
   using Acc = __m512;
   struct X {
     __m512i a[4];  // register r, lane k: activations 16k + 4r .. +3
     __m512i init;  // lane k: -32 bsums_k
-    float d;
+    __m512 d;      // d_x in every lane
   };
   struct W {
     __m512i q[4];
     __m512i scales;  // lane k: scales_k
-    float d;
+    __m512 d;        // d in every lane
   };
   static X prepare(const int8_t* q, const int16_t* bsums, float d) {
     // Register r takes 32-bit word 4k + r of the 64 for lane k: words 0-31 (k < 8) from the first
@@ -117,7 +120,7 @@ struct Q6K {
     }
     const __m512i sums = _mm512_maskz_cvtepi16_epi32(kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)));
     x.init = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_maskz_slli_epi32(kAll, sums, 5));
-    x.d = d;
+    x.d = _mm512_set1_ps(d);
     return x;
   }
   static W load(const Group& g) {
@@ -131,7 +134,7 @@ struct Q6K {
     w.q[2] = _mm512_or_si512(_mm512_and_si512(l1, low4), _mm512_and_si512(h, bits45));
     w.q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), low4), _mm512_and_si512(_mm512_srli_epi16(h, 2), bits45));
     w.scales = _mm512_maskz_cvtepi8_epi32(kAll, _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.scales)));
-    w.d = f16(g.d);
+    w.d = _mm512_set1_ps(f16(g.d));
     return w;
   }
   static Acc zero() { return _mm512_setzero_ps(); }
@@ -139,7 +142,7 @@ struct Q6K {
     __m512i dot = x.init;
     for (int r = 0; r < 4; ++r) dot = V512::dp(dot, w.q[r], x.a[r]);
     const __m512i isum = _mm512_mullo_epi32(dot, w.scales);
-    return _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, isum), _mm512_set1_ps(w.d * x.d), acc);
+    return _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, isum), _mm512_mul_ps(w.d, x.d), acc);
   }
   static float sum(Acc acc) {
     const __m512d v = _mm512_castps_pd(acc);
@@ -187,10 +190,10 @@ inline void tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X*
 
 template <typename K>
 void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  constexpr int kR = 2, kT = 4;  // prefill tile, as q4_0's (V512::kPrefillRows, kPrefillCols)
+  constexpr int kR = 2, kT = K::kPrefillCols;  // prefill tile: 2 weight rows x kT activation rows
   const int64_t n = a.n, nb = a.xk.blocks, full_t = n - n % kT;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
-  // Inline up to 16384 columns at decode, 4096 at prefill.
+  // Inline up to 16384 columns at decode, 16384 / kT at prefill.
   Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (full_t > 0 ? kT : 1)));
   if (full_t > 0) {
     // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
