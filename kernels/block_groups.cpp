@@ -60,10 +60,11 @@ void ungroup(const GroupQ4_0& in, BlockQ4_0* out) {
 }
 
 // The K-quants regroup within each super-block (kquant_blocks.hpp); d and dmin stay, q6_k's
-// scales too.
-// Four values of a sub-block at a time, as q4_0's group() (loading a model regroups every block):
+// scales too. Four values of a sub-block at a time, as q4_0's group() (loading a model regroups every block):
 // sub-blocks 2j and 2j + 1 share GGUF bytes qs[32j ..], 2j the low nibbles, 2j + 1 the high ones.
-void group(const BlockQ4_K& in, GroupQ4_K& out) {
+// The scales and mins in the group order. q4_k and q5_k alike.
+template <typename Block, typename Group>
+void group_scales_and_nibbles(const Block& in, Group& out) {
   out.d = in.d;
   out.dmin = in.dmin;
   uint8_t sc[8], m[8];
@@ -78,15 +79,42 @@ void group(const BlockQ4_K& in, GroupQ4_K& out) {
   }
 }
 
-void ungroup(const GroupQ4_K& in, BlockQ4_K& out) {
-  out = {in.d, in.dmin, {}, {}};
+template <typename Group, typename Block>
+void ungroup_scales_and_nibbles(const Group& in, Block& out) {
+  out.d = in.d;
+  out.dmin = in.dmin;
   uint8_t sc[8], m[8];
   group_scale_mins(in.scales, sc, m);
   pack_scale_mins(sc, m, out.scales);
+  std::memset(out.qs, 0, sizeof out.qs);
   for (int k = 0; k < 8; ++k)
     for (int i = 0; i < 32; ++i) {
       const int q = (in.qs[group_q4_k_byte(k, i)] >> group_q4_k_shift(i)) & 15;
       out.qs[32 * (k / 2) + i] |= static_cast<uint8_t>(q << 4 * (k % 2));
+    }
+}
+
+void group(const BlockQ4_K& in, GroupQ4_K& out) { group_scales_and_nibbles(in, out); }
+void ungroup(const GroupQ4_K& in, BlockQ4_K& out) { ungroup_scales_and_nibbles(in, out); }
+
+// q5_k's fifth bits: bit j of GGUF qh[i] is value i of sub-block j.
+void group(const BlockQ5_K& in, GroupQ5_K& out) {
+  group_scales_and_nibbles(in, out);
+  std::memset(out.qh, 0, sizeof out.qh);
+  for (int k = 0; k < 8; ++k)
+    for (int i = 0; i < 32; ++i) {
+      const int bit = group_q5_k_bit(k, i);
+      out.qh[bit / 8] |= static_cast<uint8_t>(((in.qh[i] >> k) & 1) << bit % 8);
+    }
+}
+
+void ungroup(const GroupQ5_K& in, BlockQ5_K& out) {
+  ungroup_scales_and_nibbles(in, out);
+  std::memset(out.qh, 0, sizeof out.qh);
+  for (int k = 0; k < 8; ++k)
+    for (int i = 0; i < 32; ++i) {
+      const int bit = group_q5_k_bit(k, i);
+      out.qh[i] |= static_cast<uint8_t>(((in.qh[bit / 8] >> bit % 8) & 1) << k);
     }
 }
 
@@ -169,6 +197,12 @@ void to_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept {
 }
 void from_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept {
   relayout_super_blocks<BlockQ4_K, GroupQ4_K>(blocks, src, dst, false);
+}
+void to_groups8_q5_k(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout_super_blocks<BlockQ5_K, GroupQ5_K>(blocks, src, dst, true);
+}
+void from_groups8_q5_k(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout_super_blocks<BlockQ5_K, GroupQ5_K>(blocks, src, dst, false);
 }
 void to_groups8_q6_k(const void* src, int64_t blocks, void* dst) noexcept {
   relayout_super_blocks<BlockQ6_K, GroupQ6_K>(blocks, src, dst, true);

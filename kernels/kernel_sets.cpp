@@ -1,6 +1,6 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
-// copy of it: the VNNI sets are avx2 with their own groups8 code (avx512_vnni's for q4_k and q6_k
+// copy of it: the VNNI sets are avx2 with their own groups8 code (avx512_vnni's for the K-quants
 // too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code (and, with the
 // dot product, their own K-quant code). The K-quants are otherwise the scalar set's in xsimd and
 // neon.
@@ -109,6 +109,7 @@ constexpr KernelSet kAvx2 = avx2_set();
 constexpr KernelSet avx512_vnni_set() {
   KernelSet s = vnni_set(Isa::avx512_vnni, avx512_vnni::matmul_rows_q8_0_groups8, avx512_vnni::matmul_rows_q4_0_groups8);
   s.rows[at(DType::q4_k)][kGroups8] = avx512_vnni::matmul_rows_q4_k_groups8;
+  s.rows[at(DType::q5_k)][kGroups8] = avx512_vnni::matmul_rows_q5_k_groups8;
   s.rows[at(DType::q6_k)][kGroups8] = avx512_vnni::matmul_rows_q6_k_groups8;
   return s;
 }

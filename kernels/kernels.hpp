@@ -11,14 +11,14 @@
 
 namespace slim::kernels {
 
-// How the rows of a q8_0 / q4_0 / q4_k / q6_k matrix lie in memory (other dtypes are always
+// How the rows of a q8_0 / q4_0 / q4_k / q5_k / q6_k matrix lie in memory (other dtypes are always
 // `blocks`):
 //   blocks:  the row's GGUF blocks one after another, the file layout;
 //   groups8: q8_0 / q4_0: each run of 8 whole blocks regrouped (quant_blocks.hpp, GroupQ8_0 /
 //            GroupQ4_0) so a kernel sums 8 blocks side by side, one block per 32-bit lane; the
-//            blocks after the last whole group stay GGUF blocks. q4_k / q6_k: each super-block's
+//            blocks after the last whole group stay GGUF blocks. The K-quants: each super-block's
 //            values regrouped the same way within it, one sub-block per lane (kquant_blocks.hpp,
-//            GroupQ4_K / GroupQ6_K). The AVX2 and VNNI kernels read it fastest.
+//            GroupQ4_K / GroupQ5_K / GroupQ6_K). The AVX2 and VNNI kernels read it fastest.
 // Both take dtype_row_bytes() bytes a row and only move bytes within a row, so a range of rows is
 // still a matrix of the same layout (Phi-3's fused projections are split that way).
 enum class Layout : uint8_t { blocks, groups8 };
@@ -34,8 +34,9 @@ struct MatrixRef {
 };
 
 // The layout the active kernel set reads fastest for dtype: groups8 for q8_0 / q4_0 under avx2,
-// avx512_vnni and avx_vnni and for q4_k / q6_k under avx512_vnni, blocks otherwise. Kernel sets without their own groups8 code compute such a matrix with the
-// scalar reference (correct, slow), so weights are stored in the layout this names.
+// avx512_vnni and avx_vnni and for the K-quants under avx512_vnni, blocks otherwise. Kernel sets
+// without their own groups8 code compute such a matrix with the scalar reference (correct,
+// slow), so weights are stored in the layout this names.
 Layout preferred_layout(DType dtype) noexcept;
 
 // One row of `cols` values of dtype, from layout `from` at src to layout `to` at dst (src and dst
@@ -106,7 +107,7 @@ enum class Isa : uint8_t {
   scalar,        // plain C++ loops
   xsimd,         // portable SIMD through xsimd, built for the baseline of the target architecture
   avx2,          // x86-64 AVX2 + FMA + F16C
-  avx512_vnni,   // x86-64 AVX-512 F/BW/VL/VNNI: vpdpbusd for q8_0 / q4_0 / q4_k / q6_k in groups8, the rest as avx2
+  avx512_vnni,   // x86-64 AVX-512 F/BW/VL/VNNI: vpdpbusd for q8_0 / q4_0 / K-quants in groups8, the rest as avx2
   avx_vnni,      // x86-64 AVX-VNNI (256-bit, VEX): the same, without AVX-512
   neon,          // AArch64 Advanced SIMD, widening multiplies for 8-bit dot products
   neon_dotprod,  // AArch64 with the Armv8.2 dot product instructions (SDOT)

@@ -93,6 +93,10 @@ inline int q6_value(const BlockQ6_K& w, int e) noexcept {
 //         12 scale bytes repacked so that one widening load gives the scales: byte k (0..7) =
 //         sc_k | (m_k >> 4) << 6, and bytes 8-11 as a little-endian word hold m_k & 15 in bits
 //         4k..4k+3 (group_scale_mins()).
+//   q5_k: q4_k's scales and nibbles, and the fifth bits as four 64-bit masks, one for each
+//         64-byte register of nibbles a 512-bit kernel loads (the low nibbles of qs[0..64), their
+//         high nibbles, the low and the high nibbles of qs[64..128)): bit p of mask m is the fifth
+//         bit of byte p of register m (group_q5_k_bit()).
 //   q6_k: 64-byte register r (0..3), lane k (0..15): values 4r..4r+3 of sub-block k; byte p of
 //         register r keeps its low 4 bits in the low (r even) or high (r odd) nibble of
 //         ql[64 (r / 2) + p], its top 2 bits in bits 2r, 2r + 1 of qh[p].
@@ -101,6 +105,12 @@ struct GroupQ4_K {
   uint8_t scales[12];  // the group order above, not GGUF's
   uint8_t qs[kSuperBlock / 2];
 };
+struct GroupQ5_K {
+  uint16_t d, dmin;
+  uint8_t scales[12];                // as GroupQ4_K's
+  uint8_t qh[kSuperBlock / 8];       // four little-endian 64-bit masks
+  uint8_t qs[kSuperBlock / 2];       // as GroupQ4_K's
+};
 struct GroupQ6_K {
   uint8_t ql[kSuperBlock / 2];
   uint8_t qh[kSuperBlock / 4];
@@ -108,6 +118,7 @@ struct GroupQ6_K {
   uint16_t d;
 };
 static_assert(sizeof(GroupQ4_K) == sizeof(BlockQ4_K) && alignof(GroupQ4_K) == 2);
+static_assert(sizeof(GroupQ5_K) == sizeof(BlockQ5_K) && alignof(GroupQ5_K) == 2);
 static_assert(sizeof(GroupQ6_K) == sizeof(BlockQ6_K) && alignof(GroupQ6_K) == 2);
 
 // A GroupQ4_K's scales and mins from its 12 scale bytes, and back.
@@ -130,6 +141,12 @@ inline void pack_group_scale_mins(const uint8_t* sc, const uint8_t* m, uint8_t* 
 // Where value i (0..31) of sub-block k of a GroupQ4_K lies: byte of qs and nibble shift.
 constexpr int group_q4_k_byte(int k, int i) noexcept { return 32 * (i / 8) + 4 * k + i % 4; }
 constexpr int group_q4_k_shift(int i) noexcept { return i % 8 < 4 ? 0 : 4; }
+// Where the fifth bit of value i (0..31) of sub-block k of a GroupQ5_K lies: bit index (0..255)
+// into qh, mask m = index / 64. Value i is in chunk i / 8 of qs, in the low nibbles for i % 8 < 4.
+constexpr int group_q5_k_bit(int k, int i) noexcept {
+  const int chunk = i / 8, m = 2 * (chunk / 2) + (i % 8) / 4;
+  return 64 * m + 32 * (chunk % 2) + 4 * k + i % 4;
+}
 // Where value i (0..15) of sub-block k of a GroupQ6_K lies: register and byte within it.
 constexpr int group_q6_k_register(int i) noexcept { return i / 4; }
 constexpr int group_q6_k_byte(int k, int i) noexcept { return 4 * k + i % 4; }

@@ -1,4 +1,4 @@
-// AVX-512 VNNI matmul for q4_k / q6_k weights in the groups8 layout (kquant_blocks.hpp) against Q8_K
+// AVX-512 VNNI matmul for q4_k / q5_k / q6_k weights in the groups8 layout (kquant_blocks.hpp) against Q8_K
 // activations. Built with the AVX-512 F/BW/VL/VNNI flags and only called after cpu_features()
 // confirmed them.
 //
@@ -8,7 +8,7 @@
 // once per super-block, one vpmulld for all of them. The activations are dealt out to match once
 // per activation row (the slots of q_groups_vnni.hpp), and meet every weight row from there.
 // Per super-block, in exact int32 lanes where integer:
-//   q4_k: isum_k = sc_k Σ q x over sub-block k, S_k = bsums_2k + bsums_2k+1
+//   q4_k (q5_k with q = 0..31): isum_k = sc_k Σ q x over sub-block k, S_k = bsums_2k + bsums_2k+1
 //         acc = fma(float(isum), d d_x, acc);  macc = fma(dmin m_k, d_x S_k, macc)   (8 lanes
 //         each, acc - macc at the end; the second factors of macc's terms are made once per
 //         weight and once per activation super-block)
@@ -63,7 +63,8 @@ struct Q4K {
     x.sums = _mm256_mul_ps(_mm256_cvtepi32_ps(sums), x.d);
     return x;
   }
-  static W load(const Group& g) {
+  template <typename G>
+  static W load(const G& g) {
     // group_scale_mins() on all eight lanes: byte k widened to lane k gives sc_k in its low 6 bits
     // and m_k's top two in bits 6-7; the word of bytes 8-11 shifted right 4k gives m_k's low four.
     const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.scales)));
@@ -84,6 +85,21 @@ struct Q4K {
             _mm256_fmadd_ps(w.mins, x.sums, acc.mins)};
   }
   static float sum(Acc acc) { return vnni_hsum<V512>(_mm256_sub_ps(acc.scaled, acc.mins)); }
+};
+
+// q5_k: q4_k's steps on nibbles that get their fifth bit (16) from qh's mask of each register
+// (one masked byte add).
+struct Q5K : Q4K {
+  using Group = GroupQ5_K;
+  static W load(const Group& g) {
+    W w = Q4K::load(g);
+    for (int m = 0; m < 4; ++m) {
+      uint64_t bits;
+      std::memcpy(&bits, g.qh + 8 * m, 8);
+      w.q.v[m] = _mm512_mask_add_epi8(w.q.v[m], _cvtu64_mask64(bits), w.q.v[m], _mm512_set1_epi8(16));
+    }
+    return w;
+  }
 };
 
 struct Q6K {
@@ -224,6 +240,7 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void matmul_rows_q4_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q4K>(a, r0, r1); }
+void matmul_rows_q5_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q5K>(a, r0, r1); }
 void matmul_rows_q6_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q6K>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx512_vnni

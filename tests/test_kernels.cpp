@@ -458,7 +458,7 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
 TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp says, and converts back exactly") {
   std::mt19937 rng(19);
   std::uniform_int_distribution<int> byte(0, 255);
-  for (DType dtype : {DType::q4_k, DType::q6_k}) {
+  for (DType dtype : {DType::q4_k, DType::q5_k, DType::q6_k}) {
     const int64_t cols = 768;
     INFO(dtype_name(dtype));
     const size_t row_bytes = dtype_row_bytes(dtype, cols);
@@ -479,6 +479,15 @@ TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp s
         for (int k = 0; k < 8; ++k) REQUIRE((g.scales[k] & 63) == sc[k]);
         for (int k = 0; k < 8; ++k)
           for (int i = 0; i < 32; ++i) REQUIRE(((g.qs[32 * (i / 8) + 4 * k + i % 4] >> (i % 8 < 4 ? 0 : 4)) & 15) == kquant_q(w, k, i));
+      } else if (dtype == DType::q5_k) {
+        const auto& w = reinterpret_cast<const BlockQ5_K*>(blocks.data())[b];
+        const auto& g = reinterpret_cast<const GroupQ5_K*>(groups.data())[b];
+        for (int k = 0; k < 8; ++k)
+          for (int i = 0; i < 32; ++i) {
+            const int bit = group_q5_k_bit(k, i);
+            const int q = ((g.qs[group_q4_k_byte(k, i)] >> group_q4_k_shift(i)) & 15) | ((g.qh[bit / 8] >> bit % 8) & 1) << 4;
+            REQUIRE(q == kquant_q(w, k, i));
+          }
       } else {
         const auto& w = reinterpret_cast<const BlockQ6_K*>(blocks.data())[b];
         const auto& g = reinterpret_cast<const GroupQ6_K*>(groups.data())[b];
@@ -497,9 +506,7 @@ TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp s
     REQUIRE(std::memcmp(from_blocks.data(), from_groups.data(), from_blocks.size() * sizeof(float)) == 0);
   }
   const bool groups8 = active_isa_id() == Isa::avx512_vnni;
-  CHECK(preferred_layout(DType::q4_k) == (groups8 ? Layout::groups8 : Layout::blocks));
-  CHECK(preferred_layout(DType::q6_k) == (groups8 ? Layout::groups8 : Layout::blocks));
-  CHECK(preferred_layout(DType::q5_k) == Layout::blocks);
+  for (DType dtype : {DType::q4_k, DType::q5_k, DType::q6_k}) CHECK(preferred_layout(dtype) == (groups8 ? Layout::groups8 : Layout::blocks));
 }
 
 TEST_CASE("the activation quantizer never writes -128 and rounds within half a step") {
