@@ -1,7 +1,7 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
-// copy of it: the VNNI sets are avx2 with their own groups8 code (avx512_vnni's for the K-quants
-// too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code (and, with the
+// copy of it: the VNNI sets are avx2 with their own groups8 code for q8_0 / q4_0 (avx512_vnni's for
+// the K-quants too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code (and, with the
 // dot product, their own K-quant code). The K-quants are otherwise the scalar set's in xsimd and
 // neon.
 #include "kernels/kernel_set.hpp"
@@ -60,6 +60,9 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::q4_k)][kBlocks] = avx2::matmul_rows_q4_k;
   s.rows[at(DType::q5_k)][kBlocks] = avx2::matmul_rows_q5_k;
   s.rows[at(DType::q6_k)][kBlocks] = avx2::matmul_rows_q6_k;
+  s.rows[at(DType::q4_k)][kGroups8] = avx2::matmul_rows_q4_k_groups8;
+  s.rows[at(DType::q5_k)][kGroups8] = avx2::matmul_rows_q5_k_groups8;
+  s.rows[at(DType::q6_k)][kGroups8] = avx2::matmul_rows_q6_k_groups8;
   s.quantize_acts = avx2::quantize_act_row;
   s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};

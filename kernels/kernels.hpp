@@ -33,8 +33,8 @@ struct MatrixRef {
   Layout layout = Layout::blocks;
 };
 
-// The layout the active kernel set reads fastest for dtype: groups8 for q8_0 / q4_0 under avx2,
-// avx512_vnni and avx_vnni and for the K-quants under avx512_vnni, blocks otherwise. Kernel sets
+// The layout the active kernel set reads fastest for dtype: groups8 for q8_0 / q4_0 and the
+// K-quants under avx2, avx512_vnni and avx_vnni, blocks otherwise. Kernel sets
 // without their own groups8 code compute such a matrix with the scalar reference (correct,
 // slow), so weights are stored in the layout this names.
 Layout preferred_layout(DType dtype) noexcept;

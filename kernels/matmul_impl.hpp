@@ -74,6 +74,9 @@ void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t
 void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q6_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 // The VNNI sets: q8_0 / q4_0 in groups8 with vpdpbusd (q_groups_vnni.hpp), avx512_vnni the K-quants
 // too (matmul_kquants_avx512_vnni.cpp); everything else, the row operations and the activation

@@ -22,12 +22,11 @@
 #include <array>
 #include <cstring>
 
+#include "kernels/kquant_groups_x86.hpp"
 #include "kernels/vnni_512.hpp"
 
 namespace slim::kernels::avx512_vnni {
 namespace {
-
-inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
 // Every lane: GCC 12's unmasked forms of several AVX-512 conversions and shifts read an
 // "undefined" register that -Wmaybe-uninitialized flags; the zero-masked forms with all lanes
@@ -36,7 +35,8 @@ constexpr __mmask16 kAll = 0xFFFF;
 
 struct Q4K {
   using Group = GroupQ4_K;
-  static constexpr int kPrefillCols = 4;  // activation rows a prefill tile (8 measured no faster)
+  // Tiles: 2 weight rows x 4 activation rows at prefill (8 measured no faster), 8 rows at decode.
+  static constexpr int kPrefillRows = 2, kPrefillCols = 4, kDecodeRows = V512::kDecodeRows;
   // The scale and the min terms in accumulators of their own: two short FMA chains a super-block
   // rather than one of two FMAs, which bounded decode.
   struct Acc {
@@ -59,22 +59,13 @@ struct Q4K {
     X x;
     V512::slots<Nibbles>(q, x.a);
     x.d = _mm256_set1_ps(d);
-    const __m256i sums = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)), _mm256_set1_epi16(1));
-    x.sums = _mm256_mul_ps(_mm256_cvtepi32_ps(sums), x.d);
+    x.sums = scaled_sub_block_sums(bsums, x.d);
     return x;
   }
   template <typename G>
   static W load(const G& g) {
-    // group_scale_mins() on all eight lanes: byte k widened to lane k gives sc_k in its low 6 bits
-    // and m_k's top two in bits 6-7; the word of bytes 8-11 shifted right 4k gives m_k's low four.
-    const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.scales)));
-    uint32_t word;
-    std::memcpy(&word, g.scales + 8, 4);
-    const __m256i low = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
-    const __m256i mins = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(bytes, 2), _mm256_set1_epi32(0x30)),
-                                         _mm256_and_si256(low, _mm256_set1_epi32(15)));
-    return {Nibbles::load_qs(g.qs), _mm256_and_si256(bytes, _mm256_set1_epi32(63)), _mm256_set1_ps(f16(g.d)),
-            _mm256_mul_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(f16(g.dmin)))};
+    const GroupScales s = group_scales(g);
+    return {Nibbles::load_qs(g.qs), s.scales, s.d, s.mins};
   }
   static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static Acc step(Acc acc, const W& w, const X& x) {
@@ -104,9 +95,9 @@ struct Q5K : Q4K {
 
 struct Q6K {
   using Group = GroupQ6_K;
-  // Activation rows a prefill tile: unpacking the six bits costs more than q4_k's nibbles, so
+  // Prefill tiles of 8 activation rows: unpacking the six bits costs more than q4_k's nibbles, so
   // each weight super-block serves 8 (5-12% faster than 4, bench_matmul n:64 / n:512).
-  static constexpr int kPrefillCols = 8;
+  static constexpr int kPrefillRows = 2, kPrefillCols = 8, kDecodeRows = V512::kDecodeRows;
   using Acc = __m512;
   struct X {
     __m512i a[4];  // register r, lane k: activations 16k + 4r .. +3
@@ -150,7 +141,7 @@ struct Q6K {
     w.q[2] = _mm512_or_si512(_mm512_and_si512(l1, low4), _mm512_and_si512(h, bits45));
     w.q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), low4), _mm512_and_si512(_mm512_srli_epi16(h, 2), bits45));
     w.scales = _mm512_maskz_cvtepi8_epi32(kAll, _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.scales)));
-    w.d = _mm512_set1_ps(f16(g.d));
+    w.d = _mm512_set1_ps(_cvtsh_ss(g.d));
     return w;
   }
   static Acc zero() { return _mm512_setzero_ps(); }
@@ -167,80 +158,10 @@ struct Q6K {
   }
 };
 
-// The super-blocks of activation rows t..t+T-1 into x[b * T + j].
-template <typename K, int T>
-void prepare(const QuantizedActsK& xk, int64_t t, typename K::X* x) {
-  for (int64_t b = 0; b < xk.blocks; ++b)
-    for (int j = 0; j < T; ++j) {
-      const int64_t at = (t + j) * xk.blocks + b;
-      x[b * T + j] = K::prepare(xk.q + (t + j) * xk.cols + b * kSuperBlock, xk.bsums + at * 16, xk.d[at]);
-    }
-}
-
-// Outputs y[t+j][r+i] for i < R, j < T: each weight super-block loaded once for the T activation
-// rows, each prepared activation super-block once for the R weight rows. A decode tile (T = 1,
-// R > 1: R interleaved streams) prefetches the same super-block of the next tile's rows; a single
-// row (prefetch given) keeps its stream prefetched ahead.
-template <typename K, int R, int T>
-inline void tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X* x, StreamPrefetch* prefetch) {
-  const int64_t nb = a.xk.blocks, row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
-  const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
-  const typename K::Group* w[R];
-  for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename K::Group*>(first + i * row_bytes);
-  typename K::Acc acc[R][T];
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) acc[i][j] = K::zero();
-  for (int64_t b = 0; b < nb; ++b, x += T) {
-    if (prefetch != nullptr) prefetch->upto(w[0] + b + 1);
-    typename K::W wv[R];
-    for (int i = 0; i < R; ++i) {
-      if constexpr (T == 1 && R > 1) _mm_prefetch(reinterpret_cast<const char*>(w[i] + b) + R * row_bytes, _MM_HINT_T1);
-      wv[i] = K::load(w[i][b]);
-    }
-    for (int j = 0; j < T; ++j)
-      for (int i = 0; i < R; ++i) acc[i][j] = K::step(acc[i][j], wv[i], x[j]);
-  }
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = K::sum(acc[i][j]);
-}
-
-template <typename K>
-void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  constexpr int kR = 2, kT = K::kPrefillCols;  // prefill tile: 2 weight rows x kT activation rows
-  const int64_t n = a.n, nb = a.xk.blocks, full_t = n - n % kT;
-  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
-  // Inline up to 16384 columns at decode, 16384 / kT at prefill.
-  Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (full_t > 0 ? kT : 1)));
-  if (full_t > 0) {
-    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
-    const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
-    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
-      const int64_t g1 = std::min(r1, g0 + run_rows);
-      for (int64_t t = 0; t < full_t; t += kT) {
-        prepare<K, kT>(a.xk, t, x.get());
-        int64_t r = g0;
-        for (; r + kR <= g1; r += kR) tile<K, kR, kT>(a, r, t, x.get(), nullptr);
-        for (; r < g1; ++r) tile<K, 1, kT>(a, r, t, x.get(), nullptr);
-      }
-    }
-  }
-  // Decode and leftovers: long rows V512::kDecodeRows at a time (as q4_0's), others one after the
-  // other as one prefetched stream.
-  for (int64_t t = full_t; t < n; ++t) {
-    prepare<K, 1>(a.xk, t, x.get());
-    int64_t r = r0;
-    if (nb >= kVnniTileFromGroups) {
-      for (; r + V512::kDecodeRows <= r1; r += V512::kDecodeRows) tile<K, V512::kDecodeRows, 1>(a, r, t, x.get(), nullptr);
-    }
-    StreamPrefetch prefetch(static_cast<const unsigned char*>(a.w.data) + r * row_bytes);
-    for (; r < r1; ++r) tile<K, 1, 1>(a, r, t, x.get(), &prefetch);
-  }
-}
-
 }  // namespace
 
-void matmul_rows_q4_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q4K>(a, r0, r1); }
-void matmul_rows_q5_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q5K>(a, r0, r1); }
-void matmul_rows_q6_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<Q6K>(a, r0, r1); }
+void matmul_rows_q4_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { kquant_groups_run<Q4K>(a, r0, r1); }
+void matmul_rows_q5_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { kquant_groups_run<Q5K>(a, r0, r1); }
+void matmul_rows_q6_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { kquant_groups_run<Q6K>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx512_vnni

@@ -505,7 +505,7 @@ TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp s
     row_to_f32({dtype, groups.data(), 1, cols, Layout::groups8}, 0, from_groups.data());
     REQUIRE(std::memcmp(from_blocks.data(), from_groups.data(), from_blocks.size() * sizeof(float)) == 0);
   }
-  const bool groups8 = active_isa_id() == Isa::avx512_vnni;
+  const bool groups8 = active_isa_id() == Isa::avx2 || active_isa_id() == Isa::avx512_vnni || active_isa_id() == Isa::avx_vnni;
   for (DType dtype : {DType::q4_k, DType::q5_k, DType::q6_k}) CHECK(preferred_layout(dtype) == (groups8 ? Layout::groups8 : Layout::blocks));
 }
 

@@ -1,0 +1,126 @@
+// Internal to the x86 K-quant kernel files for the groups8 layout (matmul_kquants_groups_avx2.cpp,
+// matmul_kquants_avx512_vnni.cpp): what their kernels share, in an unnamed namespace so each file,
+// built with its own ISA flags, has its own copy.
+//   - the scales of a GroupQ4_K / GroupQ5_K (kquant_blocks.hpp) unpacked for eight 32-bit lanes;
+//   - the loops over rows and tiles, given a policy K: its Group, X (one activation row's
+//     super-block, prepared once for every weight row it meets), W (one weight super-block,
+//     loaded once for the activation rows of a tile), Acc, prepare(), load(), zero(), step(),
+//     sum(), and its tile sizes kPrefillRows x kPrefillCols and kDecodeRows.
+// Every output goes through the same steps in decode and prefill, so results do not depend on n
+// or on how rows are split over threads.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/matmul_impl.hpp"
+#include "kernels/scratch.hpp"
+#include "kernels/stream_prefetch.hpp"
+
+namespace slim::kernels {
+namespace {
+
+// A q4_k / q5_k group's factors: lane k of scales is sc_k, of mins dmin m_k; d in every lane.
+struct GroupScales {
+  __m256i scales;
+  __m256 d, mins;
+};
+
+template <typename G>
+inline GroupScales group_scales(const G& g) {
+  // group_scale_mins() on all eight lanes: byte k widened to lane k gives sc_k in its low 6 bits
+  // and m_k's top two in bits 6-7; the word of bytes 8-11 shifted right 4k gives m_k's low four.
+  const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.scales)));
+  uint32_t word;
+  std::memcpy(&word, g.scales + 8, 4);
+  const __m256i low = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+  const __m256i mins = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(bytes, 2), _mm256_set1_epi32(0x30)),
+                                       _mm256_and_si256(low, _mm256_set1_epi32(15)));
+  return {_mm256_and_si256(bytes, _mm256_set1_epi32(63)), _mm256_set1_ps(_cvtsh_ss(g.d)),
+          _mm256_mul_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(_cvtsh_ss(g.dmin)))};
+}
+
+// Lane k: d_x times the sum of sub-block k's 32 activations (bsums_2k + bsums_2k+1), what the
+// mins of q4_k / q5_k meet.
+inline __m256 scaled_sub_block_sums(const int16_t* bsums, __m256 d) {
+  const __m256i sums = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)), _mm256_set1_epi16(1));
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d);
+}
+
+// Rows of this many super-blocks or more decode K::kDecodeRows at a time (as q4_0's groups).
+constexpr int64_t kTileFromSuperBlocks = 40;
+
+// The super-blocks of activation rows t..t+T-1 into x[b * T + j].
+template <typename K, int T>
+void kquant_groups_prepare(const QuantizedActsK& xk, int64_t t, typename K::X* x) {
+  for (int64_t b = 0; b < xk.blocks; ++b)
+    for (int j = 0; j < T; ++j) {
+      const int64_t at = (t + j) * xk.blocks + b;
+      x[b * T + j] = K::prepare(xk.q + (t + j) * xk.cols + b * kSuperBlock, xk.bsums + at * 16, xk.d[at]);
+    }
+}
+
+// Outputs y[t+j][r+i] for i < R, j < T: each weight super-block loaded once for the T activation
+// rows, each prepared activation super-block once for the R weight rows. A decode tile (T = 1,
+// R > 1: R interleaved streams) prefetches the same super-block of the next tile's rows; a single
+// row (prefetch given) keeps its stream prefetched ahead.
+template <typename K, int R, int T>
+inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X* x, StreamPrefetch* prefetch) {
+  const int64_t nb = a.xk.blocks, row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
+  const typename K::Group* w[R];
+  for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename K::Group*>(first + i * row_bytes);
+  typename K::Acc acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) acc[i][j] = K::zero();
+  for (int64_t b = 0; b < nb; ++b, x += T) {
+    if (prefetch != nullptr) prefetch->upto(w[0] + b + 1);
+    typename K::W wv[R];
+    for (int i = 0; i < R; ++i) {
+      if constexpr (T == 1 && R > 1) _mm_prefetch(reinterpret_cast<const char*>(w[i] + b) + R * row_bytes, _MM_HINT_T1);
+      wv[i] = K::load(w[i][b]);
+    }
+    for (int j = 0; j < T; ++j)
+      for (int i = 0; i < R; ++i) acc[i][j] = K::step(acc[i][j], wv[i], x[j]);
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = K::sum(acc[i][j]);
+}
+
+template <typename K>
+void kquant_groups_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
+  constexpr int kR = K::kPrefillRows, kT = K::kPrefillCols;
+  const int64_t n = a.n, nb = a.xk.blocks, full_t = n - n % kT;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  // Inline up to 16384 columns at decode, 16384 / kT at prefill.
+  Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (full_t > 0 ? kT : 1)));
+  if (full_t > 0) {
+    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
+    const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
+    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
+      const int64_t g1 = std::min(r1, g0 + run_rows);
+      for (int64_t t = 0; t < full_t; t += kT) {
+        kquant_groups_prepare<K, kT>(a.xk, t, x.get());
+        int64_t r = g0;
+        for (; r + kR <= g1; r += kR) kquant_groups_tile<K, kR, kT>(a, r, t, x.get(), nullptr);
+        for (; r < g1; ++r) kquant_groups_tile<K, 1, kT>(a, r, t, x.get(), nullptr);
+      }
+    }
+  }
+  // Decode and leftovers: long rows K::kDecodeRows at a time (as q4_0's), others one after the
+  // other as one prefetched stream.
+  for (int64_t t = full_t; t < n; ++t) {
+    kquant_groups_prepare<K, 1>(a.xk, t, x.get());
+    int64_t r = r0;
+    if (nb >= kTileFromSuperBlocks) {
+      for (; r + K::kDecodeRows <= r1; r += K::kDecodeRows) kquant_groups_tile<K, K::kDecodeRows, 1>(a, r, t, x.get(), nullptr);
+    }
+    StreamPrefetch prefetch(static_cast<const unsigned char*>(a.w.data) + r * row_bytes);
+    for (; r < r1; ++r) kquant_groups_tile<K, 1, 1>(a, r, t, x.get(), &prefetch);
+  }
+}
+
+}  // namespace
+}  // namespace slim::kernels
