@@ -64,13 +64,13 @@ inline CLI::Validator each_of_list(CLI::Validator check) {
       "");
 }
 
-// The --weights check: one of "as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k" (without
+// The --weights check: one of "as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m, q5_k_m" (without
 // as_stored for a program that must convert).
 inline CLI::Validator weights_check(bool allow_as_stored = true) {
   std::string names;
   for (auto f : {WeightFormat::as_stored, WeightFormat::f32, WeightFormat::f16, WeightFormat::bf16, WeightFormat::q8_0,
                  WeightFormat::q4_0, WeightFormat::q4_1, WeightFormat::q5_0, WeightFormat::q5_1, WeightFormat::q4_k,
-                 WeightFormat::q5_k, WeightFormat::q6_k}) {
+                 WeightFormat::q5_k, WeightFormat::q6_k, WeightFormat::q4_k_m, WeightFormat::q5_k_m}) {
     if (f == WeightFormat::as_stored && !allow_as_stored) continue;
     names += (names.empty() ? "" : ", ") + std::string(weight_format_name(f));
   }
@@ -103,8 +103,8 @@ inline CLI::Option* add_weights_option(CLI::App& app, WeightFormat& weights, boo
       .add_option_function<std::string>(
           "--weights", [&weights](const std::string& text) { weights = *parse_weight_format(text); },
           allow_as_stored
-              ? "weight matrices as stored, or converted at load to f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k (default: as_stored)"
-              : "the type to convert the weight matrices to: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k or q6_k")
+              ? "weight matrices as stored, or converted at load to f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, or the mixes q4_k_m / q5_k_m (default: as_stored)"
+              : "the type to convert the weight matrices to: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, or the mixes q4_k_m / q5_k_m")
       ->check(weights_check(allow_as_stored));
 }
 inline CLI::Option* add_threads_option(CLI::App& app, int& threads, const std::string& names = "--threads") {

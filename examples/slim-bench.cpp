@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
                          ->check(CLI::ExistingFile);
   model_opt->excludes(config_opt);
   app.add_option("--weights", weights_list,
-                 "as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (comma-separated; default: as stored, f32 for --config)")
+                 "as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m, q5_k_m (comma-separated; default: as stored, f32 for --config)")
       ->check(slim::cli::each_of_list(slim::cli::weights_check()));
   app.add_option("-p,--n-prompt", prompt, "prompt tokens of the pp test (0 = none)")->check(zero_or_more);
   app.add_option("-n,--n-gen", gen, "decoded tokens of the tg test (0 = none)")->check(zero_or_more);

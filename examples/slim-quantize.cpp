@@ -1,5 +1,6 @@
-// slim-quantize: converts a model folder's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, bf16, f16 or
-// f32 and writes a folder that Model::load maps back without converting again (docs/quantized_format.md). The
+// slim-quantize: converts a model folder's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (or
+// the q4_k_m / q5_k_m mixes), bf16, f16 or f32 and writes a folder that Model::load maps back without
+// converting again (docs/quantized_format.md). The
 // tokenizer and the other small files of the folder are copied. With --config instead of --model it writes
 // random weights of that shape (for benchmarks of load time and the like). An --out ending in
 // .gguf writes one GGUF file instead (tokenizer inside; --weights as_stored keeps the types).
@@ -49,7 +50,7 @@ int copy_other_files(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Converts a model's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, bf16, f16 or f32 and writes them as a model folder or a GGUF file", "slim-quantize"};
+  CLI::App app{"Converts a model's weights to q4_0, q8_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m, q5_k_m, bf16, f16 or f32 and writes them as a model folder or a GGUF file", "slim-quantize"};
   slim::cli::ModelArgs model_args;  // path, weights, threads, no_mmap
   std::string config, out;
   uint64_t seed = 0;

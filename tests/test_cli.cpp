@@ -87,7 +87,7 @@ TEST_CASE("bad model options get one sentence naming the option", "[cli]") {
     CHECK(weights.status == 2);
     CHECK(lines(weights.out) == 1);
     CHECK(weights.out.find("--weights must be one of ") != std::string::npos);
-    CHECK(weights.out.find("q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, not 'bogus'") != std::string::npos);
+    CHECK(weights.out.find("q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m, q5_k_m, not 'bogus'") != std::string::npos);
   }
   auto bench_list = run(command(model_programs(dir)[5], " --weights q8_0,q4_0,bogus 2>&1 >/dev/null"));
   CHECK(bench_list.status == 2);

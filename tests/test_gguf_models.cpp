@@ -383,7 +383,9 @@ TEST_CASE("gguf models: the same weights as the Hugging Face folder") {
                                      {slim::WeightFormat::q5_1, "model-q5_1.gguf"},
                                      {slim::WeightFormat::q4_k, "model-q4_k.gguf"},
                                      {slim::WeightFormat::q5_k, "model-q5_k.gguf"},
-                                     {slim::WeightFormat::q6_k, "model-q6_k.gguf"}}) {
+                                     {slim::WeightFormat::q6_k, "model-q6_k.gguf"},
+                                     // the mix: the same type for every matrix as llama-quantize's Q4_K_M
+                                     {slim::WeightFormat::q4_k_m, "model-q4_k_m.gguf"}}) {
     INFO(file);
     CHECK(max_diff(prompt_logits(load_1thread(model_dir(arch) / "hf", format), input), prompt_logits(load_1thread(model_dir(arch) / file), input)) ==
           0.0);

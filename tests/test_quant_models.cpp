@@ -525,3 +525,36 @@ TEST_CASE("Arm smoke test: the llama fixture in f32 and q8_0", "[arm]") {
   CHECK(b.decisive_top1 >= 0.95 * double(b.decisive));
   CHECK(logits == run(q8, input, 1));
 }
+
+TEST_CASE("q4_k_m / q5_k_m give each matrix llama-quantize's type for its role and layer", "[quant]") {
+  using slim::DType;
+  const slim::WeightPlan q4{WeightFormat::q4_k_m, 16, 0, false}, q5{WeightFormat::q5_k_m, 16, 0, true};
+  const auto layer = [](int i, const std::string& rest) { return "model.layers." + std::to_string(i) + "." + rest; };
+  // 16 layers: the first and last two, and 4, 7, 10, 13 get more bits.
+  for (int i = 0; i < 16; ++i) {
+    const bool more = i < 2 || i >= 14 || (i - 2) % 3 == 2;
+    INFO("layer " << i);
+    CHECK(q4.dtype(layer(i, "self_attn.v_proj.weight"), DType::f32, 2048) == (more ? DType::q6_k : DType::q4_k));
+    CHECK(q4.dtype(layer(i, "mlp.down_proj.weight"), DType::f32, 8192) == (more ? DType::q6_k : DType::q4_k));
+    CHECK(q5.dtype(layer(i, "mlp.down_proj.weight"), DType::f32, 8192) == (more ? DType::q6_k : DType::q5_k));
+    CHECK(q4.dtype(layer(i, "self_attn.q_proj.weight"), DType::f32, 2048) == DType::q4_k);
+    CHECK(q4.dtype(layer(i, "mlp.up_proj.weight"), DType::f32, 2048) == DType::q4_k);
+  }
+  CHECK(q4.dtype("lm_head.weight", DType::f32, 2048) == DType::q6_k);
+  CHECK(q4.dtype("model.embed_tokens.weight", DType::f32, 2048) == DType::q4_k);
+  CHECK(q5.dtype("model.embed_tokens.weight", DType::bf16, 2048) == DType::q6_k);  // tied: the head's type
+  CHECK(q4.dtype(layer(3, "self_attn.qkv_proj.weight"), DType::f32, 3072) == DType::q5_k);
+  CHECK(q5.dtype(layer(3, "self_attn.qkv_proj.weight"), DType::f32, 3072) == DType::q6_k);
+  // Rows that are not whole super-blocks take the fallback; 8 experts (Mixtral) keep k / v in q8_0.
+  CHECK(q4.dtype(layer(5, "self_attn.q_proj.weight"), DType::f32, 896) == DType::q5_0);
+  CHECK(q4.dtype(layer(0, "mlp.down_proj.weight"), DType::f32, 4864 + 32) == DType::q8_0);
+  const slim::WeightPlan mixtral{WeightFormat::q4_k_m, 32, 8, false};
+  CHECK(mixtral.dtype(layer(9, "self_attn.v_proj.weight"), DType::f32, 4096) == DType::q8_0);
+  CHECK(mixtral.dtype(layer(9, "self_attn.k_proj.weight"), DType::f32, 4096) == DType::q8_0);
+  CHECK(mixtral.dtype(layer(9, "self_attn.o_proj.weight"), DType::f32, 4096) == DType::q5_k);
+  CHECK(mixtral.dtype(layer(9, "block_sparse_moe.gate.weight"), DType::bf16, 4096) == DType::bf16);
+  CHECK(mixtral.dtype(layer(0, "block_sparse_moe.experts.3.w2.weight"), DType::f32, 14336) == DType::q6_k);
+  // A single-type format ignores the role.
+  const slim::WeightPlan plain{WeightFormat::q4_k, 16, 0, false};
+  CHECK(plain.dtype("lm_head.weight", DType::f32, 2048) == DType::q4_k);
+}

@@ -27,7 +27,10 @@ using LogCallback = std::function<void(LogLevel level, const std::string& messag
 //   as_stored: as the file holds them (f32, bf16, f16, or a saved q8_0 / q4_0 folder).
 //   f32, f16, bf16: converted; q8_0, q4_0, q4_1, q5_0, q5_1: quantized to GGUF-compatible blocks
 //   of 32 (see dtype.hpp); q4_k, q5_k, q6_k: to GGUF's K-quant super-blocks of 256, as
-//   llama-quantize makes them.
+//   llama-quantize makes them; q4_k_m, q5_k_m: llama-quantize's Q4_K_M / Q5_K_M mixes, q4_k /
+//   q5_k with q6_k for the output head and for v_proj / down_proj in the layers it picks (the
+//   first and last eighth and every third between), Phi-3's fused qkv in q5_k / q6_k, Mixtral's
+//   k / v in q8_0, MoE routers as stored.
 // Every matrix follows it: attention and MLP projections, MoE experts and routers, Phi-3's fused
 // matrices, the embedding table and the output head (a tied head shares the embedding's).
 // Norm weights and biases always stay f32. A matrix whose rows are not a multiple of the block (32
@@ -35,9 +38,10 @@ using LogCallback = std::function<void(LogLevel level, const std::string& messag
 // does (q4_k to q5_0, q5_k to q5_1, q6_k to q8_0), and a row not whole blocks of 32 either keeps
 // its stored type (f32 for Model::random). A matrix already in the wanted type is never re-quantized (q8_0 / q4_0 rows may
 // be regrouped into the layout the CPU's kernels read fastest, a copy).
-enum class WeightFormat : uint8_t { as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k };
+enum class WeightFormat : uint8_t { as_stored, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m, q5_k_m };
 
-// "as_stored", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k".
+// "as_stored", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k",
+// "q4_k_m", "q5_k_m".
 std::string_view weight_format_name(WeightFormat format) noexcept;
 // The format of one of those names; nullopt for any other string.
 std::optional<WeightFormat> parse_weight_format(std::string_view name) noexcept;

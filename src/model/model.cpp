@@ -20,10 +20,10 @@ namespace {
 
 constexpr int64_t kDefaultContext = 4096;
 
-constexpr std::array<WeightFormat, 12> kFormats = {WeightFormat::as_stored, WeightFormat::f32,  WeightFormat::f16,
-                                                   WeightFormat::bf16,      WeightFormat::q8_0, WeightFormat::q4_0,
-                                                   WeightFormat::q4_1,      WeightFormat::q5_0, WeightFormat::q5_1,
-                                                   WeightFormat::q4_k,      WeightFormat::q5_k, WeightFormat::q6_k};
+constexpr std::array<WeightFormat, 14> kFormats = {
+    WeightFormat::as_stored, WeightFormat::f32,  WeightFormat::f16,  WeightFormat::bf16,   WeightFormat::q8_0,
+    WeightFormat::q4_0,      WeightFormat::q4_1, WeightFormat::q5_0, WeightFormat::q5_1,   WeightFormat::q4_k,
+    WeightFormat::q5_k,      WeightFormat::q6_k, WeightFormat::q4_k_m, WeightFormat::q5_k_m};
 
 int resolve_threads(const LoadOptions& options) {
   if (options.threads < 0) throw Error(ErrorCode::invalid_argument, "LoadOptions.threads must be >= 0");
@@ -88,6 +88,8 @@ std::string_view weight_format_name(WeightFormat format) noexcept {
     case WeightFormat::q4_k: return "q4_k";
     case WeightFormat::q5_k: return "q5_k";
     case WeightFormat::q6_k: return "q6_k";
+    case WeightFormat::q4_k_m: return "q4_k_m";
+    case WeightFormat::q5_k_m: return "q5_k_m";
   }
   return "?";
 }
@@ -151,7 +153,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, cons
     check_fits_in_memory(matrix_bytes(impl->config, options.weights, DType::f32), path.string());
   }
   Progress progress(options.progress, total_elements(impl->config));
-  auto source = file_source(std::move(lookup), options.weights, impl->threads, progress);
+  auto source = file_source(std::move(lookup), weight_plan(options.weights, impl->config), impl->threads, progress);
   impl->weights = build_weights(impl->config, *source, impl->saved);
   finish(*impl);
   progress.finish();
@@ -178,7 +180,7 @@ std::shared_ptr<const Model> Model::random(const std::filesystem::path& config_j
   check_fits_in_memory(matrix_bytes(impl->config, options.weights, DType::f32),
                        config_json.string() + " in " + std::string(weight_format_name(options.weights)));
   Progress progress(options.progress, total_elements(impl->config));
-  auto source = random_source(impl->config, options.weights, impl->threads, seed, progress);
+  auto source = random_source(impl->config, weight_plan(options.weights, impl->config), impl->threads, seed, progress);
   impl->weights = build_weights(impl->config, *source, impl->saved);
   finish(*impl);
   progress.finish();

@@ -110,13 +110,13 @@ void run_fill_jobs(const std::vector<FillJob>& jobs, int threads, Progress& prog
 
 class FileSource final : public TensorSource {
  public:
-  FileSource(TensorLookup lookup, WeightFormat format, int threads, Progress& progress)
-      : lookup_(std::move(lookup)), format_(format), threads_(threads), progress_(progress) {}
+  FileSource(TensorLookup lookup, WeightPlan plan, int threads, Progress& progress)
+      : lookup_(std::move(lookup)), plan_(plan), threads_(threads), progress_(progress) {}
 
   Tensor matrix(const std::string& name, int64_t rows, int64_t cols) override {
     Tensor t = lookup_(name);
     check_shape(name, t, {rows, cols});
-    const DType target = target_dtype(format_, t.dtype(), cols);
+    const DType target = plan_.dtype(name, t.dtype(), cols);
     // A saved q4_0 folder is never re-quantized: used in place, or regrouped where the kernels
     // read another layout than the file's GGUF blocks.
     if (t.dtype() == target && kernels::preferred_layout(target) == kernels::Layout::blocks) {
@@ -151,7 +151,7 @@ class FileSource final : public TensorSource {
 
  private:
   TensorLookup lookup_;
-  WeightFormat format_;
+  WeightPlan plan_;
   int threads_;
   Progress& progress_;
   WeightArena arena_;
@@ -189,11 +189,11 @@ void uniform_row(uint64_t stream, int64_t row, float scale, float* out, int64_t 
 
 class RandomSource final : public TensorSource {
  public:
-  RandomSource(const ModelConfig& config, WeightFormat format, int threads, uint64_t seed, Progress& progress)
-      : norm_adds_one_(config.traits.norm_adds_one), format_(format), threads_(threads), seed_(seed), progress_(progress) {}
+  RandomSource(const ModelConfig& config, WeightPlan plan, int threads, uint64_t seed, Progress& progress)
+      : norm_adds_one_(config.traits.norm_adds_one), plan_(plan), threads_(threads), seed_(seed), progress_(progress) {}
 
   Tensor matrix(const std::string& name, int64_t rows, int64_t cols) override {
-    Tensor out = arena_.matrix(target_dtype(format_, DType::f32, cols), rows, cols);
+    Tensor out = arena_.matrix(plan_.dtype(name, DType::f32, cols), rows, cols);
     const uint64_t stream = seed_ ^ fnv1a(name);
     // Uniform within ±1/sqrt(cols): a matmul then keeps its activations' scale (Glorot-like).
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
@@ -219,7 +219,7 @@ class RandomSource final : public TensorSource {
 
  private:
   bool norm_adds_one_;
-  WeightFormat format_;
+  WeightPlan plan_;
   int threads_;
   uint64_t seed_;
   Progress& progress_;
@@ -228,33 +228,6 @@ class RandomSource final : public TensorSource {
 };
 
 }  // namespace
-
-DType target_dtype(WeightFormat format, DType stored, int64_t cols) {
-  DType want = stored;
-  switch (format) {
-    case WeightFormat::as_stored: return stored;
-    case WeightFormat::f32: want = DType::f32; break;
-    case WeightFormat::f16: want = DType::f16; break;
-    case WeightFormat::bf16: want = DType::bf16; break;
-    case WeightFormat::q8_0: want = DType::q8_0; break;
-    case WeightFormat::q4_0: want = DType::q4_0; break;
-    case WeightFormat::q4_1: want = DType::q4_1; break;
-    case WeightFormat::q5_0: want = DType::q5_0; break;
-    case WeightFormat::q5_1: want = DType::q5_1; break;
-    case WeightFormat::q4_k: want = DType::q4_k; break;
-    case WeightFormat::q5_k: want = DType::q5_k; break;
-    case WeightFormat::q6_k: want = DType::q6_k; break;
-  }
-  // A K-quant on rows that are not whole super-blocks falls back as llama-quantize does
-  // (src/llama-quant.cpp, llama_tensor_get_type): q4_k to q5_0, q5_k to q5_1, q6_k to q8_0. A row
-  // that is not whole blocks of the type even then stays as it is stored.
-  if (cols % dtype_block_elems(want) != 0) {
-    if (want == DType::q4_k) want = DType::q5_0;
-    if (want == DType::q5_k) want = DType::q5_1;
-    if (want == DType::q6_k) want = DType::q8_0;
-  }
-  return cols % dtype_block_elems(want) == 0 ? want : stored;
-}
 
 uint64_t matrix_bytes(const ModelConfig& config, WeightFormat format, DType stored) {
   uint64_t total = 0;
@@ -282,18 +255,13 @@ void Progress::advance(uint64_t elements) {
   }
 }
 
-std::unique_ptr<TensorSource> file_source(const io::WeightFiles& files, WeightFormat format, int threads,
-                                          Progress& progress) {
-  return file_source([&files](const std::string& name) { return files.tensor(name); }, format, threads, progress);
+std::unique_ptr<TensorSource> file_source(TensorLookup lookup, WeightPlan plan, int threads, Progress& progress) {
+  return std::make_unique<FileSource>(std::move(lookup), plan, threads, progress);
 }
 
-std::unique_ptr<TensorSource> file_source(TensorLookup lookup, WeightFormat format, int threads, Progress& progress) {
-  return std::make_unique<FileSource>(std::move(lookup), format, threads, progress);
-}
-
-std::unique_ptr<TensorSource> random_source(const ModelConfig& config, WeightFormat format, int threads,
-                                            uint64_t seed, Progress& progress) {
-  return std::make_unique<RandomSource>(config, format, threads, seed, progress);
+std::unique_ptr<TensorSource> random_source(const ModelConfig& config, WeightPlan plan, int threads, uint64_t seed,
+                                            Progress& progress) {
+  return std::make_unique<RandomSource>(config, plan, threads, seed, progress);
 }
 
 }  // namespace slim

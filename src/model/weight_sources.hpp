@@ -8,16 +8,14 @@
 
 #include "io/safetensors.hpp"
 #include "model/config.hpp"
+#include "model/weight_mix.hpp"
 #include "model/weights.hpp"
 #include "slim/model.hpp"
 
 namespace slim {
 
-// The dtype a matrix of `cols` columns stored as `stored` gets under `format`: block formats fall
-// back to the stored dtype when cols is not a multiple of 32.
-DType target_dtype(WeightFormat format, DType stored, int64_t cols);
-
-// Bytes of the matrices of `config` with every matrix made from `stored` under `format`.
+// Bytes of the matrices of `config` with every matrix made from `stored` under `format` (a mix
+// counted as its base type: Q4_K_M's q6_k matrices add about a tenth).
 uint64_t matrix_bytes(const ModelConfig& config, WeightFormat format, DType stored);
 
 // Throws slim::Error(limit_exceeded) when `bytes` of weights would not fit in this machine's
@@ -45,11 +43,9 @@ class Progress {
 // slim::Error(missing_tensor) naming it when absent.
 using TensorLookup = std::function<Tensor(const std::string& name)>;
 
-std::unique_ptr<TensorSource> file_source(const io::WeightFiles& files, WeightFormat format, int threads,
-                                          Progress& progress);
-// The same for tensors from anywhere else (a GGUF file).
-std::unique_ptr<TensorSource> file_source(TensorLookup lookup, WeightFormat format, int threads, Progress& progress);
-std::unique_ptr<TensorSource> random_source(const ModelConfig& config, WeightFormat format, int threads,
-                                            uint64_t seed, Progress& progress);
+// Tensors by name (a folder's safetensors, or a GGUF file), converted as `plan` says.
+std::unique_ptr<TensorSource> file_source(TensorLookup lookup, WeightPlan plan, int threads, Progress& progress);
+std::unique_ptr<TensorSource> random_source(const ModelConfig& config, WeightPlan plan, int threads, uint64_t seed,
+                                            Progress& progress);
 
 }  // namespace slim
