@@ -405,18 +405,39 @@ TEST_CASE("matmul_many quantizes the activations for both formats in one call") 
   }
 }
 
+// A row of random bytes as dtype's GGUF blocks, and the same row regrouped (checked to convert back
+// exactly).
+struct RelaidRow {
+  std::vector<unsigned char> blocks, groups;
+};
+RelaidRow random_relaid_row(DType dtype, int64_t cols, std::mt19937& rng) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  const size_t row_bytes = dtype_row_bytes(dtype, cols);
+  RelaidRow row{std::vector<unsigned char>(row_bytes), std::vector<unsigned char>(row_bytes)};
+  std::vector<unsigned char> back(row_bytes);
+  for (auto& b : row.blocks) b = static_cast<unsigned char>(byte(rng));
+  relayout_row(dtype, cols, row.blocks.data(), Layout::blocks, row.groups.data(), Layout::groups8);
+  relayout_row(dtype, cols, row.groups.data(), Layout::groups8, back.data(), Layout::blocks);
+  REQUIRE(back == row.blocks);
+  return row;
+}
+
+// row_to_f32 reads either layout to the same floats.
+void check_reads_alike(DType dtype, int64_t cols, const RelaidRow& row) {
+  std::vector<float> from_blocks(static_cast<size_t>(cols)), from_groups(static_cast<size_t>(cols));
+  row_to_f32({dtype, row.blocks.data(), 1, cols}, 0, from_blocks.data());
+  row_to_f32({dtype, row.groups.data(), 1, cols, Layout::groups8}, 0, from_groups.data());
+  REQUIRE(std::memcmp(from_blocks.data(), from_groups.data(), from_blocks.size() * sizeof(float)) == 0);
+}
+
 TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and converts back exactly") {
   std::mt19937 rng(17);
-  std::uniform_int_distribution<int> byte(0, 255);
   for (DType dtype : {DType::q8_0, DType::q4_0}) {
     for (int64_t cols : {32, 256, 288, 576, 2016}) {
       INFO(dtype_name(dtype) << " cols " << cols);
-      const size_t row_bytes = dtype_row_bytes(dtype, cols);
-      std::vector<unsigned char> blocks(row_bytes), groups(row_bytes), back(row_bytes);
-      for (auto& b : blocks) b = static_cast<unsigned char>(byte(rng));
-      relayout_row(dtype, cols, blocks.data(), Layout::blocks, groups.data(), Layout::groups8);
-      relayout_row(dtype, cols, groups.data(), Layout::groups8, back.data(), Layout::blocks);
-      REQUIRE(back == blocks);
+      const RelaidRow row = random_relaid_row(dtype, cols, rng);
+      const std::vector<unsigned char>& blocks = row.blocks;
+      const std::vector<unsigned char>& groups = row.groups;
       for (int64_t g = 0; g < cols / 256; ++g) {
         for (int k = 0; k < kGroupBlocks; ++k) {
           if (dtype == DType::q8_0) {
@@ -440,10 +461,7 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
       const size_t grouped_bytes = static_cast<size_t>(cols / 256) * 8 * dtype_block_bytes(dtype);
       REQUIRE(std::equal(groups.begin() + static_cast<std::ptrdiff_t>(grouped_bytes), groups.end(),
                          blocks.begin() + static_cast<std::ptrdiff_t>(grouped_bytes)));
-      std::vector<float> from_blocks(static_cast<size_t>(cols)), from_groups(static_cast<size_t>(cols));
-      row_to_f32({dtype, blocks.data(), 1, cols}, 0, from_blocks.data());
-      row_to_f32({dtype, groups.data(), 1, cols, Layout::groups8}, 0, from_groups.data());
-      REQUIRE(std::memcmp(from_blocks.data(), from_groups.data(), from_blocks.size() * sizeof(float)) == 0);
+      check_reads_alike(dtype, cols, row);
     }
   }
   CHECK(preferred_layout(DType::f32) == Layout::blocks);
@@ -457,16 +475,12 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
 
 TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp says, and converts back exactly") {
   std::mt19937 rng(19);
-  std::uniform_int_distribution<int> byte(0, 255);
   for (DType dtype : {DType::q4_k, DType::q5_k, DType::q6_k}) {
     const int64_t cols = 768;
     INFO(dtype_name(dtype));
-    const size_t row_bytes = dtype_row_bytes(dtype, cols);
-    std::vector<unsigned char> blocks(row_bytes), groups(row_bytes), back(row_bytes);
-    for (auto& b : blocks) b = static_cast<unsigned char>(byte(rng));
-    relayout_row(dtype, cols, blocks.data(), Layout::blocks, groups.data(), Layout::groups8);
-    relayout_row(dtype, cols, groups.data(), Layout::groups8, back.data(), Layout::blocks);
-    REQUIRE(back == blocks);
+    const RelaidRow row = random_relaid_row(dtype, cols, rng);
+    const std::vector<unsigned char>& blocks = row.blocks;
+    const std::vector<unsigned char>& groups = row.groups;
     for (int64_t b = 0; b < cols / 256; ++b) {
       if (dtype == DType::q4_k) {
         const auto& w = reinterpret_cast<const BlockQ4_K*>(blocks.data())[b];
@@ -500,10 +514,7 @@ TEST_CASE("K-quant groups8 puts value i of sub-block k where kquant_blocks.hpp s
           }
       }
     }
-    std::vector<float> from_blocks(static_cast<size_t>(cols)), from_groups(static_cast<size_t>(cols));
-    row_to_f32({dtype, blocks.data(), 1, cols}, 0, from_blocks.data());
-    row_to_f32({dtype, groups.data(), 1, cols, Layout::groups8}, 0, from_groups.data());
-    REQUIRE(std::memcmp(from_blocks.data(), from_groups.data(), from_blocks.size() * sizeof(float)) == 0);
+    check_reads_alike(dtype, cols, row);
   }
   const bool groups8 = active_isa_id() == Isa::avx2 || active_isa_id() == Isa::avx512_vnni || active_isa_id() == Isa::avx_vnni;
   for (DType dtype : {DType::q4_k, DType::q5_k, DType::q6_k}) CHECK(preferred_layout(dtype) == (groups8 ? Layout::groups8 : Layout::blocks));
