@@ -34,10 +34,13 @@ constexpr KernelSet scalar_set() {
 
 constexpr KernelSet xsimd_set() {
   KernelSet s{Isa::xsimd};
-  // Every float type and the blocks of 32; the K-quants (256) are the scalar set's here.
+  // Every float type and the blocks of 32 in one function; the K-quants (256) in their own.
   for (DType d : all_dtypes()) {
     if (dtype_block_elems(d) <= 32) s.rows[at(d)][kBlocks] = xsimd_impl::matmul_rows;
   }
+  s.rows[at(DType::q4_k)][kBlocks] = xsimd_impl::matmul_rows_q4_k;
+  s.rows[at(DType::q5_k)][kBlocks] = xsimd_impl::matmul_rows_q5_k;
+  s.rows[at(DType::q6_k)][kBlocks] = xsimd_impl::matmul_rows_q6_k;
   s.quantize_acts = quantize_act_row;
   s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = kPortableOps;
