@@ -51,7 +51,6 @@ namespace xsimd_impl {
 void matmul_rows(const MatmulArgs& a, int64_t r0, int64_t r1);  // the float types and the blocks of 32
 // The K-quants in blocks (matmul_kquants_xsimd.cpp).
 void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
-void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 #if defined(SLIM_HAVE_AVX2_KERNELS)

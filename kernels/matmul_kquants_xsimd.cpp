@@ -1,4 +1,5 @@
-// Portable K-quant matmul (q4_k, q5_k, q6_k in Layout::blocks against Q8_K activations) through
+// Portable K-quant matmul (q4_k and q6_k in Layout::blocks against Q8_K activations; its steps
+// also fit q5_k, which the xsimd set leaves to the scalar reference, kernel_sets.cpp) through
 // xsimd, built without ISA flags as matmul_xsimd.cpp is: 4-lane batches (SSE2 on x86-64, NEON on
 // AArch64).
 //
@@ -147,7 +148,6 @@ void rows(const MatmulArgs& a, int64_t r0, int64_t r1) {
 }  // namespace
 
 void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1) { rows<BlockQ4_K>(a, r0, r1); }
-void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1) { rows<BlockQ5_K>(a, r0, r1); }
 void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1) { rows<BlockQ6_K>(a, r0, r1); }
 
 }  // namespace slim::kernels::xsimd_impl
