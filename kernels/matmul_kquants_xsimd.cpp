@@ -1,5 +1,5 @@
-// Portable K-quant matmul (q4_k and q6_k in Layout::blocks against Q8_K activations; its steps
-// also fit q5_k, which the xsimd set leaves to the scalar reference, kernel_sets.cpp) through
+// Portable K-quant matmul (q4_k and q6_k in Layout::blocks against Q8_K activations; q5_k is the
+// scalar reference's in the xsimd set, kernel_sets.cpp) through
 // xsimd, built without ISA flags as matmul_xsimd.cpp is: 4-lane batches (SSE2 on x86-64, NEON on
 // AArch64).
 //
@@ -11,7 +11,7 @@
 // within 2^21: exact in f32; it goes to int32 and the sub-blocks add in int32, so isum and msum are
 // exactly the scalar reference's (matmul_kquants.cpp). The float steps per super-block are the
 // reference's too, in super-block order:
-//   q4_k / q5_k: y += (d * d_x) * isum - (dmin * d_x) * msum;   q6_k: y += (d * d_x) * isum
+//   q4_k: y += (d * d_x) * isum - (dmin * d_x) * msum;   q6_k: y += (d * d_x) * isum
 // Each output is computed by the same sequence in any tile: independent of n and the thread split.
 #include <xsimd/xsimd.hpp>
 
@@ -43,20 +43,12 @@ void deal_acts(const int8_t* q, float* out) {
   }
 }
 
-// The weight values (q4_k 0..15, q5_k 0..31; kquant_q()) dealt out like deal_acts.
-template <typename Block>
-void deal_weights(const Block& w, float* out) {
-  constexpr bool kHigh = requires { w.qh; };
+// q4_k's weight values (0..15, kquant_q()) dealt out like deal_acts.
+void deal_weights(const BlockQ4_K& w, float* out) {
   for (int h = 0; h < 2; ++h) {
-    I32 qh{};
-    if constexpr (kHigh) qh = words(w.qh + 16 * h);
     for (int j = 0; j < 8; ++j) {
       const I32 q = words(w.qs + 32 * (j / 2) + 16 * h);
-      for (int k = 0; k < 4; ++k) {
-        I32 v = field(q, k, 4 * (j % 2), 15);
-        if constexpr (kHigh) v = v | (field(qh, k, j, 1) << 4);
-        store(v, out + 32 * j + 16 * h + 4 * k);
-      }
+      for (int k = 0; k < 4; ++k) store(field(q, k, 4 * (j % 2), 15), out + 32 * j + 16 * h + 4 * k);
     }
   }
 }
