@@ -1,8 +1,9 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
 // copy of it: the VNNI sets are avx2 with their own groups8 code for q8_0 / q4_0 (avx512_vnni's for
-// the K-quants too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 code (and, with the
-// dot product, their own K-quant code); xsimd has its own q4_k / q6_k code, which plain neon shares.
+// the K-quants too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 and K-quant
+// code (widening multiplies in neon, SDOT in neon_dotprod / neon_i8mm); xsimd has its own q4_k / q6_k
+// code and leaves q5_k to the scalar reference. Only the x86 sets read the K-quants in groups8.
 #include "kernels/kernel_set.hpp"
 
 namespace slim::kernels {
@@ -99,11 +100,11 @@ constexpr KernelSet neon_set(Isa isa, MatmulRowsFn q8_0, MatmulRowsFn q4_0, Neon
   s.rows[at(DType::q4_1)][kBlocks] = low.q4_1;
   s.rows[at(DType::q5_0)][kBlocks] = low.q5_0;
   s.rows[at(DType::q5_1)][kBlocks] = low.q5_1;
-  if (isa != Isa::neon) {  // the dot product sets: SDOT for the K-quants
-    s.rows[at(DType::q4_k)][kBlocks] = neon_dotprod::matmul_rows_q4_k;
-    s.rows[at(DType::q5_k)][kBlocks] = neon_dotprod::matmul_rows_q5_k;
-    s.rows[at(DType::q6_k)][kBlocks] = neon_dotprod::matmul_rows_q6_k;
-  }
+  // The K-quants: widening multiplies in neon, SDOT in the dot product sets.
+  const bool dotprod = isa != Isa::neon;
+  s.rows[at(DType::q4_k)][kBlocks] = dotprod ? neon_dotprod::matmul_rows_q4_k : neon::matmul_rows_q4_k;
+  s.rows[at(DType::q5_k)][kBlocks] = dotprod ? neon_dotprod::matmul_rows_q5_k : neon::matmul_rows_q5_k;
+  s.rows[at(DType::q6_k)][kBlocks] = dotprod ? neon_dotprod::matmul_rows_q6_k : neon::matmul_rows_q6_k;
   return s;
 }
 #endif

@@ -105,6 +105,10 @@ void matmul_rows_q4_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
+// The K-quants (matmul_kquants_neon.cpp).
+void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
 namespace neon_dotprod {
 void matmul_rows_q8_0(const MatmulArgs& a, int64_t r0, int64_t r1);
