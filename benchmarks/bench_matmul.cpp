@@ -21,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/convert.hpp"
@@ -223,30 +224,42 @@ void BM_add_weighted_rows(benchmark::State& state) {
 // evict the KV cache from L2 and L3: the scores of a query group against `count` keys (dot_rows),
 // then the weighted sum of as many values (add_weighted_rows, in attention's blocks of 64
 // positions). The heads' keys and values fill 256 MiB and the calls cycle through them. GB/s of
-// keys and values read.
+// keys and values read. Row = float (the f32 KV cache) or uint16_t (f16: half the bytes).
+template <typename Row>
 void BM_attention_rows_dram(benchmark::State& state) {
   const int64_t queries = state.range(0), count = state.range(1), cols = state.range(2), block = 64;
-  const size_t head_floats = static_cast<size_t>(count * cols);
-  const size_t heads = (size_t{256} << 20) / (2 * head_floats * sizeof(float));
-  std::unique_ptr<void, Free> mem(aligned(2 * heads * head_floats * sizeof(float)));
-  auto* kv = static_cast<float*>(mem.get());
-  for (size_t i = 0; i < 2 * heads * head_floats; ++i) kv[i] = static_cast<float>(i % 7) * 0.01f;
+  const size_t head_values = static_cast<size_t>(count * cols);
+  const size_t heads = (size_t{256} << 20) / (2 * head_values * sizeof(Row));
+  std::unique_ptr<void, Free> mem(aligned(2 * heads * head_values * sizeof(Row)));
+  auto* kv = static_cast<Row*>(mem.get());
+  for (size_t i = 0; i < 2 * heads * head_values; ++i) {
+    const float x = static_cast<float>(i % 7) * 0.01f;
+    if constexpr (std::is_same_v<Row, float>) kv[i] = x; else kv[i] = k::f32_to_f16(x);
+  }
   std::vector<float> q(static_cast<size_t>(queries * cols), 0.01f), scores(static_cast<size_t>(queries * count)),
       out(static_cast<size_t>(queries * cols));
   size_t head = 0;
   for (auto _ : state) {
-    const float* keys = kv + 2 * head * head_floats;
-    const float* values = keys + head_floats;
-    k::dot_rows(q.data(), queries, keys, cols, count, cols, scores.data(), count);
+    const Row* keys = kv + 2 * head * head_values;
+    const Row* values = keys + head_values;
+    if constexpr (std::is_same_v<Row, float>) {
+      k::dot_rows(q.data(), queries, keys, cols, count, cols, scores.data(), count);
+    } else {
+      k::dot_rows_f16(q.data(), queries, keys, cols, count, cols, scores.data(), count);
+    }
     for (int64_t from = 0; from < count; from += block) {
-      k::add_weighted_rows(scores.data() + from, count, queries, values + from * cols, std::min(block, count - from), cols,
-                           out.data());
+      const int64_t n = std::min(block, count - from);
+      if constexpr (std::is_same_v<Row, float>) {
+        k::add_weighted_rows(scores.data() + from, count, queries, values + from * cols, n, cols, out.data());
+      } else {
+        k::add_weighted_rows_f16(scores.data() + from, count, queries, values + from * cols, n, cols, out.data());
+      }
     }
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
     head = (head + 1) % heads;
   }
-  state.counters["GB/s"] = benchmark::Counter(2.0 * static_cast<double>(head_floats * sizeof(float)) * static_cast<double>(state.iterations()) / 1e9,
+  state.counters["GB/s"] = benchmark::Counter(2.0 * static_cast<double>(head_values * sizeof(Row)) * static_cast<double>(state.iterations()) / 1e9,
                                               benchmark::Counter::kIsRate);
   state.SetLabel(k::active_isa());
 }
@@ -295,7 +308,10 @@ int register_all() {
   benchmark::RegisterBenchmark("add_weighted_rows", BM_add_weighted_rows)
       ->ArgNames({"outputs", "count", "cols"})->Args({1, 64, 64})->Args({3, 64, 64})->Args({7, 64, 64})
       ->Args({4, 32, 128})->Args({3, 2048, 64});
-  benchmark::RegisterBenchmark("attention_rows/dram", BM_attention_rows_dram)
+  benchmark::RegisterBenchmark("attention_rows/dram", BM_attention_rows_dram<float>)
+      ->ArgNames({"queries", "count", "cols"})->Args({3, 64, 64})->Args({3, 1024, 64})->Args({7, 1024, 64})
+      ->Args({4, 1024, 128})->MinTime(0.3);
+  benchmark::RegisterBenchmark("attention_rows_f16/dram", BM_attention_rows_dram<uint16_t>)
       ->ArgNames({"queries", "count", "cols"})->Args({3, 64, 64})->Args({3, 1024, 64})->Args({7, 1024, 64})
       ->Args({4, 1024, 128})->MinTime(0.3);
   register_elementwise();

@@ -1,4 +1,4 @@
-// The row operations: attention's dot_rows(), add_weighted_rows(), softmax() and softcap(), the MLP's
+// The row operations: attention's dot_rows(), add_weighted_rows() (over f32 or f16 rows), softmax() and softcap(), the MLP's
 // silu_mul() and gelu_tanh_mul(): the portable loops (the compiler vectorises them for the baseline
 // ISA), and the calls through the kernel set in use (kernel_set.hpp; avx2 and the VNNI sets built
 // on it have their own versions).
@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/convert.hpp"
 #include "kernels/kernel_set.hpp"
 #include "slim/error.hpp"
 
@@ -13,18 +14,44 @@ namespace slim::kernels {
 namespace portable {
 namespace {
 
+inline float value_of(float x) noexcept { return x; }
+inline float value_of(uint16_t h) noexcept { return f16_to_f32(h); }
+
 // One output, four rows a pass, so out is loaded and stored once per four rows.
-void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
+template <typename Row>
+void add_weighted_rows_one(const float* w, const Row* rows, int64_t count, int64_t cols, float* out) {
   int64_t t = 0;
   for (; t + 4 <= count; t += 4) {
-    const float* r = rows + t * cols;
+    const Row* r = rows + t * cols;
     const float w0 = w[t], w1 = w[t + 1], w2 = w[t + 2], w3 = w[t + 3];
     for (int64_t d = 0; d < cols; ++d) {
-      out[d] += (w0 * r[d] + w1 * r[cols + d]) + (w2 * r[2 * cols + d] + w3 * r[3 * cols + d]);
+      out[d] += (w0 * value_of(r[d]) + w1 * value_of(r[cols + d])) +
+                (w2 * value_of(r[2 * cols + d]) + w3 * value_of(r[3 * cols + d]));
     }
   }
   for (; t < count; ++t) {
-    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * rows[t * cols + d];
+    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * value_of(rows[t * cols + d]);
+  }
+}
+
+// Each score in eight partial sums (columns d, d + 8, ... go to sum d % 8), which the compiler keeps
+// in vector registers, added up pairwise at the end.
+template <typename Row>
+void dot_rows_of(const float* q, int64_t queries, const Row* rows, int64_t row_stride, int64_t count, int64_t cols,
+                 float* out, int64_t out_stride) {
+  const int64_t full = cols - cols % 8;
+  for (int64_t t = 0; t < count; ++t) {
+    const Row* r = rows + t * row_stride;
+    for (int64_t g = 0; g < queries; ++g) {
+      const float* qg = q + g * cols;
+      float part[8] = {};
+      for (int64_t d = 0; d < full; d += 8) {
+        for (int k = 0; k < 8; ++k) part[k] += qg[d + k] * value_of(r[d + k]);
+      }
+      float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+      for (int64_t d = full; d < cols; ++d) s += qg[d] * value_of(r[d]);
+      out[g * out_stride + t] = s;
+    }
   }
 }
 
@@ -33,28 +60,23 @@ constexpr float kGeluBeta = 0.7978845608028654f, kGeluKappa = 0.044715f;
 
 }  // namespace
 
-// Each score in eight partial sums (columns d, d + 8, ... go to sum d % 8), which the compiler keeps
-// in vector registers, added up pairwise at the end.
-void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
-                       int64_t cols, float* out, int64_t out_stride) {
-  const int64_t full = cols - cols % 8;
-  for (int64_t t = 0; t < count; ++t) {
-    const float* r = rows + t * row_stride;
-    for (int64_t g = 0; g < queries; ++g) {
-      const float* qg = q + g * cols;
-      float part[8] = {};
-      for (int64_t d = 0; d < full; d += 8) {
-        for (int k = 0; k < 8; ++k) part[k] += qg[d + k] * r[d + k];
-      }
-      float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-      for (int64_t d = full; d < cols; ++d) s += qg[d] * r[d];
-      out[g * out_stride + t] = s;
-    }
-  }
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride) {
+  dot_rows_of(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
+
+void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
+                  int64_t cols, float* out, int64_t out_stride) {
+  dot_rows_of(q, queries, rows, row_stride, count, cols, out, out_stride);
 }
 
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
-                                int64_t cols, float* out) {
+                       int64_t cols, float* out) {
+  for (int64_t g = 0; g < outputs; ++g) add_weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
+}
+
+void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
+                           int64_t cols, float* out) {
   for (int64_t g = 0; g < outputs; ++g) add_weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
 }
 
@@ -115,6 +137,26 @@ void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_st
 void dot_rows_with(Isa isa, const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count,
                    int64_t cols, float* out, int64_t out_stride) {
   checked(isa).dot_rows(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
+
+void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
+                  int64_t cols, float* out, int64_t out_stride) {
+  active().dot_rows_f16(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
+
+void dot_rows_f16_with(Isa isa, const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride,
+                       int64_t count, int64_t cols, float* out, int64_t out_stride) {
+  checked(isa).dot_rows_f16(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
+
+void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
+                           int64_t cols, float* out) {
+  active().add_weighted_rows_f16(w, w_stride, outputs, rows, count, cols, out);
+}
+
+void add_weighted_rows_f16_with(Isa isa, const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows,
+                                int64_t count, int64_t cols, float* out) {
+  checked(isa).add_weighted_rows_f16(w, w_stride, outputs, rows, count, cols, out);
 }
 
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,

@@ -1,4 +1,4 @@
-// AVX2 + FMA dot_rows(), add_weighted_rows(), softmax(), silu_mul(), gelu_tanh_mul() and softcap(). Built with -mavx2 -mfma -mf16c and
+// AVX2 + FMA dot_rows(), add_weighted_rows() (f32 or f16 rows), softmax(), silu_mul(), gelu_tanh_mul() and softcap(). Built with -mavx2 -mfma -mf16c and
 // only called after cpu_features() confirmed them.
 //
 // dot_rows: eight keys at a time, one FMA chain each, whose eight sums come out of one transposing
@@ -34,8 +34,10 @@ namespace {
 // contexts.
 class RowPrefetch {
  public:
-  RowPrefetch(const float* rows, int64_t row_stride, int64_t cols)
-      : rows_(reinterpret_cast<uintptr_t>(rows)), stride_bytes_(row_stride * kFloat), bytes_(cols * kFloat),
+  template <typename Row>
+  RowPrefetch(const Row* rows, int64_t row_stride, int64_t cols)
+      : rows_(reinterpret_cast<uintptr_t>(rows)), stride_bytes_(row_stride * int64_t{sizeof(Row)}),
+        bytes_(cols * int64_t{sizeof(Row)}),
         ahead_(std::max<int64_t>(8, kAhead / std::max<int64_t>(stride_bytes_, 1))) {}
   // Prefetch the cache lines of rows [t + ahead, t + ahead + n). They may lie past the caller's
   // rows (the next value block, or memory nobody reads): a prefetch never faults. Addresses as
@@ -51,10 +53,19 @@ class RowPrefetch {
   }
 
  private:
-  static constexpr int64_t kAhead = 16 * 1024, kFloat = sizeof(float);
+  static constexpr int64_t kAhead = 16 * 1024;
   uintptr_t rows_;
   int64_t stride_bytes_, bytes_, ahead_;
 };
+
+// Eight values of a row, and one, as f32: f16 rows (an f16 KV cache) are converted exactly, so the
+// same values give the same results in either type.
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline float load1(const float* p) { return *p; }
+inline float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
+// The column tails use std::fma: one rounding whichever type the row is, where a * b + c may or
+// may not be contracted depending on how the operands were loaded.
 
 // Lane k: the sum of a[k]'s eight lanes, added in the same order for every k:
 // ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)).
@@ -67,9 +78,10 @@ inline __m256 sums8(const __m256* a) {
 }
 
 // Rows t0..t0+7 (past `count`: the last row again, computed and not stored) against every query.
-void dot_rows_8(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+template <typename Row>
+void dot_rows_8(const float* q, int64_t queries, const Row* rows, int64_t row_stride, int64_t count, int64_t cols,
                 int64_t t0, float* out, int64_t out_stride) {
-  const float* r[8];
+  const Row* r[8];
   for (int k = 0; k < 8; ++k) r[k] = rows + std::min(t0 + k, count - 1) * row_stride;
   const int64_t full = cols - cols % 8, valid = std::min<int64_t>(8, count - t0);
   for (int64_t g = 0; g < queries; ++g) {
@@ -78,7 +90,7 @@ void dot_rows_8(const float* q, int64_t queries, const float* rows, int64_t row_
     for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_ps();
     for (int64_t d = 0; d < full; d += 8) {
       const __m256 qv = _mm256_loadu_ps(qg + d);
-      for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r[k] + d), acc[k]);
+      for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(qv, load8(r[k] + d), acc[k]);
     }
     float* o = out + g * out_stride + t0;
     if (full == cols && valid == 8) {
@@ -88,14 +100,15 @@ void dot_rows_8(const float* q, int64_t queries, const float* rows, int64_t row_
     alignas(32) float s[8];
     _mm256_store_ps(s, sums8(acc));
     for (int64_t d = full; d < cols; ++d) {
-      for (int k = 0; k < 8; ++k) s[k] += qg[d] * r[k][d];
+      for (int k = 0; k < 8; ++k) s[k] = std::fma(qg[d], load1(r[k] + d), s[k]);
     }
     for (int64_t k = 0; k < valid; ++k) o[k] = s[k];
   }
 }
 
 // One output: two rows a step into separate accumulators, eight independent FMA chains.
-void weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out,
+template <typename Row>
+void weighted_rows_one(const float* w, const Row* rows, int64_t count, int64_t cols, float* out,
                        const RowPrefetch* prefetch) {
   int64_t d = 0;
   for (; d + 32 <= cols; d += 32, prefetch = nullptr) {
@@ -108,35 +121,35 @@ void weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t
     for (; t + 2 <= count; t += 2) {
       if (prefetch) prefetch->rows(t, 2);
       const __m256 w0 = _mm256_broadcast_ss(w + t), w1 = _mm256_broadcast_ss(w + t + 1);
-      const float* r0 = rows + t * cols + d;
-      const float* r1 = r0 + cols;
+      const Row* r0 = rows + t * cols + d;
+      const Row* r1 = r0 + cols;
       for (int k = 0; k < 4; ++k) {
-        a[k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(r0 + 8 * k), a[k]);
-        b[k] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(r1 + 8 * k), b[k]);
+        a[k] = _mm256_fmadd_ps(w0, load8(r0 + 8 * k), a[k]);
+        b[k] = _mm256_fmadd_ps(w1, load8(r1 + 8 * k), b[k]);
       }
     }
     if (t < count) {
       const __m256 w0 = _mm256_broadcast_ss(w + t);
-      for (int k = 0; k < 4; ++k) a[k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(rows + t * cols + d + 8 * k), a[k]);
+      for (int k = 0; k < 4; ++k) a[k] = _mm256_fmadd_ps(w0, load8(rows + t * cols + d + 8 * k), a[k]);
     }
     for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out + d + 8 * k, _mm256_add_ps(a[k], b[k]));
   }
   for (; d + 8 <= cols; d += 8) {
     __m256 a = _mm256_loadu_ps(out + d);
-    for (int64_t t = 0; t < count; ++t) a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), _mm256_loadu_ps(rows + t * cols + d), a);
+    for (int64_t t = 0; t < count; ++t) a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), load8(rows + t * cols + d), a);
     _mm256_storeu_ps(out + d, a);
   }
   for (; d < cols; ++d) {
     float s = out[d];
-    for (int64_t t = 0; t < count; ++t) s += w[t] * rows[t * cols + d];
+    for (int64_t t = 0; t < count; ++t) s = std::fma(w[t], load1(rows + t * cols + d), s);
     out[d] = s;
   }
 }
 
 // G outputs (G <= 3), columns d..d+31: each row's 32 values are loaded once for all G outputs,
 // whose 4 x G accumulators are independent FMA chains.
-template <int G>
-void weighted_rows_32(const float* w, int64_t w_stride, const float* rows, int64_t count, int64_t cols, int64_t d,
+template <int G, typename Row>
+void weighted_rows_32(const float* w, int64_t w_stride, const Row* rows, int64_t count, int64_t cols, int64_t d,
                       float* out, const RowPrefetch* prefetch) {
   __m256 acc[G][4];
   for (int g = 0; g < G; ++g)
@@ -144,7 +157,7 @@ void weighted_rows_32(const float* w, int64_t w_stride, const float* rows, int64
   for (int64_t t = 0; t < count; ++t) {
     if (prefetch) prefetch->rows(t, 1);
     __m256 r[4];
-    for (int k = 0; k < 4; ++k) r[k] = _mm256_loadu_ps(rows + t * cols + d + 8 * k);
+    for (int k = 0; k < 4; ++k) r[k] = load8(rows + t * cols + d + 8 * k);
     for (int g = 0; g < G; ++g) {
       const __m256 wt = _mm256_broadcast_ss(w + g * w_stride + t);
       for (int k = 0; k < 4; ++k) acc[g][k] = _mm256_fmadd_ps(wt, r[k], acc[g][k]);
@@ -154,23 +167,23 @@ void weighted_rows_32(const float* w, int64_t w_stride, const float* rows, int64
     for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out + g * cols + d + 8 * k, acc[g][k]);
 }
 
-template <int G>
-void weighted_rows_group(const float* w, int64_t w_stride, const float* rows, int64_t count, int64_t cols, float* out,
+template <int G, typename Row>
+void weighted_rows_group(const float* w, int64_t w_stride, const Row* rows, int64_t count, int64_t cols, float* out,
                          const RowPrefetch* prefetch) {
   int64_t d = 0;
-  for (; d + 32 <= cols; d += 32, prefetch = nullptr) weighted_rows_32<G>(w, w_stride, rows, count, cols, d, out, prefetch);
+  for (; d + 32 <= cols; d += 32, prefetch = nullptr) weighted_rows_32<G, Row>(w, w_stride, rows, count, cols, d, out, prefetch);
   for (int g = 0; g < G; ++g) {  // the columns after the last multiple of 32
     const float* wg = w + g * w_stride;
     float* o = out + g * cols;
     int64_t c = d;
     for (; c + 8 <= cols; c += 8) {
       __m256 a = _mm256_loadu_ps(o + c);
-      for (int64_t t = 0; t < count; ++t) a = _mm256_fmadd_ps(_mm256_broadcast_ss(wg + t), _mm256_loadu_ps(rows + t * cols + c), a);
+      for (int64_t t = 0; t < count; ++t) a = _mm256_fmadd_ps(_mm256_broadcast_ss(wg + t), load8(rows + t * cols + c), a);
       _mm256_storeu_ps(o + c, a);
     }
     for (; c < cols; ++c) {
       float sum = o[c];
-      for (int64_t t = 0; t < count; ++t) sum += wg[t] * rows[t * cols + c];
+      for (int64_t t = 0; t < count; ++t) sum = std::fma(wg[t], load1(rows + t * cols + c), sum);
       o[c] = sum;
     }
   }
@@ -213,10 +226,9 @@ inline __m256 tanh8(__m256 y) {
   return _mm256_blendv_ps(r, y, _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
 }
 
-}  // namespace
-
-void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
-              float* out, int64_t out_stride) {
+template <typename Row>
+void dot_rows_of(const float* q, int64_t queries, const Row* rows, int64_t row_stride, int64_t count, int64_t cols,
+                 float* out, int64_t out_stride) {
   const RowPrefetch prefetch(rows, row_stride, cols);
   for (int64_t t0 = 0; t0 < count; t0 += 8) {
     prefetch.rows(t0, 8);
@@ -224,8 +236,9 @@ void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_st
   }
 }
 
-void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
-                       float* out) {
+template <typename Row>
+void add_weighted_rows_of(const float* w, int64_t w_stride, int64_t outputs, const Row* rows, int64_t count,
+                          int64_t cols, float* out) {
   // The first pass over the rows prefetches them.
   const RowPrefetch prefetch(rows, cols, cols);
   const RowPrefetch* first = &prefetch;
@@ -235,6 +248,28 @@ void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const 
   }
   if (outputs - g == 2) weighted_rows_group<2>(w + g * w_stride, w_stride, rows, count, cols, out + g * cols, first);
   if (outputs - g == 1) weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols, first);
+}
+
+}  // namespace
+
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride) {
+  dot_rows_of(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
+
+void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
+                  int64_t cols, float* out, int64_t out_stride) {
+  dot_rows_of(q, queries, rows, row_stride, count, cols, out, out_stride);
+}
+
+void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
+                       float* out) {
+  add_weighted_rows_of(w, w_stride, outputs, rows, count, cols, out);
+}
+
+void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
+                           int64_t cols, float* out) {
+  add_weighted_rows_of(w, w_stride, outputs, rows, count, cols, out);
 }
 
 void softmax(float* x, int64_t n) {

@@ -16,6 +16,8 @@ inline constexpr size_t kLayoutCount = 2;  // Layout::blocks, Layout::groups8
 struct RowOps {
   void (*dot_rows)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t);
   void (*add_weighted_rows)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
+  void (*dot_rows_f16)(const float*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float*, int64_t);
+  void (*add_weighted_rows_f16)(const float*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*);
   void (*softmax)(float*, int64_t);
   void (*silu_mul)(float*, const float*, int64_t);
   void (*gelu_tanh_mul)(float*, const float*, int64_t);
@@ -46,6 +48,10 @@ void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_st
               float* out, int64_t out_stride);
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out);
+void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
+                  int64_t cols, float* out, int64_t out_stride);
+void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
+                           int64_t cols, float* out);
 void softmax(float* x, int64_t n);
 void silu_mul(float* gate, const float* up, int64_t n);
 void gelu_tanh_mul(float* gate, const float* up, int64_t n);

@@ -12,8 +12,9 @@ namespace {
 constexpr size_t at(DType dtype) { return static_cast<size_t>(dtype); }
 constexpr size_t kBlocks = static_cast<size_t>(Layout::blocks), kGroups8 = static_cast<size_t>(Layout::groups8);
 
-constexpr RowOps kPortableOps = {portable::dot_rows, portable::add_weighted_rows, portable::softmax,
-                                 portable::silu_mul, portable::gelu_tanh_mul,     portable::softcap};
+constexpr RowOps kPortableOps = {portable::dot_rows,     portable::add_weighted_rows, portable::dot_rows_f16,
+                                 portable::add_weighted_rows_f16, portable::softmax, portable::silu_mul,
+                                 portable::gelu_tanh_mul, portable::softcap};
 
 constexpr KernelSet scalar_set() {
   KernelSet s{Isa::scalar};
@@ -69,7 +70,8 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::q6_k)][kGroups8] = avx2::matmul_rows_q6_k_groups8;
   s.quantize_acts = avx2::quantize_act_row;
   s.quantize_acts_k = quantize_act_row_q8_k;
-  s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::softmax, avx2::silu_mul, avx2::gelu_tanh_mul, avx2::softcap};
+  s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::dot_rows_f16, avx2::add_weighted_rows_f16,
+           avx2::softmax,   avx2::silu_mul,          avx2::gelu_tanh_mul, avx2::softcap};
   return s;
 }
 

@@ -73,6 +73,14 @@ void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_st
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out);
 
+// dot_rows() and add_weighted_rows() over f16 rows (IEEE binary16: an f16 KV cache): each value is
+// converted to f32 exactly and then goes through the same steps as in the f32 functions, so rows
+// holding the same values give bit-identical results in f16 and in f32.
+void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
+                  int64_t cols, float* out, int64_t out_stride);
+void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
+                           int64_t cols, float* out);
+
 // In-place softmax of n values: x[i] = e^(x[i] - max) / Σ e^(x[j] - max). AVX2 computes e^x with
 // a polynomial within 2 ulp of std::exp; the other sets call std::exp.
 void softmax(float* x, int64_t n);
@@ -143,6 +151,10 @@ void dot_rows_with(Isa isa, const float* q, int64_t queries, const float* rows, 
                    int64_t cols, float* out, int64_t out_stride);
 void add_weighted_rows_with(Isa isa, const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
                             int64_t cols, float* out);
+void dot_rows_f16_with(Isa isa, const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride,
+                       int64_t count, int64_t cols, float* out, int64_t out_stride);
+void add_weighted_rows_f16_with(Isa isa, const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows,
+                                int64_t count, int64_t cols, float* out);
 void softmax_with(Isa isa, float* x, int64_t n);
 void silu_mul_with(Isa isa, float* gate, const float* up, int64_t n);
 void gelu_tanh_mul_with(Isa isa, float* gate, const float* up, int64_t n);

@@ -69,6 +69,10 @@ void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_st
               float* out, int64_t out_stride);
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out);
+void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
+                  int64_t cols, float* out, int64_t out_stride);
+void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
+                           int64_t cols, float* out);
 void softmax(float* x, int64_t n);  // n >= 1
 void silu_mul(float* gate, const float* up, int64_t n);
 void gelu_tanh_mul(float* gate, const float* up, int64_t n);

@@ -735,6 +735,50 @@ TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set"
   }
 }
 
+TEST_CASE("f16 rows give exactly the f32 functions' results on the same values, in every kernel set") {
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  const auto at = [](int64_t i) { return static_cast<size_t>(i); };
+  // Values an f16 KV cache holds: normal, subnormal and zero halves, both signs.
+  const auto random_rows = [&](int64_t n, std::vector<uint16_t>& half, std::vector<float>& full) {
+    half.resize(at(n));
+    full.resize(at(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const float x = i % 97 == 5 ? u(rng) * 1e-6f : i % 89 == 3 ? 0.0f : u(rng);
+      half[at(i)] = f32_to_f16(x);
+      full[at(i)] = f16_to_f32(half[at(i)]);
+    }
+  };
+  for (Isa isa : supported_isas_and_scalar()) {
+    for (int64_t groups : {1, 2, 3, 4, 7}) {
+      for (int64_t cols : {1, 7, 8, 40, 64, 128}) {
+        for (int64_t count : {0, 1, 2, 5, 9, 64}) {
+          INFO(isa_name(isa) << " groups " << groups << " cols " << cols << " count " << count);
+          const int64_t row_stride = cols + 3, out_stride = count + 2;
+          std::vector<float> q(at(groups * cols)), full;
+          std::vector<uint16_t> half;
+          for (auto& v : q) v = u(rng);
+          random_rows(std::max<int64_t>(count, 1) * row_stride, half, full);
+          std::vector<float> from_f32(at(groups * out_stride), -7.0f), from_f16 = from_f32;
+          dot_rows_with(isa, q.data(), groups, full.data(), row_stride, count, cols, from_f32.data(), out_stride);
+          dot_rows_f16_with(isa, q.data(), groups, half.data(), row_stride, count, cols, from_f16.data(), out_stride);
+          CHECK(from_f16 == from_f32);
+
+          const int64_t w_stride = count + 3;
+          std::vector<float> w(at(groups * w_stride)), start(at(groups * cols));
+          for (auto& v : w) v = u(rng);
+          for (auto& v : start) v = u(rng);
+          random_rows(count * cols, half, full);
+          std::vector<float> sum_f32 = start, sum_f16 = start;
+          add_weighted_rows_with(isa, w.data(), w_stride, groups, full.data(), count, cols, sum_f32.data());
+          add_weighted_rows_f16_with(isa, w.data(), w_stride, groups, half.data(), count, cols, sum_f16.data());
+          CHECK(sum_f16 == sum_f32);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("softmax matches a double-precision softmax in every kernel set") {
   std::mt19937 rng(5);
   const std::vector<Isa> isas = supported_isas_and_scalar();
