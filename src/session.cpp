@@ -6,11 +6,12 @@
 
 namespace slim {
 
-Session::Session(std::shared_ptr<const Model> model, int64_t context_length) {
+Session::Session(std::shared_ptr<const Model> model, int64_t context_length, DType kv_type) {
   if (!model) throw Error(ErrorCode::invalid_argument, "Session needs a model");
   const int64_t context = resolve_context_length(*model, context_length);
-  check_kv_cache_memory(*model, context, model->kv_cache_bytes(context));
-  state_ = std::make_unique<State>(std::move(model), context);
+  check_kv_type(kv_type, "Session");
+  check_kv_cache_memory(*model, context, model->kv_cache_bytes(context, kv_type));
+  state_ = std::make_unique<State>(std::move(model), context, kv_type);
 }
 
 Session::~Session() = default;
@@ -58,6 +59,7 @@ int Session::threads() const noexcept { return state_->threads > 0 ? state_->thr
 int64_t Session::position() const noexcept { return state_->position; }
 int64_t Session::context_length() const noexcept { return state_->cache.context(); }
 uint64_t Session::kv_cache_bytes() const noexcept { return state_->cache.bytes(); }
+DType Session::kv_type() const noexcept { return state_->cache.dtype(); }
 const Model& Session::model() const noexcept { return *state_->model; }
 
 void Session::truncate(int64_t n) {

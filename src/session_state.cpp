@@ -111,8 +111,14 @@ std::vector<uint8_t> Session::save_state() const {
     const int64_t slots = std::min(s.position, cache.capacity(l));
     w.put(cache.capacity(l));
     w.put(slots);
-    for (int64_t h = 0; h < cache.kv_heads(); ++h) w.floats(cache.k_slots(l, h), static_cast<size_t>(slots * cache.head_dim()));
-    for (int64_t h = 0; h < cache.kv_heads(); ++h) w.floats(cache.v_slots(l, h), static_cast<size_t>(slots * cache.head_dim()));
+    // As f32 whatever the cache holds: an f16 cache's values convert exactly, so the format is one.
+    const auto n = static_cast<size_t>(slots * cache.head_dim());
+    std::vector<float> keys(n * static_cast<size_t>(cache.kv_heads())), values(keys.size());
+    for (int64_t h = 0; h < cache.kv_heads(); ++h) {
+      cache.read_slots(l, h, slots, keys.data() + static_cast<size_t>(h) * n, values.data() + static_cast<size_t>(h) * n);
+    }
+    w.floats(keys.data(), keys.size());
+    w.floats(values.data(), values.size());
   }
   w.floats(newest.data(), newest.size());
   w.put(fnv1a(w.out.data(), w.out.size()));
@@ -172,12 +178,18 @@ void Session::restore_state(std::span<const uint8_t> bytes) {
   const uint8_t* newest = r.floats(static_cast<size_t>(logit_count));
   if (!r.at_end()) throw Error(ErrorCode::invalid_format, "session state has trailing bytes");
 
-  const auto per_head = [&](int64_t slots) { return static_cast<size_t>(slots * head_dim) * sizeof(float); };
+  // The bytes may sit at any alignment: each head's floats are copied out before the cache takes
+  // them (rounding them in an f16 cache).
+  std::vector<float> keys, values;
   for (int64_t l = 0; l < layers; ++l) {
     const LayerData& d = data[static_cast<size_t>(l)];
+    const auto n = static_cast<size_t>(d.slots * head_dim);
+    keys.resize(n);
+    values.resize(n);
     for (int64_t h = 0; h < kv_heads; ++h) {
-      std::memcpy(cache.k_slots(l, h), d.keys + h * per_head(d.slots), per_head(d.slots));
-      std::memcpy(cache.v_slots(l, h), d.values + h * per_head(d.slots), per_head(d.slots));
+      std::memcpy(keys.data(), d.keys + static_cast<size_t>(h) * n * sizeof(float), n * sizeof(float));
+      std::memcpy(values.data(), d.values + static_cast<size_t>(h) * n * sizeof(float), n * sizeof(float));
+      cache.write_slots(l, h, d.slots, keys.data(), values.data());
     }
   }
   s.logits.resize(static_cast<size_t>(logit_count));

@@ -20,9 +20,9 @@ namespace slim {
 inline constexpr int64_t kSessionMaxChunk = 256;
 
 struct Session::State {
-  State(std::shared_ptr<const Model> m, int64_t context)
+  State(std::shared_ptr<const Model> m, int64_t context, DType kv_type)
       : model(std::move(m)),
-        cache(model->impl().config, context),
+        cache(model->impl().config, context, kv_type),
         rope(make_rope_table(model->impl().rope_inv_freq, context, model->impl().rope_attention_factor)),
         buffers(model->impl().config, std::min(context, kSessionMaxChunk), context, model->threads()) {
     const Model::Impl& impl = model->impl();

@@ -55,6 +55,29 @@ TEST_CASE("a restored session continues bit for bit", "[state]") {
   }
 }
 
+TEST_CASE("an f16 KV cache's state restores bit for bit, in the same format", "[state][kv_f16]") {
+  for (const char* name : {"llama", "gemma3"}) {
+    INFO(name);
+    auto model = fixture(name);
+    slim::Session a(model, 64, slim::DType::f16);
+    a.prefill(tokens(20, 1));
+    const auto state = a.save_state();
+
+    slim::Session b(model, 64, slim::DType::f16);
+    b.restore_state(state);
+    CHECK(b.kv_type() == slim::DType::f16);
+    CHECK(copy(b.logits()) == copy(a.logits()));
+    for (int32_t t : tokens(10, 2)) CHECK(copy(b.decode(t)) == copy(a.decode(t)));
+
+    // The same bytes as an f32 cache's state (values stored as f32): an f32 session takes them and
+    // continues from the f16 cache's keys and values, which are exact in f32.
+    slim::Session c(model, 64);
+    c.restore_state(state);
+    CHECK(c.position() == 20);
+    CHECK(copy(c.logits()) == copy(slim::Session(model, 64, slim::DType::f16).prefill(tokens(20, 1))));
+  }
+}
+
 TEST_CASE("a state round-trips through a file and into a larger context", "[state]") {
   auto model = fixture("llama");
   slim::Session a(model, 32);

@@ -4,10 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <random>
 
 #include "fixture_check.hpp"
+#include "kernels/convert.hpp"
 #include "kernels/kernels.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model_impl.hpp"
@@ -20,10 +22,12 @@ namespace {
 using Matrix = std::vector<std::vector<double>>;  // [position][feature]
 
 // The logits at every position of `tokens`, computed from scratch in double precision with an
-// explicit attention mask: no KV cache, no chunks, no ring buffer. Dense-MLP models only.
+// explicit attention mask: no KV cache, no chunks, no ring buffer. Dense-MLP models only. With
+// kv_type f16 the keys (after RoPE) and values are rounded to f16 first, as an f16 cache holds them.
 class NaiveReference {
  public:
-  explicit NaiveReference(const slim::Model& model) : c_(model.impl().config), w_(model.impl().weights) {
+  explicit NaiveReference(const slim::Model& model, slim::DType kv_type = slim::DType::f32)
+      : c_(model.impl().config), w_(model.impl().weights), kv_type_(kv_type) {
     REQUIRE(c_.moe.num_experts == 0);
     inv_freq_ = slim::rope_inv_freq(c_);
     local_inv_freq_ = slim::rope_inv_freq_local(c_);
@@ -127,6 +131,12 @@ class NaiveReference {
       for (size_t hh = 0; hh < heads; ++hh) rope(q[t], hh, int64_t(t), inv_freq);
       for (size_t hh = 0; hh < size_t(c_.num_kv_heads); ++hh) rope(k[t], hh, int64_t(t), inv_freq);
     }
+    if (kv_type_ == slim::DType::f16) {
+      for (size_t t = 0; t < n; ++t) {
+        for (double& x : k[t]) x = slim::kernels::f16_to_f32(slim::round_kv_f16(static_cast<float>(x)));
+        for (double& x : v[t]) x = slim::kernels::f16_to_f32(slim::round_kv_f16(static_cast<float>(x)));
+      }
+    }
     const double scale = c_.traits.query_scale > 0 ? c_.traits.query_scale : 1.0 / std::sqrt(double(hd));
     const double cap = c_.traits.attn_softcap;
     Matrix out(n, std::vector<double>(heads * hd, 0.0));
@@ -172,6 +182,7 @@ class NaiveReference {
 
   const slim::ModelConfig& c_;
   const slim::Weights& w_;
+  slim::DType kv_type_;
   std::vector<float> inv_freq_, local_inv_freq_;
 };
 
@@ -198,13 +209,14 @@ double max_diff(std::span<const float> a, const std::vector<double>& b) {
 }
 
 // Decodes `tokens` one at a time (the ring buffers wrap around many times), then checks every
-// step against one prefill, against prefills in odd-sized chunks, and against the naive reference.
-void check_long_sequence(const std::shared_ptr<const slim::Model>& model, const std::vector<int32_t>& tokens,
-                         int64_t context) {
+// step against one prefill, against prefills in odd-sized chunks, and against the naive reference;
+// all with a KV cache of kv_type. Returns the decoded logits.
+std::vector<float> check_long_sequence(const std::shared_ptr<const slim::Model>& model, const std::vector<int32_t>& tokens,
+                                       int64_t context, slim::DType kv_type = slim::DType::f32) {
   const auto vocab = size_t(model->info().vocab_size);
   const size_t n = tokens.size();
 
-  slim::Session stepwise(model, context);
+  slim::Session stepwise(model, context, kv_type);
   std::vector<float> steps;
   for (int32_t t : tokens) {
     auto out = stepwise.decode(t);
@@ -212,14 +224,14 @@ void check_long_sequence(const std::shared_ptr<const slim::Model>& model, const 
   }
   auto step = [&](size_t p) { return std::span<const float>(steps).subspan(p * vocab, vocab); };
 
-  slim::Session whole(model, context);
+  slim::Session whole(model, context, kv_type);
   auto all = whole.prefill(tokens, true);
   double worst = 0;
   for (size_t p = 0; p < n; ++p) worst = std::max(worst, max_diff(step(p), all.subspan(p * vocab, vocab)));
   CHECK(worst <= 1e-5);
 
   // Chunks longer and shorter than the window, starting at any offset in the ring.
-  slim::Session chunked(model, context);
+  slim::Session chunked(model, context, kv_type);
   size_t done = 0;
   worst = 0;
   for (size_t size : {3, 9, 1, 17, 8, 2, 30, 5, 100}) {
@@ -232,10 +244,13 @@ void check_long_sequence(const std::shared_ptr<const slim::Model>& model, const 
   CHECK(done == n);
   CHECK(worst <= 1e-5);
 
-  const Matrix want = NaiveReference(*model).logits(tokens);
+  const Matrix want = NaiveReference(*model, kv_type).logits(tokens);
   worst = 0;
   for (size_t p = 0; p < n; ++p) worst = std::max(worst, max_diff(step(p), want[p]));
-  CHECK(worst < 1e-4);
+  // f16: a key slim computes in f32 and the reference in double can round to neighbouring halves
+  // (one f16 step, 5e-4 relative, where the value sits near a midpoint), hence the looser bound.
+  CHECK(worst < (kv_type == slim::DType::f16 ? 1e-3 : 1e-4));
+  return steps;
 }
 
 }  // namespace
@@ -390,4 +405,38 @@ TEST_CASE("a decoded token's attention split over a thread team gives the same l
   CHECK(steps[0] == steps[2]);
   // And right: against one prefill, chunks and the naive reference (decoding on 2 threads).
   check_long_sequence(model, tokens, 300);
+}
+
+TEST_CASE("an f16 KV cache: decode, prefill and chunks agree, and match the reference on f16 keys and values",
+          "[sliding][kv_f16]") {
+  // Local rings (Gemma 2 and 3), q/k norms (Qwen3), plain Llama; within 1e-3 of the reference that
+  // rounds its keys and values to f16 (see check_long_sequence). Against the f32 cache the logits move by f16's
+  // rounding (printed, and bounded loosely: the keys and values carry 11 significant bits).
+  for (const char* name : {"gemma2", "gemma3", "qwen3", "llama"}) {
+    SECTION(name) {
+      auto model = slim::Model::load(slim::test::shared_dir() / "fixtures" / "models" / name, {.threads = 2});
+      const auto tokens = random_tokens(40, model->info().vocab_size, 9);
+      const auto f16 = check_long_sequence(model, tokens, 48, slim::DType::f16);
+      slim::Session f32(model, 48);
+      const auto all = f32.prefill(tokens, true);
+      const double moved = max_diff(f16, all);
+      std::printf("%-8s f16 KV cache: max |logit - f32 cache's| = %.3g\n", name, moved);
+      CHECK(moved > 0);  // it is an f16 cache
+      CHECK(moved < 2e-2);
+      CHECK(slim::Session(model, 48, slim::DType::f16).kv_cache_bytes() * 2 == f32.kv_cache_bytes());
+    }
+  }
+}
+
+TEST_CASE("an f16 KV cache keeps values beyond f16's range finite, and other types are refused", "[kv_f16]") {
+  CHECK(slim::kernels::f16_to_f32(slim::round_kv_f16(1e6f)) == 65504.0f);
+  CHECK(slim::kernels::f16_to_f32(slim::round_kv_f16(-1e30f)) == -65504.0f);
+  CHECK(std::isnan(slim::kernels::f16_to_f32(slim::round_kv_f16(NAN))));
+  CHECK(slim::kernels::f16_to_f32(slim::round_kv_f16(0.1f)) == slim::kernels::f16_to_f32(slim::kernels::f32_to_f16(0.1f)));
+  auto model = slim::Model::load(slim::test::shared_dir() / "fixtures" / "models" / "llama", {.threads = 1});
+  for (slim::DType bad : {slim::DType::bf16, slim::DType::q8_0}) {
+    CHECK_THROWS_AS(slim::Session(model, 16, bad), slim::Error);
+    CHECK_THROWS_AS(model->kv_cache_bytes(16, bad), slim::Error);
+  }
+  CHECK(model->kv_cache_bytes(16, slim::DType::f16) * 2 == model->kv_cache_bytes(16));
 }

@@ -37,6 +37,9 @@ struct EngineOptions {
   // Prompt rows a step adds while other requests decode: a long prompt is prefilled in chunks of
   // this size between their tokens instead of stalling them for its whole length.
   int64_t prompt_rows_while_decoding = 32;
+  // What every slot's KV cache holds: f32 or f16 (half the memory and half the bytes attention
+  // reads a step; see Session).
+  DType kv_type = DType::f32;
 };
 
 struct EngineRequest {

@@ -118,8 +118,8 @@ class Model {
   // Bytes of the KV cache a Session(model, context_length) allocates, known before allocating it
   // (context_length 0 = the Session default). Sliding-window layers hold at most sliding_window
   // positions whatever the context; global layers hold all of them. Throws like Session would for
-  // an invalid context length.
-  uint64_t kv_cache_bytes(int64_t context_length) const;
+  // an invalid context length. kv_type: the cache's element type, f32 or f16 (Session's).
+  uint64_t kv_cache_bytes(int64_t context_length, DType kv_type = DType::f32) const;
 
   struct Impl;
   const Impl& impl() const noexcept { return *impl_; }
@@ -131,8 +131,11 @@ class Model {
 
 class Session {
  public:
-  // context_length 0 = min(model's max_position_embeddings, 4096).
-  explicit Session(std::shared_ptr<const Model> model, int64_t context_length = 0);
+  // context_length 0 = min(model's max_position_embeddings, 4096). kv_type: what the KV cache
+  // holds, f32 (exactly what transformers attends over) or f16 (half the memory, and half the
+  // bytes attention reads a token at long contexts; logits move by about f16's rounding of the
+  // keys and values, 1e-3 relative). Any other type throws slim::Error(invalid_argument).
+  explicit Session(std::shared_ptr<const Model> model, int64_t context_length = 0, DType kv_type = DType::f32);
   ~Session();
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
@@ -165,8 +168,9 @@ class Session {
 
   int64_t position() const noexcept;
   int64_t context_length() const noexcept;
-  // Bytes of this session's KV cache (Model::kv_cache_bytes(context_length())).
+  // Bytes of this session's KV cache (Model::kv_cache_bytes(context_length(), kv_type())).
   uint64_t kv_cache_bytes() const noexcept;
+  DType kv_type() const noexcept;
   // Forgets everything after the first n positions (n <= position()). A model with sliding-window
   // layers keeps only the last window positions there, so once position() exceeds the window,
   // only truncate(position()) and truncate(0) are possible; other values throw

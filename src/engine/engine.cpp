@@ -87,7 +87,7 @@ struct Running {
 };
 
 struct Slot {
-  Slot(const ModelConfig& c, int64_t context) : cache(c, context) {}
+  Slot(const ModelConfig& c, int64_t context, DType kv_type) : cache(c, context, kv_type) {}
   KvCache cache;
   std::vector<int32_t> tokens;  // what the cache holds, position by position
   std::optional<Running> running;
@@ -152,13 +152,13 @@ Engine::Impl::Impl(std::shared_ptr<const Model> m, const EngineOptions& o)
   rope = make_rope_table(mi.rope_inv_freq, context, mi.rope_attention_factor);
   if (!mi.rope_inv_freq_long.empty()) rope_long = make_rope_table(mi.rope_inv_freq_long, context, mi.rope_attention_factor);
   if (!mi.rope_inv_freq_local.empty()) rope_local = make_rope_table(mi.rope_inv_freq_local, context);
-  check_kv_cache_memory(*model, context, static_cast<uint64_t>(o.slots) * model->kv_cache_bytes(context));
+  check_kv_cache_memory(*model, context, static_cast<uint64_t>(o.slots) * model->kv_cache_bytes(context, o.kv_type));
   slots.reserve(static_cast<size_t>(o.slots));
-  for (int i = 0; i < o.slots; ++i) slots.emplace_back(mi.config, context);
+  for (int i = 0; i < o.slots; ++i) slots.emplace_back(mi.config, context, o.kv_type);
   logits.resize(static_cast<size_t>(o.slots * mi.config.vocab_size));
   stats.slots = o.slots;
   stats.context = context;
-  stats.kv_cache_bytes = static_cast<uint64_t>(o.slots) * model->kv_cache_bytes(context);
+  stats.kv_cache_bytes = static_cast<uint64_t>(o.slots) * model->kv_cache_bytes(context, o.kv_type);
   thread = std::thread([this] { run(); });
 }
 
@@ -395,6 +395,7 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
   if (options.prompt_rows_while_decoding < 1) {
     throw Error(ErrorCode::invalid_argument, "EngineOptions.prompt_rows_while_decoding must be >= 1");
   }
+  check_kv_type(options.kv_type, "EngineOptions.kv_type");
   impl_ = std::make_unique<Impl>(std::move(model), options);
 }
 

@@ -215,9 +215,9 @@ int Model::threads() const noexcept { return impl_->threads; }
 const std::filesystem::path& Model::path() const noexcept { return impl_->dir; }
 DType Model::weights_dtype() const noexcept { return impl_->weights.embed.dtype(); }
 
-uint64_t Model::kv_cache_bytes(int64_t context_length) const {
+uint64_t Model::kv_cache_bytes(int64_t context_length, DType kv_type) const {
   const int64_t context = resolve_context_length(*this, context_length);
-  return slim::kv_cache_bytes(impl_->config, context);
+  return slim::kv_cache_bytes(impl_->config, context, kv_type);
 }
 
 void check_token_ids(const Model& model, std::span<const int32_t> tokens) {

@@ -21,14 +21,18 @@ size_t sz(int64_t n) { return static_cast<size_t>(n); }
 // comes from and however the positions are cut.
 void group_scores(const KvView& kv, int64_t kv_head, int64_t group, int64_t from, int64_t to, const float* q,
                   float* scores, int64_t stride) {
-  const int64_t hd = kv.c->head_dim, capacity = kv.cache->capacity(kv.layer);
-  const float* keys = kv.cache->k_slots(kv.layer, kv_head);
+  const KvCache& cache = *kv.cache;
+  const int64_t hd = kv.c->head_dim, capacity = cache.capacity(kv.layer);
   int64_t j = from;
   const int64_t cached_end = std::min(to + 1, kv.cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
-    kernels::dot_rows(q, group, keys + slot * hd, hd, count, hd, scores + j - from, stride);
+    if (cache.dtype() == DType::f16) {
+      kernels::dot_rows_f16(q, group, cache.k_slots_f16(kv.layer, kv_head) + slot * hd, hd, count, hd, scores + j - from, stride);
+    } else {
+      kernels::dot_rows(q, group, cache.k_slots_f32(kv.layer, kv_head) + slot * hd, hd, count, hd, scores + j - from, stride);
+    }
     j += count;
   }
   j = std::max(from, kv.cached);
@@ -65,15 +69,21 @@ int64_t value_block(int64_t head_dim) { return std::max<int64_t>(4, 4096 / head_
 // one at a time.
 void block_values(const KvView& kv, int64_t kv_head, int64_t group, int64_t from, int64_t to, const float* probs,
                   int64_t stride, float* partial) {
-  const int64_t hd = kv.c->head_dim, capacity = kv.cache->capacity(kv.layer);
-  const float* values = kv.cache->v_slots(kv.layer, kv_head);
+  const KvCache& cache = *kv.cache;
+  const int64_t hd = kv.c->head_dim, capacity = cache.capacity(kv.layer);
   std::fill(partial, partial + group * hd, 0.0f);
   int64_t j = from;
   const int64_t cached_end = std::min(to + 1, kv.cached);
   while (j < cached_end) {
     const int64_t slot = j % capacity;
     const int64_t count = std::min(cached_end - j, capacity - slot);
-    kernels::add_weighted_rows(probs + j - from, stride, group, values + slot * hd, count, hd, partial);
+    if (cache.dtype() == DType::f16) {
+      kernels::add_weighted_rows_f16(probs + j - from, stride, group, cache.v_slots_f16(kv.layer, kv_head) + slot * hd, count, hd,
+                                     partial);
+    } else {
+      kernels::add_weighted_rows(probs + j - from, stride, group, cache.v_slots_f32(kv.layer, kv_head) + slot * hd, count, hd,
+                                 partial);
+    }
     j += count;
   }
   for (j = std::max(from, kv.cached); j <= to; ++j) {
@@ -179,8 +189,7 @@ void store_kv(const ModelConfig& c, KvCache& cache, int64_t layer, const float* 
   for (int64_t i = std::max<int64_t>(0, n - cache.capacity(layer)); i < n; ++i) {
     for (int64_t h = 0; h < c.num_kv_heads; ++h) {
       const size_t at = sz((i * c.num_kv_heads + h) * hd);
-      std::copy(k + at, k + at + sz(hd), cache.k(layer, h, pos + i));
-      std::copy(v + at, v + at + sz(hd), cache.v(layer, h, pos + i));
+      cache.store(layer, h, pos + i, k + at, v + at);
     }
   }
 }
@@ -289,6 +298,11 @@ void forward(const Model::Impl& m, std::span<const int32_t> tokens, std::span<co
     for (size_t s = 0; s < sequences.size(); ++s) {
       KvView& kv = views[s];
       kv.layer = l;
+      if (kv.cache->dtype() == DType::f16) {
+        // The rows' own keys and values as the cache will hold them (kv_cache.hpp).
+        round_to_kv_f16(b.k.data() + sz(kv.row * kv_row), kv.count * kv_row);
+        round_to_kv_f16(b.v.data() + sz(kv.row * kv_row), kv.count * kv_row);
+      }
       const bool store_first = kv.pos + kv.count <= kv.cache->capacity(l);
       kv.cached = store_first ? kv.pos + kv.count : kv.pos;
       if (store_first) store_kv(c, *sequences[s].cache, l, kv.k_new, kv.v_new, kv.count, kv.pos);
