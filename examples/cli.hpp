@@ -90,6 +90,7 @@ struct ModelArgs {
   int threads = 0;                                  // --threads; 0 = all hardware threads
   bool threads_force = false;                       // --threads-force: more threads than the hardware has
   int64_t context = 0;                              // --context; 0 = the program's default
+  DType kv_type = DType::f32;                       // --kv-type
   bool no_mmap = false;                             // --no-mmap
 };
 
@@ -120,17 +121,29 @@ inline CLI::Option* add_context_option(CLI::App& app, int64_t& context) {
   return app.add_option("--context", context, "context length in tokens (0 = the model's, at most 4096)")
       ->check(at_least<int64_t>(0, "0 (the default) or more"));
 }
+inline CLI::Option* add_kv_type_option(CLI::App& app, DType& kv_type) {
+  return app
+      .add_option_function<std::string>(
+          "--kv-type", [&kv_type](const std::string& text) { kv_type = text == "f16" ? DType::f16 : DType::f32; },
+          "what the KV cache holds: f32 (default, transformers' values) or f16 (half the memory and the attention reads)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return text == "f32" || text == "f16" ? "" : "must be f32 or f16, not '" + text + "'";
+          },
+          ""));
+}
 inline CLI::Option* add_no_mmap_option(CLI::App& app, bool& no_mmap) {
   return app.add_flag("--no-mmap", no_mmap, "read the weights files into memory instead of mapping them");
 }
 
-// --model (required), --weights, --threads, --threads-force, --context and --no-mmap.
+// --model (required), --weights, --threads, --threads-force, --context, --kv-type and --no-mmap.
 inline void add_model_options(CLI::App& app, ModelArgs& args) {
   add_model_option(app, args.path)->required();
   add_weights_option(app, args.weights);
   add_threads_option(app, args.threads);
   add_threads_force_option(app, args.threads_force);
   add_context_option(app, args.context);
+  add_kv_type_option(app, args.kv_type);
   add_no_mmap_option(app, args.no_mmap);
 }
 

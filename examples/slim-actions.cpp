@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     std::istream& in = file.empty() ? std::cin : in_file;
     auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
     const slim::Tokenizer& tokenizer = model->tokenizer();
-    slim::Session session(model, model_args.context);
+    slim::Session session(model, model_args.context, model_args.kv_type);
 
     // The chat template around one user message, split where the message goes, so the transcript
     // can stream into the middle of it.

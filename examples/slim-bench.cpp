@@ -110,11 +110,11 @@ struct Result {
 // its own prompt of `prompt` tokens: the tokens emitted from the moment the last sequence has its
 // first token (every prompt is in) to the end, over that time.
 double parallel_decode_rate(const std::shared_ptr<const slim::Model>& model, int parallel, int threads, int prompt,
-                            int gen, std::mt19937& rng) {
+                            int gen, slim::DType kv_type, std::mt19937& rng) {
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(model->info().vocab_size - 1));
   const int64_t context = std::min<int64_t>(model->info().max_context, std::max(prompt, 1) + gen + 1);
   slim::Engine engine(model, {.slots = parallel, .context = context, .threads = threads,
-                              .batch_tokens = std::max<int64_t>(256, parallel)});
+                              .batch_tokens = std::max<int64_t>(256, parallel), .kv_type = kv_type});
   std::vector<std::vector<Clock::time_point>> times(static_cast<size_t>(parallel));
   std::vector<slim::GenerationHandle> handles;
   for (int i = 0; i < parallel; ++i) {
@@ -203,6 +203,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print one JSON object instead of a table");
   app.add_flag("--bandwidth", bandwidth, "measure the read bandwidth first and relate tg to it");
   slim::cli::add_no_mmap_option(app, model_args.no_mmap);
+  slim::cli::add_kv_type_option(app, model_args.kv_type);
   app.footer(slim::cli::examples(
       {"build/examples/slim-bench --model ../shared/models/stories260K --weights q8_0,q4_0 -p 64 -n 32 -t 1,2",
        "build/examples/slim-bench --config ../shared/configs/SmolLM2-135M.json --weights q4_0 -p 32 -n 8 -t 1 -r 1 "
@@ -252,16 +253,16 @@ int main(int argc, char** argv) {
         model = model_dir.empty() ? slim::Model::random(config, options, seed) : slim::Model::load(model_dir, options);
       }
       const std::string weights(slim::dtype_name(model->weights_dtype()));
-      std::fprintf(stderr, "%s %s: %s in %.1f ms, %.1f MB of weights read per token\n", shape.c_str(), weights.c_str(),
-                   model_dir.empty() ? "generated" : "loaded", seconds_since(start) * 1e3,
-                   static_cast<double>(model->info().weight_bytes) / 1e6);
+      std::fprintf(stderr, "%s %s: %s in %.1f ms, %.1f MB of weights read per token, KV cache %s\n", shape.c_str(),
+                   weights.c_str(), model_dir.empty() ? "generated" : "loaded", seconds_since(start) * 1e3,
+                   static_cast<double>(model->info().weight_bytes) / 1e6, std::string(slim::dtype_name(model_args.kv_type)).c_str());
       const int64_t context = std::min<int64_t>(model->info().max_context, depth + std::max({prompt, gen, 1}));
       if (context < depth + std::max(prompt, gen)) {
         throw slim::Error(slim::ErrorCode::invalid_argument,
                           "-d + -p / -n: " + std::to_string(depth + std::max(prompt, gen)) +
                               " tokens exceed the model's context of " + std::to_string(context));
       }
-      slim::Session session(model, context);
+      slim::Session session(model, context, model_args.kv_type);
       std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(model->info().vocab_size - 1));
 
       for (size_t ti = 0; ti < thread_counts.size(); ++ti) {
@@ -307,7 +308,7 @@ int main(int argc, char** argv) {
           const int parallel = std::stoi(p);  // checked by --parallel
           std::vector<double> rates;
           for (int rep = 0; rep <= reps; ++rep) {  // rep 0 warms up
-            const double rate = parallel_decode_rate(model, parallel, thread_counts[ti], prompt, gen, rng);
+            const double rate = parallel_decode_rate(model, parallel, thread_counts[ti], prompt, gen, model_args.kv_type, rng);
             if (rep > 0) rates.push_back(rate);
           }
           Result r;
@@ -344,6 +345,7 @@ int main(int argc, char** argv) {
         if (r.bandwidth_gbps) j["bandwidth_gbps"] = *r.bandwidth_gbps;
         if (r.depth > 0) j["depth"] = r.depth;
         j["parallel"] = r.parallel;
+        j["kv_type"] = slim::dtype_name(model_args.kv_type);
         out["results"].push_back(j);
       }
       std::printf("%s\n", out.dump(2).c_str());

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
     const slim::ChatTemplate& chat = model->chat_template();
     const slim::Tokenizer& tokenizer = model->tokenizer();
-    slim::Session session(model, model_args.context);
+    slim::Session session(model, model_args.context, model_args.kv_type);
     const bool interactive = isatty(STDIN_FILENO);
 
     std::vector<slim::ChatMessage> messages;

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   return slim::cli::run(app, argc, argv, [&]() -> int {
     const std::string prefix = slim::cli::read_text_file(file);
     auto model = slim::cli::load_model(model_args, slim::cli::stderr_log(app.get_name()));
-    slim::Session session(model, model_args.context);
+    slim::Session session(model, model_args.context, model_args.kv_type);
     auto r = slim::generate(session, prefix, options, slim::cli::print_text);
     std::fputs("\n", stdout);
     std::fflush(stdout);  // the text before the figures on stderr

@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
                         "the prompt has " + std::to_string(ids.size()) + " tokens; the context holds " +
                             std::to_string(std::min(context, model->info().max_context)));
     }
-    slim::Session session(model, context);
+    slim::Session session(model, context, model_args.kv_type);
 
     // The prompt as the user wrote it, then the continuation. Not for the templated --chat prompt,
     // nor --ids / --logits-out runs, whose output other tools read.

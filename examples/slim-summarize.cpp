@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     const std::string request = "Summarise the following text as a short list of bullet points.\n\n" + text;
     const std::string prompt = model->chat_template().apply({{{"user", request}}}, /*add_generation_prompt=*/true);
     const auto ids = model->tokenizer().encode(prompt, {.add_special_tokens = false});
-    slim::Session session(model, model_args.context);
+    slim::Session session(model, model_args.context, model_args.kv_type);
     if (static_cast<int64_t>(ids.size()) + 1 > session.context_length()) {
       throw slim::Error(slim::ErrorCode::context_overflow,
                         file + " needs " + std::to_string(ids.size()) + " tokens; the context holds " +

@@ -89,6 +89,17 @@ TEST_CASE("bad model options get one sentence naming the option", "[cli]") {
     CHECK(weights.out.find("--weights must be one of ") != std::string::npos);
     CHECK(weights.out.find("q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m, q5_k_m, not 'bogus'") != std::string::npos);
   }
+  for (const Program& p : model_programs(dir)) {
+    if (p.name == "slim-quantize") continue;  // no KV cache
+    INFO(p.name);
+    auto f16 = run(command(p, " --kv-type f16 2>/dev/null"));
+    CHECK(f16.status == 0);
+    CHECK(!f16.out.empty());
+    auto kv = run(command(p, " --kv-type bf16 2>&1 >/dev/null"));
+    CHECK(kv.status == 2);
+    CHECK(lines(kv.out) == 1);
+    CHECK(kv.out.find("--kv-type must be f32 or f16, not 'bf16'") != std::string::npos);
+  }
   auto bench_list = run(command(model_programs(dir)[5], " --weights q8_0,q4_0,bogus 2>&1 >/dev/null"));
   CHECK(bench_list.status == 2);
   CHECK(bench_list.out.find("not 'bogus'") != std::string::npos);

@@ -15,6 +15,7 @@
 
 #include "server_process.hpp"
 #include "slim/grammar.hpp"
+#include "slim/slim.hpp"
 #include "test_support.hpp"
 #include "tiny_models.hpp"
 
@@ -414,6 +415,19 @@ TEST_CASE("slim-server --no-webui serves no page", "[server]") {
   auto page = s.client().Get("/");
   REQUIRE(page);
   CHECK(page->status == 404);
+  check_healthy(s);
+}
+
+TEST_CASE("slim-server --kv-type f16 halves the KV cache and gives the f16 Session's tokens", "[server]") {
+  auto model = slim::Model::load(stories(), {.threads = 1});
+  const auto prompt = model->tokenizer().encode("Once upon a time");
+  slim::Session session(model, 512, slim::DType::f16);
+  const std::string want = slim::generate(session, prompt, {.max_tokens = 12, .stop_at_eos = false}).text;
+  ServerProcess s({"--model", stories(), "--threads", "1", "--parallel", "2", "--context", "512", "--kv-type", "f16"});
+  CHECK(metric(s, "slim_kv_cache_bytes") == static_cast<double>(2 * model->kv_cache_bytes(512, slim::DType::f16)));
+  const Json got =
+      post(s, "/v1/completions", Json{{"prompt", prompt}, {"max_tokens", 12}, {"temperature", 0}, {"ignore_eos", true}}.dump());
+  CHECK(got["choices"][0]["text"] == want);
   check_healthy(s);
 }
 

@@ -1,6 +1,6 @@
 // slim-server: an OpenAI-compatible local server (docs/server.md).
 //   slim-server --model DIR [--host 127.0.0.1] [--port 8080] [--parallel N] [--context N]
-//               [--threads N] [--weights ...] [--api-key KEY] [--chat-template FILE]
+//               [--threads N] [--weights ...] [--kv-type f32|f16] [--api-key KEY] [--chat-template FILE]
 #include <signal.h>
 
 #include <cstdio>
@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     options.webui = !no_webui;
     options.load = slim::cli::load_options(model, log);
     options.context = model.context;
+    options.kv_type = model.kv_type;
     options.log = [](const std::string& line) { std::fprintf(stderr, "slim-server: %s\n", line.c_str()); };
     // SIGINT and SIGTERM stop the server through a thread of their own (no handler state).
     sigset_t stop_signals;

@@ -202,7 +202,8 @@ void Server::Impl::load() {
                                                          .context = options.context,
                                                          .threads = options.load.threads,
                                                          .max_queued = options.max_queued,
-                                                         .batch_tokens = std::max<int64_t>(256, options.parallel)});
+                                                         .batch_tokens = std::max<int64_t>(256, options.parallel),
+                                                         .kv_type = options.kv_type});
   ready = true;
   log("model " + model_name + " loaded: " + std::to_string(options.parallel) + " slots of " +
       std::to_string(engine->context_length()) + " positions");

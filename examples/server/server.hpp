@@ -19,6 +19,7 @@ struct ServerOptions {
   int port = 8080;
   int parallel = 4;                 // engine slots
   int64_t context = 0;              // per slot; 0 = min(max_position_embeddings, 4096)
+  DType kv_type = DType::f32;       // what the slots' KV caches hold (f32 or f16)
   std::string api_key;              // empty = no authentication
   std::string chat_template_file;   // replaces the model's chat template
   std::string model_name;           // the id /v1/models reports; default: the folder's name
