@@ -9,7 +9,7 @@ beside them at run time, token-id prompts (so tokenizers do not matter), greedy:
   N streams N such streams at once: all tokens after the last stream's first, over that time
 
 Usage: benchmarks/bench_server.py --config ../shared/configs/Qwen2.5-0.5B.json \
-         --tokenizer ../shared/fixtures/tokenizers/qwen2_5 [--weights q4_0] [--threads 2] [--parallel 8]
+         --tokenizer ../shared/fixtures/tokenizers/qwen2_5 [--weights q4_0] [--threads 2] [--parallel 8] [--kv-type f16]
 Python's standard library only; prints a Markdown table and, with --json, one JSON object.
 """
 import argparse
@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--weights", default="q4_0")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--parallel", type=int, default=8)
+    ap.add_argument("--kv-type", default="f32", choices=["f32", "f16"], help="what the slots' KV caches hold")
     ap.add_argument("--prompt-tokens", type=int, default=1968)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--build", default="build/examples")
@@ -73,7 +74,8 @@ def main():
                 shutil.copy(src, model)
         context = args.prompt_tokens + 64
         server = subprocess.Popen([f"{args.build}/slim-server", "--model", model, "--port", "0", "--threads",
-                                   str(args.threads), "--parallel", str(args.parallel), "--context", str(context)],
+                                   str(args.threads), "--parallel", str(args.parallel), "--context", str(context),
+                                   "--kv-type", args.kv_type],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         port = int(server.stdout.readline().strip().rsplit(":", 1)[1])  # "listening on http://HOST:PORT"
         while True:  # the model loads in the background; /health answers 503 until it is ready
@@ -123,13 +125,13 @@ def main():
                 ("+10 tokens (s)", f"{cached} cached", f"{plus10:.3f}"),
                 ("1 stream (tokens/s)", f"{args.tokens} tokens", f"{one_rate:.1f}"),
                 (f"{args.parallel} streams (tokens/s, aggregate)", f"{args.tokens} tokens each", f"{many_rate:.1f}")]
-        print(f"| {shape} {args.weights}, {args.threads} threads, --parallel {args.parallel} | work | slim-server |")
+        print(f"| {shape} {args.weights}, {args.threads} threads, --parallel {args.parallel}, KV {args.kv_type} | work | slim-server |")
         print("| --- | --- | ---: |")
         for r in rows:
             print(f"| {r[0]} | {r[1]} | {r[2]} |")
         if args.json:
             print(json.dumps({"shape": shape, "weights": args.weights, "threads": args.threads,
-                              "parallel": args.parallel, "cold_s": cold, "plus10_s": plus10,
+                              "parallel": args.parallel, "kv_type": args.kv_type, "cold_s": cold, "plus10_s": plus10,
                               "cached_tokens": cached, "one_stream_tps": one_rate, "streams_tps": many_rate}))
     finally:
         if server:
