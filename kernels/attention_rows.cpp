@@ -110,6 +110,15 @@ void softcap(float* x, int64_t n, float cap) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] / cap) * cap;
 }
 
+void to_f16_saturated(const float* x, int64_t n, uint16_t* out) {
+  constexpr float kMax = 65504.0f;
+  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_f16(std::clamp(x[i], -kMax, kMax));  // NaN passes clamp
+}
+
+void from_f16(const uint16_t* h, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(h[i]);
+}
+
 }  // namespace portable
 
 namespace {
@@ -203,6 +212,24 @@ void softcap(float* x, int64_t n, float cap) {
 void softcap_with(Isa isa, float* x, int64_t n, float cap) {
   const RowOps ops = checked(isa);
   if (n > 0) ops.softcap(x, n, cap);
+}
+
+void to_f16_saturated(const float* x, int64_t n, uint16_t* out) {
+  if (n > 0) active().to_f16_saturated(x, n, out);
+}
+
+void to_f16_saturated_with(Isa isa, const float* x, int64_t n, uint16_t* out) {
+  const RowOps ops = checked(isa);
+  if (n > 0) ops.to_f16_saturated(x, n, out);
+}
+
+void from_f16(const uint16_t* h, int64_t n, float* out) {
+  if (n > 0) active().from_f16(h, n, out);
+}
+
+void from_f16_with(Isa isa, const uint16_t* h, int64_t n, float* out) {
+  const RowOps ops = checked(isa);
+  if (n > 0) ops.from_f16(h, n, out);
 }
 
 }  // namespace slim::kernels

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/avx2_common.hpp"
+#include "kernels/kernel_set.hpp"
 #include "kernels/matmul_impl.hpp"
 
 namespace slim::kernels::avx2 {
@@ -328,6 +329,24 @@ void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
 void softcap(float* x, int64_t n, float cap) {
   const __m256 c = _mm256_set1_ps(cap);
   each8(x, nullptr, n, [&](__m256 v, __m256) { return _mm256_mul_ps(tanh8(_mm256_div_ps(v, c)), c); });
+}
+
+// F16C's conversion rounds to nearest even like f32_to_f16(); the clamp (max, then min, whose
+// second operand is returned for NaN: x goes second) keeps NaN and saturates the rest.
+void to_f16_saturated(const float* x, int64_t n, uint16_t* out) {
+  const __m256 lo = _mm256_set1_ps(-65504.0f), hi = _mm256_set1_ps(65504.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_loadu_ps(x + i)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  }
+  if (i < n) portable::to_f16_saturated(x + i, n - i, out + i);
+}
+
+void from_f16(const uint16_t* h, int64_t n, float* out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, load8(h + i));
+  if (i < n) portable::from_f16(h + i, n - i, out + i);
 }
 
 }  // namespace slim::kernels::avx2

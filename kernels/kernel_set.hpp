@@ -22,6 +22,8 @@ struct RowOps {
   void (*silu_mul)(float*, const float*, int64_t);
   void (*gelu_tanh_mul)(float*, const float*, int64_t);
   void (*softcap)(float*, int64_t, float);
+  void (*to_f16_saturated)(const float*, int64_t, uint16_t*);
+  void (*from_f16)(const uint16_t*, int64_t, float*);
 };
 
 struct KernelSet {
@@ -56,6 +58,8 @@ void softmax(float* x, int64_t n);
 void silu_mul(float* gate, const float* up, int64_t n);
 void gelu_tanh_mul(float* gate, const float* up, int64_t n);
 void softcap(float* x, int64_t n, float cap);
+void to_f16_saturated(const float* x, int64_t n, uint16_t* out);
+void from_f16(const uint16_t* h, int64_t n, float* out);
 }  // namespace portable
 
 }  // namespace slim::kernels

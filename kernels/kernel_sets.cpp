@@ -14,7 +14,8 @@ constexpr size_t kBlocks = static_cast<size_t>(Layout::blocks), kGroups8 = stati
 
 constexpr RowOps kPortableOps = {portable::dot_rows,     portable::add_weighted_rows, portable::dot_rows_f16,
                                  portable::add_weighted_rows_f16, portable::softmax, portable::silu_mul,
-                                 portable::gelu_tanh_mul, portable::softcap};
+                                 portable::gelu_tanh_mul, portable::softcap, portable::to_f16_saturated,
+                                 portable::from_f16};
 
 constexpr KernelSet scalar_set() {
   KernelSet s{Isa::scalar};
@@ -71,7 +72,8 @@ constexpr KernelSet avx2_set() {
   s.quantize_acts = avx2::quantize_act_row;
   s.quantize_acts_k = quantize_act_row_q8_k;
   s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::dot_rows_f16, avx2::add_weighted_rows_f16,
-           avx2::softmax,   avx2::silu_mul,          avx2::gelu_tanh_mul, avx2::softcap};
+           avx2::softmax,   avx2::silu_mul,          avx2::gelu_tanh_mul, avx2::softcap,
+           avx2::to_f16_saturated, avx2::from_f16};
   return s;
 }
 

@@ -99,6 +99,12 @@ void gelu_tanh_mul(float* gate, const float* up, int64_t n);
 // tanhf), within a few ulp of std::tanh; NaN stays NaN.
 void softcap(float* x, int64_t n, float cap);
 
+// out[i] = x[i] as f16, rounded to nearest even, saturated at ±65504 (the largest finite f16) so
+// that large values do not become infinities; NaN stays NaN. An f16 KV cache's conversion. And
+// back: out[i] = h[i] as f32 (exact).
+void to_f16_saturated(const float* x, int64_t n, uint16_t* out);
+void from_f16(const uint16_t* h, int64_t n, float* out);
+
 // Row `row` of w converted to f32 (embedding lookups); w.cols values, in either layout.
 void row_to_f32(const MatrixRef& w, int64_t row, float* out);
 
@@ -159,5 +165,7 @@ void softmax_with(Isa isa, float* x, int64_t n);
 void silu_mul_with(Isa isa, float* gate, const float* up, int64_t n);
 void gelu_tanh_mul_with(Isa isa, float* gate, const float* up, int64_t n);
 void softcap_with(Isa isa, float* x, int64_t n, float cap);
+void to_f16_saturated_with(Isa isa, const float* x, int64_t n, uint16_t* out);
+void from_f16_with(Isa isa, const uint16_t* h, int64_t n, float* out);
 
 }  // namespace slim::kernels

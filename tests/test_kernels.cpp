@@ -779,6 +779,31 @@ TEST_CASE("f16 rows give exactly the f32 functions' results on the same values, 
   }
 }
 
+TEST_CASE("to_f16_saturated rounds like f32_to_f16 and saturates, from_f16 is exact, in every kernel set") {
+  std::mt19937 rng(14);
+  std::vector<float> x;
+  for (float v : {0.0f, -0.0f, 1.0f, 65504.0f, 65519.0f, 65520.0f, 1e6f, -1e30f, INFINITY, -INFINITY, 6e-8f, 3e-8f,
+                  2.9e-8f, 1e-10f, 1.0009765625f, 1.00048828125f, 1.00146484375f})
+    x.push_back(v);
+  std::uniform_real_distribution<float> u(-4.0f, 4.0f);
+  for (int i = 0; i < 301; ++i) x.push_back(u(rng) * std::pow(2.0f, static_cast<float>(i % 40 - 26)));
+  std::vector<uint16_t> want(x.size());
+  for (size_t i = 0; i < x.size(); ++i) want[i] = f32_to_f16(std::clamp(x[i], -65504.0f, 65504.0f));
+  for (Isa isa : supported_isas_and_scalar()) {
+    INFO(isa_name(isa));
+    std::vector<uint16_t> h(x.size());
+    to_f16_saturated_with(isa, x.data(), static_cast<int64_t>(x.size()), h.data());
+    CHECK(h == want);
+    std::vector<float> back(x.size());
+    from_f16_with(isa, h.data(), static_cast<int64_t>(h.size()), back.data());
+    for (size_t i = 0; i < h.size(); ++i) CHECK(back[i] == f16_to_f32(h[i]));
+    const float nan = NAN;
+    uint16_t one = 0;
+    to_f16_saturated_with(isa, &nan, 1, &one);
+    CHECK(std::isnan(f16_to_f32(one)));
+  }
+}
+
 TEST_CASE("softmax matches a double-precision softmax in every kernel set") {
   std::mt19937 rng(5);
   const std::vector<Isa> isas = supported_isas_and_scalar();

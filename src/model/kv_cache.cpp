@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/convert.hpp"
+#include "kernels/kernels.hpp"
 #include "model/weight_arena.hpp"
 #include "slim/error.hpp"
 
@@ -29,12 +29,19 @@ uint64_t kv_cache_bytes(const ModelConfig& c, int64_t context, DType kv_type) {
 }
 
 uint16_t round_kv_f16(float x) noexcept {
-  constexpr float kMax = 65504.0f;  // the largest finite f16
-  return kernels::f32_to_f16(std::clamp(x, -kMax, kMax));  // NaN passes through clamp unchanged
+  uint16_t h;
+  kernels::to_f16_saturated(&x, 1, &h);
+  return h;
 }
 
 void round_to_kv_f16(float* x, int64_t n) noexcept {
-  for (int64_t i = 0; i < n; ++i) x[i] = kernels::f16_to_f32(round_kv_f16(x[i]));
+  constexpr int64_t kChunk = 256;
+  uint16_t h[kChunk];
+  for (int64_t i = 0; i < n; i += kChunk) {
+    const int64_t m = std::min(kChunk, n - i);
+    kernels::to_f16_saturated(x + i, m, h);
+    kernels::from_f16(h, m, x + i);
+  }
 }
 
 KvCache::KvCache(const ModelConfig& c, int64_t context, DType dtype)
@@ -56,8 +63,8 @@ int64_t KvCache::smallest_capacity() const { return *std::min_element(capacity_.
 void KvCache::store(int64_t layer, int64_t head, int64_t pos, const float* key, const float* value) {
   const size_t at = offset(layer, head, pos), hd = static_cast<size_t>(head_dim_);
   if (dtype_ == DType::f16) {
-    std::transform(key, key + hd, f16() + at, round_kv_f16);
-    std::transform(value, value + hd, f16() + total_ + at, round_kv_f16);
+    kernels::to_f16_saturated(key, head_dim_, f16() + at);
+    kernels::to_f16_saturated(value, head_dim_, f16() + total_ + at);
   } else {
     std::copy(key, key + hd, f32() + at);
     std::copy(value, value + hd, f32() + total_ + at);
@@ -67,8 +74,8 @@ void KvCache::store(int64_t layer, int64_t head, int64_t pos, const float* key, 
 void KvCache::read_slots(int64_t layer, int64_t head, int64_t slots, float* keys, float* values) const {
   const size_t at = offset(layer, head, 0), n = static_cast<size_t>(slots * head_dim_);
   if (dtype_ == DType::f16) {
-    std::transform(f16() + at, f16() + at + n, keys, kernels::f16_to_f32);
-    std::transform(f16() + total_ + at, f16() + total_ + at + n, values, kernels::f16_to_f32);
+    kernels::from_f16(f16() + at, static_cast<int64_t>(n), keys);
+    kernels::from_f16(f16() + total_ + at, static_cast<int64_t>(n), values);
   } else {
     std::copy(f32() + at, f32() + at + n, keys);
     std::copy(f32() + total_ + at, f32() + total_ + at + n, values);
@@ -78,8 +85,8 @@ void KvCache::read_slots(int64_t layer, int64_t head, int64_t slots, float* keys
 void KvCache::write_slots(int64_t layer, int64_t head, int64_t slots, const float* keys, const float* values) {
   const size_t at = offset(layer, head, 0), n = static_cast<size_t>(slots * head_dim_);
   if (dtype_ == DType::f16) {
-    std::transform(keys, keys + n, f16() + at, round_kv_f16);
-    std::transform(values, values + n, f16() + total_ + at, round_kv_f16);
+    kernels::to_f16_saturated(keys, static_cast<int64_t>(n), f16() + at);
+    kernels::to_f16_saturated(values, static_cast<int64_t>(n), f16() + total_ + at);
   } else {
     std::copy(keys, keys + n, f32() + at);
     std::copy(values, values + n, f32() + total_ + at);

@@ -28,8 +28,9 @@ uint64_t kv_cache_bytes(const ModelConfig& config, int64_t context, DType kv_typ
 // Throws slim::Error(invalid_argument) unless kv_type is f32 or f16, naming `what`.
 void check_kv_type(DType kv_type, const char* what);
 
-// The f16 a value is stored as in an f16 cache, round to nearest even; beyond f16's range it
-// saturates at ±65504 rather than becoming an infinity that would turn attention into NaN.
+// The f16 a value is stored as in an f16 cache (kernels::to_f16_saturated: round to nearest even;
+// beyond f16's range it saturates at ±65504 rather than becoming an infinity that would turn
+// attention into NaN).
 uint16_t round_kv_f16(float x) noexcept;
 
 // x[i] = the f32 value of round_kv_f16(x[i]), in place.
