@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "kernels/convert.hpp"
 #include "kernels/kernel_set.hpp"
@@ -14,45 +15,36 @@ namespace slim::kernels {
 namespace portable {
 namespace {
 
-inline float value_of(float x) noexcept { return x; }
-inline float value_of(uint16_t h) noexcept { return f16_to_f32(h); }
-
 // One output, four rows a pass, so out is loaded and stored once per four rows.
-template <typename Row>
-void add_weighted_rows_one(const float* w, const Row* rows, int64_t count, int64_t cols, float* out) {
+void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
   int64_t t = 0;
   for (; t + 4 <= count; t += 4) {
-    const Row* r = rows + t * cols;
+    const float* r = rows + t * cols;
     const float w0 = w[t], w1 = w[t + 1], w2 = w[t + 2], w3 = w[t + 3];
     for (int64_t d = 0; d < cols; ++d) {
-      out[d] += (w0 * value_of(r[d]) + w1 * value_of(r[cols + d])) +
-                (w2 * value_of(r[2 * cols + d]) + w3 * value_of(r[3 * cols + d]));
+      out[d] += (w0 * r[d] + w1 * r[cols + d]) + (w2 * r[2 * cols + d] + w3 * r[3 * cols + d]);
     }
   }
   for (; t < count; ++t) {
-    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * value_of(rows[t * cols + d]);
+    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * rows[t * cols + d];
   }
 }
 
-// Each score in eight partial sums (columns d, d + 8, ... go to sum d % 8), which the compiler keeps
-// in vector registers, added up pairwise at the end.
-template <typename Row>
-void dot_rows_of(const float* q, int64_t queries, const Row* rows, int64_t row_stride, int64_t count, int64_t cols,
-                 float* out, int64_t out_stride) {
-  const int64_t full = cols - cols % 8;
-  for (int64_t t = 0; t < count; ++t) {
-    const Row* r = rows + t * row_stride;
-    for (int64_t g = 0; g < queries; ++g) {
-      const float* qg = q + g * cols;
-      float part[8] = {};
-      for (int64_t d = 0; d < full; d += 8) {
-        for (int k = 0; k < 8; ++k) part[k] += qg[d + k] * value_of(r[d + k]);
-      }
-      float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-      for (int64_t d = full; d < cols; ++d) s += qg[d] * value_of(r[d]);
-      out[g * out_stride + t] = s;
-    }
+// The f16 functions convert runs of rows into f32 on the stack (16 KiB) and run the f32 code on
+// them: converting inside the loops let the compiler contract and vectorise differently (as it
+// does for AArch64, where a * b + c becomes an FMA), and the results must be the f32 ones.
+constexpr int64_t kConvertedValues = 4096;
+
+// Rows a run may hold, at least `at_least`; buffer holds them (the stack's, or for rows longer
+// than it, a heap one).
+int64_t converted_rows(int64_t cols, int64_t at_least, float* stack, std::vector<float>& heap, float*& buffer) {
+  const int64_t rows = std::max(at_least, kConvertedValues / std::max<int64_t>(cols, 1));
+  buffer = stack;
+  if (rows * cols > kConvertedValues) {
+    heap.resize(static_cast<size_t>(rows * cols));
+    buffer = heap.data();
   }
+  return rows;
 }
 
 // PyTorch's constants (GeluType::Tanh) in f32: sqrt(2/pi) and 0.044715.
@@ -60,14 +52,38 @@ constexpr float kGeluBeta = 0.7978845608028654f, kGeluKappa = 0.044715f;
 
 }  // namespace
 
+// Each score in eight partial sums (columns d, d + 8, ... go to sum d % 8), which the compiler keeps
+// in vector registers, added up pairwise at the end.
 void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
               float* out, int64_t out_stride) {
-  dot_rows_of(q, queries, rows, row_stride, count, cols, out, out_stride);
+  const int64_t full = cols - cols % 8;
+  for (int64_t t = 0; t < count; ++t) {
+    const float* r = rows + t * row_stride;
+    for (int64_t g = 0; g < queries; ++g) {
+      const float* qg = q + g * cols;
+      float part[8] = {};
+      for (int64_t d = 0; d < full; d += 8) {
+        for (int k = 0; k < 8; ++k) part[k] += qg[d + k] * r[d + k];
+      }
+      float s = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+      for (int64_t d = full; d < cols; ++d) s += qg[d] * r[d];
+      out[g * out_stride + t] = s;
+    }
+  }
 }
 
+// Each score depends on its own row only, so runs of any length give the f32 results.
 void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
                   int64_t cols, float* out, int64_t out_stride) {
-  dot_rows_of(q, queries, rows, row_stride, count, cols, out, out_stride);
+  float stack[kConvertedValues];
+  std::vector<float> heap;
+  float* buffer = nullptr;
+  const int64_t run = converted_rows(cols, 1, stack, heap, buffer);
+  for (int64_t t0 = 0; t0 < count; t0 += run) {
+    const int64_t n = std::min(run, count - t0);
+    for (int64_t t = 0; t < n; ++t) from_f16(rows + (t0 + t) * row_stride, cols, buffer + t * cols);
+    dot_rows(q, queries, buffer, cols, n, cols, out + t0, out_stride);
+  }
 }
 
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count,
@@ -75,9 +91,19 @@ void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const 
   for (int64_t g = 0; g < outputs; ++g) add_weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
 }
 
+// Runs of a multiple of four rows add into out exactly as one call over all of them does (the
+// four-row passes, then the last rows one by one, in the same order).
 void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
                            int64_t cols, float* out) {
-  for (int64_t g = 0; g < outputs; ++g) add_weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
+  float stack[kConvertedValues];
+  std::vector<float> heap;
+  float* buffer = nullptr;
+  const int64_t run = converted_rows(cols, 4, stack, heap, buffer) / 4 * 4;
+  for (int64_t t0 = 0; t0 < count; t0 += run) {
+    const int64_t n = std::min(run, count - t0);
+    from_f16(rows + t0 * cols, n * cols, buffer);
+    add_weighted_rows(w + t0, w_stride, outputs, buffer, n, cols, out);
+  }
 }
 
 void softmax(float* x, int64_t n) {
