@@ -24,8 +24,7 @@ uint64_t kv_cache_bytes(const ModelConfig& c, int64_t context, DType kv_type) {
   check_kv_type(kv_type, "kv_cache_bytes");
   uint64_t positions = 0;
   for (int64_t l = 0; l < c.num_layers; ++l) positions += static_cast<uint64_t>(kv_layer_capacity(c, l, context));
-  const uint64_t element = kv_type == DType::f16 ? 2 : 4;
-  return 2 * positions * static_cast<uint64_t>(c.num_kv_heads * c.head_dim) * element;
+  return 2 * positions * static_cast<uint64_t>(c.num_kv_heads * c.head_dim) * dtype_block_bytes(kv_type);
 }
 
 uint16_t round_kv_f16(float x) noexcept {

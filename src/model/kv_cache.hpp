@@ -64,7 +64,7 @@ class KvCache {
   int64_t head_dim() const { return head_dim_; }
 
  private:
-  size_t element_bytes() const { return dtype_ == DType::f16 ? 2 : 4; }
+  size_t element_bytes() const { return dtype_block_bytes(dtype_); }
   float* f32() const { return static_cast<float*>(memory_.get()); }
   uint16_t* f16() const { return static_cast<uint16_t*>(memory_.get()); }
   // Values from the start of the keys (the values start total_ values after them).
