@@ -330,10 +330,10 @@ int register_all() {
       const bool big_n = flops_per_row * 512 <= 2e10;
       auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_matmul, dtype, layout, shape, active);
       b->ArgNames({"n", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.3);
-      for (int64_t n : {1, 8, 64, 512}) {
+      for (int64_t n : {1, 3, 6, 8, 64, 512}) {  // 3, 6, 8: a batch of decoding sequences
         if (n == 512 && !big_n) continue;
         b->Args({n, 1});
-        if (n == 1 || n == 512) b->Args({n, 2});
+        if (n == 1 || n == 8 || n == 512) b->Args({n, 2});
       }
       if (layout != k::Layout::blocks) {  // the GGUF layout, for comparison
         const std::string blocks = "matmul/" + std::string(slim::dtype_name(dtype)) + ".blocks/" +

@@ -89,37 +89,52 @@ inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const 
     for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = K::sum(acc[i][j]);
 }
 
+// One tile of T activation rows (from t) over weight rows g0..g1, kR at a time. The first tile of a
+// run meets its weights in memory and prefetches them ahead (stream_prefetch.hpp); the tiles after
+// it find them in L2.
+template <typename K, int T>
+void kquant_groups_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, bool first, typename K::X* x) {
+  constexpr int kR = K::kPrefillRows;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  const auto* rows = static_cast<const unsigned char*>(a.w.data);
+  kquant_groups_prepare<K, T>(a.xk, t, x);
+  StreamPrefetch prefetch(rows + g0 * row_bytes);
+  int64_t r = g0;
+  for (; r + kR <= g1; r += kR) {
+    if (first) prefetch.upto(rows + (r + kR) * row_bytes);
+    kquant_groups_tile<K, kR, T>(a, r, t, x, nullptr);
+  }
+  for (; r < g1; ++r) kquant_groups_tile<K, 1, T>(a, r, t, x, nullptr);
+}
+
 template <typename K>
 void kquant_groups_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   constexpr int kR = K::kPrefillRows, kT = K::kPrefillCols;
   const int64_t n = a.n, nb = a.xk.blocks, full_t = n - n % kT;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   // Inline up to 16384 columns at decode, 16384 / kT at prefill.
-  Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (full_t > 0 ? kT : 1)));
-  if (full_t > 0) {
-    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
+  Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (n > 1 ? kT : 1)));
+  if (n > 1) {
+    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by,
+    // the last one narrower when n is not a multiple of kT: a batch of a few sequences reads
+    // each weight from memory once.
     const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
     for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
       const int64_t g1 = std::min(r1, g0 + run_rows);
-      for (int64_t t = 0; t < full_t; t += kT) {
-        kquant_groups_prepare<K, kT>(a.xk, t, x.get());
-        int64_t r = g0;
-        for (; r + kR <= g1; r += kR) kquant_groups_tile<K, kR, kT>(a, r, t, x.get(), nullptr);
-        for (; r < g1; ++r) kquant_groups_tile<K, 1, kT>(a, r, t, x.get(), nullptr);
-      }
+      for (int64_t t = 0; t < full_t; t += kT) kquant_groups_tiles<K, kT>(a, g0, g1, t, t == 0, x.get());
+      with_tile_cols<kT - 1>(n - full_t, [&]<int T>() { kquant_groups_tiles<K, T>(a, g0, g1, full_t, full_t == 0, x.get()); });
     }
+    return;
   }
-  // Decode and leftovers: long rows K::kDecodeRows at a time (as q4_0's), others one after the
-  // other as one prefetched stream.
-  for (int64_t t = full_t; t < n; ++t) {
-    kquant_groups_prepare<K, 1>(a.xk, t, x.get());
-    int64_t r = r0;
-    if (nb >= kTileFromSuperBlocks) {
-      for (; r + K::kDecodeRows <= r1; r += K::kDecodeRows) kquant_groups_tile<K, K::kDecodeRows, 1>(a, r, t, x.get(), nullptr);
-    }
-    StreamPrefetch prefetch(static_cast<const unsigned char*>(a.w.data) + r * row_bytes);
-    for (; r < r1; ++r) kquant_groups_tile<K, 1, 1>(a, r, t, x.get(), &prefetch);
+  // Decode: long rows K::kDecodeRows at a time (as q4_0's), others one after the other as one
+  // prefetched stream.
+  kquant_groups_prepare<K, 1>(a.xk, 0, x.get());
+  int64_t r = r0;
+  if (nb >= kTileFromSuperBlocks) {
+    for (; r + K::kDecodeRows <= r1; r += K::kDecodeRows) kquant_groups_tile<K, K::kDecodeRows, 1>(a, r, 0, x.get(), nullptr);
   }
+  StreamPrefetch prefetch(static_cast<const unsigned char*>(a.w.data) + r * row_bytes);
+  for (; r < r1; ++r) kquant_groups_tile<K, 1, 1>(a, r, 0, x.get(), &prefetch);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "kernels/convert.hpp"
 #include "kernels/kernels.hpp"
@@ -20,6 +21,15 @@ inline float float_weight_at(const MatrixRef& w, int64_t index) {
     case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(w.data)[index]);
     default: return 0.0f;
   }
+}
+
+// f.template operator()<T>() for T = count, 1 <= count <= kMax: the activation rows left after a
+// kernel's full tiles, a run-time count, as the compile-time width of one more tile.
+template <int kMax, typename F>
+inline void with_tile_cols(int64_t count, F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (void)((count == I + 1 ? (f.template operator()<I + 1>(), true) : false) || ...);
+  }(std::make_integer_sequence<int, kMax>{});
 }
 
 struct MatmulArgs {

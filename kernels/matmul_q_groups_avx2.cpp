@@ -181,6 +181,21 @@ void prepare(const QuantizedActs& xq, int64_t t, XGroup* xg, typename G::Pair::X
 constexpr int64_t kTileFromGroups = 40;
 constexpr int kTileRows = 8;
 
+// One tile of T activation rows (from t) over weight rows g0..g1. The first tile of a run meets
+// its weights in memory and prefetches them ahead (stream_prefetch.hpp); the tiles after it find
+// them in L2.
+template <typename G, int T>
+void tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, bool first, XGroup* xg, typename G::Pair::X* xp) {
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  const auto* rows = static_cast<const unsigned char*>(a.w.data);
+  prepare<G, T>(a.xq, t, xg, xp);
+  StreamPrefetch prefetch(rows + g0 * row_bytes);
+  for (int64_t r = g0; r < g1; ++r) {
+    if (G::kPrefetch && first) prefetch.upto(rows + (r + 1) * row_bytes);
+    row_tile<G, T>(a, r, t, xg, xp);
+  }
+}
+
 template <typename G>
 void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   using X = typename G::Pair::X;
@@ -188,37 +203,35 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   constexpr int kT = 4;  // prefill: activation rows per pass over a weight row
   const int64_t n = a.n, nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)), full_t = n - n % kT;
-  const int64_t per_row = full_t > 0 ? kT : 1;
+  const int64_t per_row = n > 1 ? kT : 1;
   // Inline up to 16384 columns at decode, 4096 at prefill (20 KiB), and every tail (< 4 pairs).
   Scratch<XGroup, 64> xg(static_cast<size_t>(groups * per_row));
   Scratch<X, 4 * kT> xp(static_cast<size_t>((tail_blocks + 1) / 2 * per_row));
-  if (full_t > 0) {
-    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by.
+  if (n > 1) {
+    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by,
+    // the last one narrower when n is not a multiple of kT: a batch of a few sequences reads
+    // each weight from memory once.
     const int64_t run_rows = std::max<int64_t>(1, 256 * 1024 / row_bytes);
     for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
       const int64_t g1 = std::min(r1, g0 + run_rows);
-      for (int64_t t = 0; t < full_t; t += kT) {
-        prepare<G, kT>(a.xq, t, xg.get(), xp.get());
-        for (int64_t r = g0; r < g1; ++r) row_tile<G, kT>(a, r, t, xg.get(), xp.get());
-      }
+      for (int64_t t = 0; t < full_t; t += kT) tiles<G, kT>(a, g0, g1, t, t == 0, xg.get(), xp.get());
+      with_tile_cols<kT - 1>(n - full_t, [&]<int T>() { tiles<G, T>(a, g0, g1, full_t, full_t == 0, xg.get(), xp.get()); });
     }
+    return;
   }
-  // Decode and leftovers: the weight rows one after the other, one sequential stream.
-  for (int64_t t = full_t; t < n; ++t) {
-    prepare<G, 1>(a.xq, t, xg.get(), xp.get());
-    const auto* row = static_cast<const unsigned char*>(a.w.data) + r0 * row_bytes;
-    float* y = a.y + t * a.w.rows;
-    int64_t r = r0;
-    if (groups >= kTileFromGroups) {
-      for (; r + kTileRows <= r1; r += kTileRows, row += kTileRows * row_bytes) rows_dot<G, kTileRows>(a, r, xg.get(), xp.get(), y);
-    }
-    StreamPrefetch prefetch(row);
-    for (; r < r1; ++r, row += row_bytes) {
-      const auto* w = reinterpret_cast<const typename G::Group*>(row);
-      const __m256 acc = groups_dot<G>(w, groups, xg.get(), prefetch);
-      if constexpr (G::kPrefetch) prefetch.upto(row + row_bytes);
-      y[r] = hsum(pairs_dot<typename G::Pair>(acc, reinterpret_cast<const Block*>(w + groups), tail_blocks, xp.get()));
-    }
+  // Decode: the weight rows one after the other, one sequential stream.
+  prepare<G, 1>(a.xq, 0, xg.get(), xp.get());
+  const auto* row = static_cast<const unsigned char*>(a.w.data) + r0 * row_bytes;
+  int64_t r = r0;
+  if (groups >= kTileFromGroups) {
+    for (; r + kTileRows <= r1; r += kTileRows, row += kTileRows * row_bytes) rows_dot<G, kTileRows>(a, r, xg.get(), xp.get(), a.y);
+  }
+  StreamPrefetch prefetch(row);
+  for (; r < r1; ++r, row += row_bytes) {
+    const auto* w = reinterpret_cast<const typename G::Group*>(row);
+    const __m256 acc = groups_dot<G>(w, groups, xg.get(), prefetch);
+    if constexpr (G::kPrefetch) prefetch.upto(row + row_bytes);
+    a.y[r] = hsum(pairs_dot<typename G::Pair>(acc, reinterpret_cast<const Block*>(w + groups), tail_blocks, xp.get()));
   }
 }
 
