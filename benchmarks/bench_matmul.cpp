@@ -35,7 +35,7 @@ namespace k = slim::kernels;
 struct Shape {
   int64_t rows, cols;
 };
-constexpr Shape kShapes[] = {{576, 1536}, {896, 4864}, {2048, 8192}, {4096, 14336}, {151936, 896}};
+constexpr Shape kShapes[] = {{576, 1536}, {1536, 576}, {896, 4864}, {4864, 896}, {2048, 8192}, {4096, 14336}, {151936, 896}};
 constexpr DType kDTypes[] = {DType::f32,  DType::bf16, DType::q8_0, DType::q4_0, DType::q4_1,
                              DType::q5_0, DType::q5_1, DType::q4_k, DType::q5_k, DType::q6_k};
 
