@@ -17,6 +17,8 @@ CpuFeatures detect() noexcept {
   // cpuid leaf 1: ECX bit 12 FMA, 27 OSXSAVE, 28 AVX, 29 F16C; leaf 7: EBX bit 5 AVX2. The OS must
   // also save the YMM registers (XCR0 bits 1 and 2). (Intel SDM vol. 2A, CPUID.)
   unsigned a, b, c, d;
+  // Leaf 0: the vendor string in EBX, EDX, ECX.
+  if (__get_cpuid(0, &a, &b, &c, &d)) f.intel = b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;
   if (__get_cpuid(1, &a, &b, &c, &d)) {
     const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
     unsigned xcr0 = 0;
