@@ -15,18 +15,13 @@ namespace slim::kernels {
 namespace portable {
 namespace {
 
-// One output, four rows a pass, so out is loaded and stored once per four rows.
+// One output, the rows one after the other: out is the same whether the rows come in one call or
+// in several (attention adds a batch's own values one row at a time where a local layer's ring
+// cannot hold them yet, and the cached ones in runs).
 void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int64_t cols, float* out) {
-  int64_t t = 0;
-  for (; t + 4 <= count; t += 4) {
+  for (int64_t t = 0; t < count; ++t) {
     const float* r = rows + t * cols;
-    const float w0 = w[t], w1 = w[t + 1], w2 = w[t + 2], w3 = w[t + 3];
-    for (int64_t d = 0; d < cols; ++d) {
-      out[d] += (w0 * r[d] + w1 * r[cols + d]) + (w2 * r[2 * cols + d] + w3 * r[3 * cols + d]);
-    }
-  }
-  for (; t < count; ++t) {
-    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * rows[t * cols + d];
+    for (int64_t d = 0; d < cols; ++d) out[d] += w[t] * r[d];
   }
 }
 
@@ -91,14 +86,13 @@ void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const 
   for (int64_t g = 0; g < outputs; ++g) add_weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols);
 }
 
-// Runs of a multiple of four rows add into out exactly as one call over all of them does (the
-// four-row passes, then the last rows one by one, in the same order).
+// Runs of any length add into out exactly as one call over all of them does (add_weighted_rows_one).
 void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
                            int64_t cols, float* out) {
   float stack[kConvertedValues];
   std::vector<float> heap;
   float* buffer = nullptr;
-  const int64_t run = converted_rows(cols, 4, stack, heap, buffer) / 4 * 4;
+  const int64_t run = converted_rows(cols, 1, stack, heap, buffer);
   for (int64_t t0 = 0; t0 < count; t0 += run) {
     const int64_t n = std::min(run, count - t0);
     from_f16(rows + t0 * cols, n * cols, buffer);

@@ -107,46 +107,6 @@ void dot_rows_8(const float* q, int64_t queries, const Row* rows, int64_t row_st
   }
 }
 
-// One output: two rows a step into separate accumulators, eight independent FMA chains.
-template <typename Row>
-void weighted_rows_one(const float* w, const Row* rows, int64_t count, int64_t cols, float* out,
-                       const RowPrefetch* prefetch) {
-  int64_t d = 0;
-  for (; d + 32 <= cols; d += 32, prefetch = nullptr) {
-    __m256 a[4], b[4];
-    for (int k = 0; k < 4; ++k) {
-      a[k] = _mm256_loadu_ps(out + d + 8 * k);
-      b[k] = _mm256_setzero_ps();
-    }
-    int64_t t = 0;
-    for (; t + 2 <= count; t += 2) {
-      if (prefetch) prefetch->rows(t, 2);
-      const __m256 w0 = _mm256_broadcast_ss(w + t), w1 = _mm256_broadcast_ss(w + t + 1);
-      const Row* r0 = rows + t * cols + d;
-      const Row* r1 = r0 + cols;
-      for (int k = 0; k < 4; ++k) {
-        a[k] = _mm256_fmadd_ps(w0, load8(r0 + 8 * k), a[k]);
-        b[k] = _mm256_fmadd_ps(w1, load8(r1 + 8 * k), b[k]);
-      }
-    }
-    if (t < count) {
-      const __m256 w0 = _mm256_broadcast_ss(w + t);
-      for (int k = 0; k < 4; ++k) a[k] = _mm256_fmadd_ps(w0, load8(rows + t * cols + d + 8 * k), a[k]);
-    }
-    for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out + d + 8 * k, _mm256_add_ps(a[k], b[k]));
-  }
-  for (; d + 8 <= cols; d += 8) {
-    __m256 a = _mm256_loadu_ps(out + d);
-    for (int64_t t = 0; t < count; ++t) a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + t), load8(rows + t * cols + d), a);
-    _mm256_storeu_ps(out + d, a);
-  }
-  for (; d < cols; ++d) {
-    float s = out[d];
-    for (int64_t t = 0; t < count; ++t) s = std::fma(w[t], load1(rows + t * cols + d), s);
-    out[d] = s;
-  }
-}
-
 // G outputs (G <= 3), columns d..d+31: each row's 32 values are loaded once for all G outputs,
 // whose 4 x G accumulators are independent FMA chains.
 template <int G, typename Row>
@@ -248,7 +208,7 @@ void add_weighted_rows_of(const float* w, int64_t w_stride, int64_t outputs, con
     weighted_rows_group<3>(w + g * w_stride, w_stride, rows, count, cols, out + g * cols, first);
   }
   if (outputs - g == 2) weighted_rows_group<2>(w + g * w_stride, w_stride, rows, count, cols, out + g * cols, first);
-  if (outputs - g == 1) weighted_rows_one(w + g * w_stride, rows, count, cols, out + g * cols, first);
+  if (outputs - g == 1) weighted_rows_group<1>(w + g * w_stride, w_stride, rows, count, cols, out + g * cols, first);
 }
 
 }  // namespace

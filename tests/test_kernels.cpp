@@ -737,6 +737,36 @@ TEST_CASE("add_weighted_rows matches a double-precision sum in every kernel set"
   }
 }
 
+// Attention adds a batch's own values one row at a time where a local layer's ring cannot hold
+// them yet, and cached values in runs: the sum must not depend on how the rows are split.
+TEST_CASE("add_weighted_rows gives the same bits however its rows are split into calls, in every kernel set") {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const auto at = [](int64_t i) { return static_cast<size_t>(i); };
+  const int64_t count = 13;
+  for (int64_t outputs : {1, 2, 3, 4}) {
+    for (int64_t cols : {16, 40, 64, 256}) {
+      std::vector<float> w(at(outputs * count)), rows(at(count * cols)), start(at(outputs * cols));
+      for (auto& v : w) v = u(rng);
+      for (auto& v : rows) v = u(rng);
+      for (auto& v : start) v = u(rng);
+      for (Isa isa : supported_isas_and_scalar()) {
+        std::vector<float> whole = start;
+        add_weighted_rows_with(isa, w.data(), count, outputs, rows.data(), count, cols, whole.data());
+        for (int64_t piece : {1, 2, 3, 5}) {
+          std::vector<float> split = start;
+          for (int64_t t0 = 0; t0 < count; t0 += piece) {
+            add_weighted_rows_with(isa, w.data() + t0, count, outputs, rows.data() + t0 * cols, std::min(piece, count - t0),
+                                   cols, split.data());
+          }
+          INFO(isa_name(isa) << " outputs " << outputs << " cols " << cols << " pieces of " << piece);
+          REQUIRE(std::memcmp(split.data(), whole.data(), whole.size() * sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("f16 rows give exactly the f32 functions' results on the same values, in every kernel set") {
   std::mt19937 rng(13);
   std::uniform_real_distribution<float> u(-2.0f, 2.0f);
