@@ -30,10 +30,10 @@ void add_weighted_rows_one(const float* w, const float* rows, int64_t count, int
 // does for AArch64, where a * b + c becomes an FMA), and the results must be the f32 ones.
 constexpr int64_t kConvertedValues = 4096;
 
-// Rows a run may hold, at least `at_least`; buffer holds them (the stack's, or for rows longer
-// than it, a heap one).
-int64_t converted_rows(int64_t cols, int64_t at_least, float* stack, std::vector<float>& heap, float*& buffer) {
-  const int64_t rows = std::max(at_least, kConvertedValues / std::max<int64_t>(cols, 1));
+// Rows a run may hold, at least one; buffer holds them (the stack's, or for rows longer than it,
+// a heap one).
+int64_t converted_rows(int64_t cols, float* stack, std::vector<float>& heap, float*& buffer) {
+  const int64_t rows = std::max<int64_t>(1, kConvertedValues / std::max<int64_t>(cols, 1));
   buffer = stack;
   if (rows * cols > kConvertedValues) {
     heap.resize(static_cast<size_t>(rows * cols));
@@ -73,7 +73,7 @@ void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t
   float stack[kConvertedValues];
   std::vector<float> heap;
   float* buffer = nullptr;
-  const int64_t run = converted_rows(cols, 1, stack, heap, buffer);
+  const int64_t run = converted_rows(cols, stack, heap, buffer);
   for (int64_t t0 = 0; t0 < count; t0 += run) {
     const int64_t n = std::min(run, count - t0);
     for (int64_t t = 0; t < n; ++t) from_f16(rows + (t0 + t) * row_stride, cols, buffer + t * cols);
@@ -92,7 +92,7 @@ void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, co
   float stack[kConvertedValues];
   std::vector<float> heap;
   float* buffer = nullptr;
-  const int64_t run = converted_rows(cols, 1, stack, heap, buffer);
+  const int64_t run = converted_rows(cols, stack, heap, buffer);
   for (int64_t t0 = 0; t0 < count; t0 += run) {
     const int64_t n = std::min(run, count - t0);
     from_f16(rows + t0 * cols, n * cols, buffer);

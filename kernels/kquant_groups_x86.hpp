@@ -89,11 +89,11 @@ inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const 
     for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = K::sum(acc[i][j]);
 }
 
-// One tile of T activation rows (from t) over weight rows g0..g1, kR at a time. The first tile of a
-// run meets its weights in memory and prefetches them ahead (stream_prefetch.hpp); the tiles after
-// it find them in L2.
+// One tile of T activation rows (from t) over weight rows g0..g1, kR at a time (for_each_tile). A
+// run's first tile (t == 0) meets its weights in memory and prefetches them ahead
+// (stream_prefetch.hpp); the tiles after it find them in L2.
 template <typename K, int T>
-void kquant_groups_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, bool first, typename K::X* x) {
+void kquant_groups_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, typename K::X* x) {
   constexpr int kR = K::kPrefillRows;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const auto* rows = static_cast<const unsigned char*>(a.w.data);
@@ -101,7 +101,7 @@ void kquant_groups_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t,
   StreamPrefetch prefetch(rows + g0 * row_bytes);
   int64_t r = g0;
   for (; r + kR <= g1; r += kR) {
-    if (first) prefetch.upto(rows + (r + kR) * row_bytes);
+    if (t == 0) prefetch.upto(rows + (r + kR) * row_bytes);
     kquant_groups_tile<K, kR, T>(a, r, t, x, nullptr);
   }
   for (; r < g1; ++r) kquant_groups_tile<K, 1, T>(a, r, t, x, nullptr);
@@ -110,20 +110,15 @@ void kquant_groups_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t,
 template <typename K>
 void kquant_groups_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   constexpr int kR = K::kPrefillRows, kT = K::kPrefillCols;
-  const int64_t n = a.n, nb = a.xk.blocks, full_t = n - n % kT;
+  const int64_t n = a.n, nb = a.xk.blocks;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   // Inline up to 16384 columns at decode, 16384 / kT at prefill.
   Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (n > 1 ? kT : 1)));
   if (n > 1) {
-    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by,
-    // the last one narrower when n is not a multiple of kT: a batch of a few sequences reads
-    // each weight from memory once.
     const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
-    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
-      const int64_t g1 = std::min(r1, g0 + run_rows);
-      for (int64_t t = 0; t < full_t; t += kT) kquant_groups_tiles<K, kT>(a, g0, g1, t, t == 0, x.get());
-      with_tile_cols<kT - 1>(n - full_t, [&]<int T>() { kquant_groups_tiles<K, T>(a, g0, g1, full_t, full_t == 0, x.get()); });
-    }
+    for_each_tile<kT>(n, r0, r1, run_rows, [&]<int T>(int64_t g0, int64_t g1, int64_t t) {
+      kquant_groups_tiles<K, T>(a, g0, g1, t, x.get());
+    });
     return;
   }
   // Decode: long rows K::kDecodeRows at a time (as q4_0's), others one after the other as one

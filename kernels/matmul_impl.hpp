@@ -3,6 +3,7 @@
 // (kernel_set.hpp), quantizes the activations (for q8_0 / q4_0 weights) and splits rows over threads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -23,13 +24,23 @@ inline float float_weight_at(const MatrixRef& w, int64_t index) {
   }
 }
 
-// f.template operator()<T>() for T = count, 1 <= count <= kMax: the activation rows left after a
-// kernel's full tiles, a run-time count, as the compile-time width of one more tile.
-template <int kMax, typename F>
-inline void with_tile_cols(int64_t count, F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    (void)((count == I + 1 ? (f.template operator()<I + 1>(), true) : false) || ...);
-  }(std::make_integer_sequence<int, kMax>{});
+// Prefill's order over weight rows r0..r1 and n activation rows: the weight rows in runs of
+// run_rows (about 256 KiB, which stay in L2 while every tile passes by), and in each run the
+// activation rows in tiles of kT, the last one narrower when n is not a multiple of kT, so a batch
+// of a few sequences reads each weight from memory once. tile.template operator()<T>(g0, g1, t)
+// computes activation rows t..t+T-1 against weight rows g0..g1; t == 0 is a run's first tile, the
+// one that meets its weights in memory.
+template <int kT, typename F>
+inline void for_each_tile(int64_t n, int64_t r0, int64_t r1, int64_t run_rows, F&& tile) {
+  const int64_t full_t = n - n % kT;
+  for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
+    const int64_t g1 = std::min(r1, g0 + run_rows);
+    for (int64_t t = 0; t < full_t; t += kT) tile.template operator()<kT>(g0, g1, t);
+    // The rest as one tile whose width, known at run time, becomes a template argument.
+    [&]<int... I>(std::integer_sequence<int, I...>) {
+      (void)((n - full_t == I + 1 ? (tile.template operator()<I + 1>(g0, g1, full_t), true) : false) || ...);
+    }(std::make_integer_sequence<int, kT - 1>{});
+  }
 }
 
 struct MatmulArgs {

@@ -56,7 +56,7 @@ XGroup prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
 struct G4 {
   using Group = GroupQ4_0;
   using Pair = Q4;
-  static constexpr bool kPrefetch = true;  // see stream_prefetch.hpp
+  static constexpr bool kPrefetch = true, kPrefetchRuns = true;  // see stream_prefetch.hpp
   template <int T>
   static void dot(const Group& w, const XGroup* x, __m256i* out) {
     const __m256i m = _mm256_set1_epi8(15);
@@ -77,7 +77,7 @@ struct G4 {
 struct G8 {
   using Group = GroupQ8_0;
   using Pair = Q8;
-  static constexpr bool kPrefetch = false;
+  static constexpr bool kPrefetch = false, kPrefetchRuns = false;
   template <int T>
   static void dot(const Group& w, const XGroup* x, __m256i* out) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -187,17 +187,17 @@ void prepare(const QuantizedActs& xq, int64_t t, XGroup* xg, typename G::Pair::X
 constexpr int64_t kTileFromGroups = 40;
 constexpr int kTileRows = 8;
 
-// One tile of T activation rows (from t) over weight rows g0..g1. The first tile of a run meets
-// its weights in memory and prefetches them ahead (stream_prefetch.hpp); the tiles after it find
-// them in L2.
+// One tile of T activation rows (from t) over weight rows g0..g1 (for_each_tile). A run's first
+// tile (t == 0) meets its weights in memory and prefetches them ahead (stream_prefetch.hpp); the
+// tiles after it find them in L2.
 template <typename G, int T>
-void tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, bool first, XGroup* xg, typename G::Pair::X* xp) {
+void tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, XGroup* xg, typename G::Pair::X* xp) {
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const auto* rows = static_cast<const unsigned char*>(a.w.data);
   prepare<G, T>(a.xq, t, xg, xp);
   StreamPrefetch prefetch(rows + g0 * row_bytes);
   for (int64_t r = g0; r < g1; ++r) {
-    if (G::kPrefetch && first) prefetch.upto(rows + (r + 1) * row_bytes);
+    if (G::kPrefetchRuns && t == 0) prefetch.upto(rows + (r + 1) * row_bytes);
     row_tile<G, T>(a, r, t, xg, xp);
   }
 }
@@ -208,21 +208,16 @@ void run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   using Block = typename G::Pair::Block;
   constexpr int kT = 4;  // prefill: activation rows per pass over a weight row
   const int64_t n = a.n, nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
-  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)), full_t = n - n % kT;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const int64_t per_row = n > 1 ? kT : 1;
   // Inline up to 16384 columns at decode, 4096 at prefill (20 KiB), and every tail (< 4 pairs).
   Scratch<XGroup, 64> xg(static_cast<size_t>(groups * per_row));
   Scratch<X, 4 * kT> xp(static_cast<size_t>((tail_blocks + 1) / 2 * per_row));
   if (n > 1) {
-    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by,
-    // the last one narrower when n is not a multiple of kT: a batch of a few sequences reads
-    // each weight from memory once.
     const int64_t run_rows = std::max<int64_t>(1, 256 * 1024 / row_bytes);
-    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
-      const int64_t g1 = std::min(r1, g0 + run_rows);
-      for (int64_t t = 0; t < full_t; t += kT) tiles<G, kT>(a, g0, g1, t, t == 0, xg.get(), xp.get());
-      with_tile_cols<kT - 1>(n - full_t, [&]<int T>() { tiles<G, T>(a, g0, g1, full_t, full_t == 0, xg.get(), xp.get()); });
-    }
+    for_each_tile<kT>(n, r0, r1, run_rows, [&]<int T>(int64_t g0, int64_t g1, int64_t t) {
+      tiles<G, T>(a, g0, g1, t, xg.get(), xp.get());
+    });
     return;
   }
   // Decode: the weight rows one after the other, one sequential stream.

@@ -282,19 +282,20 @@ inline float vnni_row(const MatmulArgs& a, const unsigned char* row, const VnniX
 // time, so each prepared activation group is read once for that many rows.
 constexpr int64_t kVnniTileFromGroups = 40;
 
-// One tile of T activation rows (from t) over weight rows g0..g1, kR at a time. The first tile of a
-// run meets its weights in memory and prefetches them ahead (stream_prefetch.hpp); the tiles after
-// it find them in L2. Rows with blocks after their last group (576, 896 or 1152 columns) go one at
+// One tile of T activation rows (from t) over weight rows g0..g1, kR at a time (for_each_tile). A
+// run's first tile (t == 0) meets its weights in memory and prefetches them ahead
+// (stream_prefetch.hpp); the tiles after it find them in L2. Rows with blocks after their last group (576, 896 or 1152 columns) go one at
 // a time: with the tail pairs, a tile of kR = 2 rows ran slower than two of one row (Xeon with
 // AVX-512, 1 thread, n = 512: q4_0 4864x896 27.0 against 20.0 ms, 1536x576 5.2 against 4.3; whole
 // model pp512 Qwen2.5-0.5B q4_0 221 against 270 tokens/s, q8_0 216 against 237).
 template <typename V, typename G, int T>
-void vnni_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, bool first, VnniXGroup<V>* xg, VnniXPair* xp) {
+void vnni_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, VnniXGroup<V>* xg, VnniXPair* xp) {
   constexpr int kR = V::kPrefillRows;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const auto* rows = static_cast<const unsigned char*>(a.w.data);
   vnni_prepare<V, G, T>(a.xq, t, xg, xp);
   StreamPrefetch prefetch(rows + g0 * row_bytes);
+  const bool first = t == 0;
   int64_t r = g0;
   if (a.xq.blocks % kGroupBlocks == 0) {
     for (; r + kR <= g1; r += kR) {
@@ -312,21 +313,16 @@ template <typename V, typename G>
 void vnni_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   constexpr int kR = V::kPrefillRows, kT = V::kPrefillCols;
   const int64_t n = a.n, nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
-  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)), full_t = n - n % kT;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const int64_t per_row = n > 1 ? kT : 1;
   // Inline up to 16384 columns at decode, 4096 at prefill (20 KiB), and every tail (< 4 pairs).
   Scratch<VnniXGroup<V>, 64> xg(static_cast<size_t>(groups * per_row));
   Scratch<VnniXPair, 4 * kT> xp(static_cast<size_t>((tail_blocks + 1) / 2 * per_row));
   if (n > 1) {
-    // Rows in runs whose weights (about 256 KiB) stay in L2 while every token tile passes by,
-    // the last one narrower when n is not a multiple of kT: a batch of a few sequences reads
-    // each weight from memory once.
     const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
-    for (int64_t g0 = r0; g0 < r1; g0 += run_rows) {
-      const int64_t g1 = std::min(r1, g0 + run_rows);
-      for (int64_t t = 0; t < full_t; t += kT) vnni_tiles<V, G, kT>(a, g0, g1, t, t == 0, xg.get(), xp.get());
-      with_tile_cols<kT - 1>(n - full_t, [&]<int T>() { vnni_tiles<V, G, T>(a, g0, g1, full_t, full_t == 0, xg.get(), xp.get()); });
-    }
+    for_each_tile<kT>(n, r0, r1, run_rows, [&]<int T>(int64_t g0, int64_t g1, int64_t t) {
+      vnni_tiles<V, G, T>(a, g0, g1, t, xg.get(), xp.get());
+    });
     return;
   }
   // Decode: the weight rows one after the other, one sequential stream.
