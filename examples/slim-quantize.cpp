@@ -3,7 +3,8 @@
 // converting again (docs/quantized_format.md). The
 // tokenizer and the other small files of the folder are copied. With --config instead of --model it writes
 // random weights of that shape (for benchmarks of load time and the like). An --out ending in
-// .gguf writes one GGUF file instead (tokenizer inside; --weights as_stored keeps the types).
+// .gguf writes one GGUF file instead (tokenizer inside; --weights as_stored keeps the types); a GGUF
+// file's folder gets the tokenizer.json and tokenizer_config.json made from its keys.
 //   slim-quantize (--model DIR | --config CONFIG.json) --weights q4_0|q8_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k|bf16|f16|f32 --out DIR2 [-t N] [--no-mmap]
 //   slim-quantize --model DIR --weights as_stored|q4_0|q8_0|q4_1|q5_0|q5_1|q4_k|q5_k|q6_k|bf16|f16|f32 --out FILE.gguf
 #include <cstdio>

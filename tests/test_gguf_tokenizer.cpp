@@ -1,14 +1,18 @@
 // Tokenizers read from GGUF files' tokenizer.ggml.* keys, against the ids Hugging Face's own
 // tokenizer gives: every text of every ../shared/fixtures/gguf/vocab/*.inp must give exactly the
-// ids of its .out (add_special_tokens=False).
+// ids of its .out (add_special_tokens=False), read from the file and from the tokenizer.json a
+// GGUF model saved as a folder gets.
 #include <catch2/catch.hpp>
 
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "io/gguf.hpp"
 #include "slim/tokenizer.hpp"
 #include "test_support.hpp"
+#include "tokenizer/gguf_tokenizer.hpp"
+#include "tokenizer/tokenizer_json.hpp"
 
 namespace {
 
@@ -45,6 +49,13 @@ std::string show(const std::vector<int32_t>& ids) {
   return s.str();
 }
 
+// The tokenizer of the folder Model::save makes of a GGUF model: the keys as tokenizer.json text
+// and tokenizer_config.json, read back as any folder's.
+slim::Tokenizer saved_as_folder(const fs::path& gguf) {
+  const slim::tok::GgufTokenizer t = slim::tok::tokenizer_from_gguf(slim::io::GgufFile::open(gguf, true));
+  return slim::Tokenizer::from_json(slim::tok::tokenizer_json_text(t.file), t.config.dump());
+}
+
 }  // namespace
 
 TEST_CASE("gguf tokenizer: every vocab fixture gives Hugging Face's ids") {
@@ -53,7 +64,9 @@ TEST_CASE("gguf tokenizer: every vocab fixture gives Hugging Face's ids") {
                               "falcon", "mpt");
   const fs::path file = dir / ("ggml-vocab-" + std::string(name) + ".gguf");
   INFO(file.string());
-  const slim::Tokenizer tok = slim::Tokenizer::from_gguf(file);
+  const bool folder = GENERATE(false, true);
+  INFO((folder ? "saved as a folder" : "from the file"));
+  const slim::Tokenizer tok = folder ? saved_as_folder(file) : slim::Tokenizer::from_gguf(file);
   const auto texts = texts_of(file.string() + ".inp");
   const auto expected = ids_of(file.string() + ".out");
   REQUIRE(texts.size() == expected.size());
@@ -99,4 +112,22 @@ TEST_CASE("gguf tokenizer: special tokens, bos and eos") {
   CHECK(gpt2.eos_id() == 50256);
   CHECK(gpt2.encode("<|endoftext|>", {.add_special_tokens = false}) == std::vector<int32_t>{50256});
   CHECK(gpt2.decode(gpt2.encode(" Hello  world\n")) == " Hello  world\n");
+}
+
+TEST_CASE("gguf tokenizer: a vocabulary tokenizer.json cannot hold is an error, not a broken file") {
+  slim::tok::TokenizerFile file;
+  file.doc = {{"model", {{"type", "BPE"}}}};
+  file.model_vocab.add("ok", 0);
+  file.model_vocab.add("\xff\xfe", 1);  // not UTF-8: JSON has no way to write it
+  file.has_vocab = true;
+  CHECK_THROWS_AS(slim::tok::tokenizer_json_text(file), slim::Error);
+  file.model_vocab = {};
+  file.model_vocab.add("a \"quoted\" \\ token", 0);
+  file.model_vocab.add("ok", 1);
+  file.model_vocab.add("ok", 2);  // one string, two ids: the later id, as Vocab::find gives
+  const auto back = slim::tok::parse_tokenizer_json(slim::tok::tokenizer_json_text(file));
+  CHECK(back.model_vocab.token(0) == "a \"quoted\" \\ token");
+  CHECK_FALSE(back.model_vocab.has_id(1));
+  CHECK(back.model_vocab.token(2) == "ok");
+  CHECK(back.doc["model"]["type"] == "BPE");
 }

@@ -330,6 +330,9 @@ TEST_CASE("gguf writer: tokenizers come back with the same ids") {
   const fs::path file = vocab_gguf(name, dir.path);
   const slim::Tokenizer got = slim::Tokenizer::from_gguf(file);
   const GgufFile g = GgufFile::open(file);
+  // And the tokenizer.json / tokenizer_config.json a GGUF model saved as a folder gets.
+  const slim::tok::GgufTokenizer keys = slim::tok::tokenizer_from_gguf(g);
+  const slim::Tokenizer folder = slim::Tokenizer::from_json(slim::tok::tokenizer_json_text(keys.file), keys.config.dump());
   const bool byte_level = name == "llama3" || name == "llama3_1" || name == "qwen2_5";
   CHECK(*g.string("tokenizer.ggml.model") == (byte_level ? "gpt2" : "llama"));
   if (name == "llama3" || name == "llama3_1") CHECK(*g.string("tokenizer.ggml.pre") == "llama-bpe");
@@ -348,6 +351,8 @@ TEST_CASE("gguf writer: tokenizers come back with the same ids") {
     CHECK(got.encode(text, {.add_special_tokens = false}) == want.encode(text, {.add_special_tokens = false}));
     CHECK(got.decode(ids) == want.decode(ids));
     CHECK(got.decode(ids, true) == want.decode(ids, true));
+    CHECK(folder.encode(text) == ids);
+    CHECK(folder.decode(ids) == want.decode(ids));
     ++checked;
   }
   CHECK(checked > 400);
@@ -377,6 +382,22 @@ TEST_CASE("gguf writer: a model's tokenizer and chat template survive") {
   }
   const auto input = model->tokenizer().encode("Once upon a time");
   CHECK(max_diff(prompt_logits(back, input), prompt_logits(model, input)) == 0.0);
+
+  // The GGUF model saved as a folder again: tokenizer.json and tokenizer_config.json (with the
+  // template) made from the file's keys.
+  back->save(dir.path / "again");
+  CHECK(fs::exists(dir.path / "again" / "tokenizer.json"));
+  const auto again = load_1thread(dir.path / "again");
+  CHECK(again->chat_template().apply(chat, false) == model->chat_template().apply(chat, false));
+  for (const char* text : {"Once upon a time, there was a little girl named Lily.", " two  spaces\nand lines ", "<s>x</s>"}) {
+    INFO(text);
+    CHECK(again->tokenizer().encode(text) == model->tokenizer().encode(text));
+    const auto ids = model->tokenizer().encode(text);
+    CHECK(again->tokenizer().decode(ids) == model->tokenizer().decode(ids));
+  }
+  CHECK(again->tokenizer().bos_id() == model->tokenizer().bos_id());
+  CHECK(again->tokenizer().eos_id() == model->tokenizer().eos_id());
+  CHECK(max_diff(prompt_logits(again, input), prompt_logits(model, input)) == 0.0);
 }
 
 TEST_CASE("gguf writer: Phi-3's rstrip tokens are named Phi-3 for GGUF readers") {

@@ -200,6 +200,7 @@ void Model::save(const std::filesystem::path& dir, const std::function<void(floa
   if (ec) throw Error(ErrorCode::io, dir.string() + ": cannot create the folder: " + ec.message());
   std::map<std::string, std::string> metadata = {{"format", "pt"}};  // what transformers expects of a plain file
   io::write_safetensors(dir / "model.safetensors", impl_->saved, std::move(metadata), progress);
+  save_gguf_tokenizer(*this, dir);
   // The config last: a folder with a config.json is complete. An index from an earlier sharded
   // save would shadow the new file.
   std::filesystem::remove(dir / "model.safetensors.index.json", ec);

@@ -41,6 +41,11 @@ struct Model::Impl {
   mutable std::optional<ChatTemplate> chat_template;
 };
 
+// A GGUF model saved as a folder: its tokenizer.ggml.* keys as tokenizer.json, and
+// tokenizer_config.json with the special tokens and the chat template the model renders with
+// (model_text.cpp). Nothing for a model without a vocabulary.
+void save_gguf_tokenizer(const Model& model, const std::filesystem::path& dir);
+
 // The context length a Session(model, context_length) gets: 0 = min(max_context, 4096). Throws
 // slim::Error(invalid_argument) for a negative length or one beyond max_position_embeddings.
 int64_t resolve_context_length(const Model& model, int64_t context_length);

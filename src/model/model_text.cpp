@@ -1,7 +1,10 @@
 // The text side of a model: its tokenizer and chat template (from the folder's files, or from a
 // GGUF file's tokenizer.* keys), loaded on first use.
+#include <cstdio>
+
 #include "model/model_impl.hpp"
 #include "slim/error.hpp"
+#include "tokenizer/gguf_tokenizer.hpp"
 
 namespace slim {
 namespace {
@@ -20,7 +23,33 @@ std::string builtin_template_name(const Model::Impl& impl, const Tokenizer& toke
   }
 }
 
+void write_text_file(const std::filesystem::path& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) throw Error(ErrorCode::io, path.string() + ": cannot create");
+  const size_t n = std::fwrite(text.data(), 1, text.size(), f);
+  if (std::fclose(f) != 0 || n != text.size()) throw Error(ErrorCode::io, path.string() + ": write failed");
+}
+
 }  // namespace
+
+void save_gguf_tokenizer(const Model& model, const std::filesystem::path& dir) {
+  const Model::Impl& impl = model.impl();
+  if (!impl.gguf || !model.has_tokenizer()) return;
+  tok::GgufTokenizer t = tok::tokenizer_from_gguf(*impl.gguf, impl.limits);
+  std::string text;
+  try {
+    text = tok::tokenizer_json_text(t.file);
+  } catch (const Error& e) {
+    throw Error(e.code(), impl.dir.string() + ": tokenizer.ggml.*: " + e.what());
+  }
+  try {
+    t.config["chat_template"] = model.chat_template().source();
+  } catch (const Error&) {
+    // No template in the file and none built in for the family: the folder has none either.
+  }
+  write_text_file(dir / "tokenizer.json", text);
+  write_text_file(dir / "tokenizer_config.json", t.config.dump(2));
+}
 
 bool Model::has_tokenizer() const {
   if (impl_->gguf) return impl_->gguf->find("tokenizer.ggml.model") != nullptr;

@@ -38,4 +38,9 @@ struct TokenizerFile {
 // limits.max_merges.
 TokenizerFile parse_tokenizer_json(std::string_view text, const Limits& limits = {});
 
+// The reverse (tokenizer_json_writer.cpp): `file` as tokenizer.json text, the vocabulary in id
+// order and the merges as pairs. Throws slim::Error(unsupported) when a token is not valid UTF-8,
+// which JSON cannot hold.
+std::string tokenizer_json_text(const TokenizerFile& file);
+
 }  // namespace slim::tok
