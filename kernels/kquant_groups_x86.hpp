@@ -66,12 +66,38 @@ void kquant_groups_prepare(const QuantizedActsK& xk, int64_t t, typename K::X* x
 // rows, each prepared activation super-block once for the R weight rows. A decode tile (T = 1,
 // R > 1: R interleaved streams) prefetches the same super-block of the next tile's rows; a single
 // row (prefetch given) keeps its stream prefetched ahead.
+// A policy with a Pair type (kquant_groups_tile's paired steps) works on two weight rows at once.
+template <typename K>
+concept PairsRows = requires { typename K::Pair; };
+
 template <typename K, int R, int T>
 inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X* x, StreamPrefetch* prefetch) {
   const int64_t nb = a.xk.blocks, row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
   const typename K::Group* w[R];
   for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename K::Group*>(first + i * row_bytes);
+  if constexpr (PairsRows<K> && R % 2 == 0) {
+    // Rows 2h and 2h + 1 share each register after the dot products (K::step_pair): the same
+    // lane operations as K::step on each row's half, so the same bits as a row alone.
+    typename K::PairAcc acc[R / 2][T];
+    for (int h = 0; h < R / 2; ++h)
+      for (int j = 0; j < T; ++j) acc[h][j] = K::zero_pair();
+    for (int64_t b = 0; b < nb; ++b, x += T) {
+      if (prefetch != nullptr) prefetch->upto(w[0] + b + 1);
+      typename K::W wv[R];
+      for (int i = 0; i < R; ++i) {
+        if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(w[i] + b) + R * row_bytes, _MM_HINT_T1);
+        wv[i] = K::load(w[i][b]);
+      }
+      typename K::Pair pairs[R / 2];
+      for (int h = 0; h < R / 2; ++h) pairs[h] = K::pair(wv[2 * h], wv[2 * h + 1]);
+      for (int j = 0; j < T; ++j)
+        for (int h = 0; h < R / 2; ++h) acc[h][j] = K::step_pair(acc[h][j], wv[2 * h], wv[2 * h + 1], pairs[h], x[j]);
+    }
+    for (int h = 0; h < R / 2; ++h)
+      for (int j = 0; j < T; ++j) K::sum_pair(acc[h][j], a.y + (t + j) * a.w.rows + r + 2 * h);
+    return;
+  }
   typename K::Acc acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = K::zero();

@@ -5,18 +5,22 @@
 // The layout puts sub-block k of a super-block in 32-bit lane k of every register (q4_k: lanes
 // 0-7 of 8 nibble registers, two in each 512-bit load; q6_k: lanes 0-15 of 4 registers), so
 // vpdpbusd sums each sub-block's products in its own lane and the sub-block scales meet the sums
-// once per super-block, one vpmulld for all of them. The activations are dealt out to match once
-// per activation row (the slots of q_groups_vnni.hpp), and meet every weight row from there.
-// Per super-block, in exact int32 lanes where integer:
-//   q4_k (q5_k with q = 0..31): isum_k = sc_k Σ q x over sub-block k, S_k = bsums_2k + bsums_2k+1
-//         acc = fma(float(isum), d d_x, acc);  macc = fma(dmin m_k, d_x S_k, macc)   (8 lanes
-//         each, acc - macc at the end; the second factors of macc's terms are made once per
-//         weight and once per activation super-block)
-//   q6_k: isum_k = scales_k (Σ q x - 32 bsums_k)   (q = 0..63 unsigned, the offset 32 taken off as
-//         32 times the sub-block's activation sum, which starts the lane)
-//         acc = fma(float(isum), d d_x, acc)                                              (16 lanes)
-// and the lanes summed at the end of the row. Every lane sum stays below 2^24, so the conversions
-// are exact. Decode and prefill run these steps for every output, so results do not depend on n or
+// once per super-block, one f32 multiply-add for all of them. The activations are dealt out to
+// match once per activation row (the slots of q_groups_vnni.hpp), and meet every weight row from
+// there. Per super-block, the dot products in exact int32 lanes:
+//   q4_k (q5_k with q = 0..31): dot_k = Σ q x over sub-block k, S_k = bsums_2k + bsums_2k+1
+//         acc = fma(float(dot), (sc_k d) d_x, acc);  macc = fma(dmin m_k, d_x S_k, macc)   (8
+//         lanes each, acc - macc at the end; the factors in parentheses are made once per weight
+//         and once per activation super-block)
+//   q6_k: dot_k = Σ q x - 32 bsums_k   (q = 0..63 unsigned, the offset 32 taken off as 32 times
+//         the sub-block's activation sum, which starts the lane)
+//         acc = fma(float(dot), (scales_k d) d_x, acc)                                   (16 lanes)
+// and the lanes summed at the end of the row. Every dot stays below 2^24 and sc_k d, scales_k d
+// are exact in f32, so only the two last roundings of each term are left: vpmulld for the scales
+// (2 uops and 10 cycles' latency on Intel) made prefill 6-14% slower (Xeon, 1 thread,
+// bench_matmul n:64). For q4_k / q5_k two weight rows share each register after their dot
+// products (step_pair: lanes 0-7 one row, 8-15 the other), the same lane operations as a row
+// alone. Decode and prefill run these steps for every output, so results do not depend on n or
 // on how rows are split over threads (the scalar reference adds the same integers in another
 // order: the sets agree to float rounding).
 #include <array>
@@ -35,8 +39,9 @@ constexpr __mmask16 kAll = 0xFFFF;
 
 struct Q4K {
   using Group = GroupQ4_K;
-  // Tiles: 2 weight rows x 4 activation rows at prefill (8 measured no faster), 8 rows at decode.
-  static constexpr int kPrefillRows = 2, kPrefillCols = 4, kDecodeRows = V512::kDecodeRows;
+  // Tiles: 2 weight rows x 8 activation rows at prefill (paired rows: 7-15% faster than 4 at
+  // n:64), 8 rows at decode.
+  static constexpr int kPrefillRows = 2, kPrefillCols = 8, kDecodeRows = V512::kDecodeRows;
   // The scale and the min terms in accumulators of their own: two short FMA chains a super-block
   // rather than one of two FMAs, which bounded decode.
   struct Acc {
@@ -51,9 +56,8 @@ struct Q4K {
   };
   struct W {
     Nibbles::W q;
-    __m256i scales;  // lane k: sc_k
-    __m256 d;        // d in every lane
-    __m256 mins;     // lane k: dmin m_k
+    __m256 scales;  // lane k: sc_k d, exact in f32 (6 bits times an f16's 11)
+    __m256 mins;    // lane k: dmin m_k
   };
   static X prepare(const int8_t* q, const int16_t* bsums, float d) {
     X x;
@@ -65,17 +69,54 @@ struct Q4K {
   template <typename G>
   static W load(const G& g) {
     const GroupScales s = group_scales(g);
-    return {Nibbles::load_qs(g.qs), s.scales, s.d, s.mins};
+    return {Nibbles::load_qs(g.qs), _mm256_mul_ps(_mm256_cvtepi32_ps(s.scales), s.d), s.mins};
   }
   static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static Acc step(Acc acc, const W& w, const X& x) {
     __m512i dot = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) dot = V512::dp(dot, w.q.v[c], x.a[c]);
-    const __m256i isum = _mm256_mullo_epi32(V512::narrow(dot), w.scales);
-    return {_mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(w.d, x.d), acc.scaled),
+    return {_mm256_fmadd_ps(_mm256_cvtepi32_ps(V512::narrow(dot)), _mm256_mul_ps(w.scales, x.d), acc.scaled),
             _mm256_fmadd_ps(w.mins, x.sums, acc.mins)};
   }
   static float sum(Acc acc) { return vnni_hsum<V512>(_mm256_sub_ps(acc.scaled, acc.mins)); }
+
+  // Two rows a, b in one register each: lanes 0-7 row a's sub-blocks, 8-15 row b's, so the
+  // steps after the dot products (scales, conversion, FMAs) run once for both.
+  struct PairAcc {
+    __m512 scaled, mins;
+  };
+  struct Pair {
+    __m512 scales, mins;
+  };
+  static Pair pair(const W& a, const W& b) { return {join(a.scales, b.scales), join(a.mins, b.mins)}; }
+  static PairAcc zero_pair() { return {_mm512_setzero_ps(), _mm512_setzero_ps()}; }
+  static PairAcc step_pair(PairAcc acc, const W& a, const W& b, const Pair& p, const X& x) {
+    __m512i da = _mm512_setzero_si512(), db = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      da = V512::dp(da, a.q.v[c], x.a[c]);
+      db = V512::dp(db, b.q.v[c], x.a[c]);
+    }
+    // narrow() of both: the low halves of a and b plus their high halves.
+    const __m512i sums = _mm512_add_epi32(_mm512_maskz_shuffle_i64x2(0xFF, da, db, 0x44), _mm512_maskz_shuffle_i64x2(0xFF, da, db, 0xEE));
+    return {_mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, sums), _mm512_mul_ps(p.scales, twice(x.d)), acc.scaled),
+            _mm512_fmadd_ps(p.mins, twice(x.sums), acc.mins)};
+  }
+  static void sum_pair(PairAcc acc, float* y) {
+    const F16 v = reinterpret_cast<F16>(_mm512_sub_ps(acc.scaled, acc.mins));
+    y[0] = vnni_hsum<V512>(reinterpret_cast<__m256>(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)));
+    y[1] = vnni_hsum<V512>(reinterpret_cast<__m256>(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)));
+  }
+
+ private:
+  // [lo | hi] through vector shuffles (GCC 12's cast / insert intrinsics trip -Wmaybe-uninitialized).
+  using F8 = float __attribute__((vector_size(32)));
+  using F16 = float __attribute__((vector_size(64)));
+  static __m512 join(__m256 lo, __m256 hi) {
+    return reinterpret_cast<__m512>(__builtin_shufflevector(reinterpret_cast<F8>(lo), reinterpret_cast<F8>(hi), 0, 1, 2, 3, 4,
+                                                            5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  }
+  // [v | v]: vbroadcastf64x4 (AVX-512 F), which reads its operand straight from memory.
+  static __m512 twice(__m256 v) { return _mm512_castpd_ps(_mm512_maskz_broadcast_f64x4(0xFF, _mm256_castps_pd(v))); }
 };
 
 // q5_k: q4_k's steps on nibbles that get their fifth bit (16) from qh's mask of each register
@@ -106,8 +147,7 @@ struct Q6K {
   };
   struct W {
     __m512i q[4];
-    __m512i scales;  // lane k: scales_k
-    __m512 d;        // d in every lane
+    __m512 scales;  // lane k: scales_k d, exact in f32 (8 bits times an f16's 11)
   };
   static X prepare(const int8_t* q, const int16_t* bsums, float d) {
     // Register r takes 32-bit word 4k + r of the 64 for lane k: words 0-31 (k < 8) from the first
@@ -140,16 +180,15 @@ struct Q6K {
     w.q[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), low4), _mm512_and_si512(_mm512_slli_epi16(h, 2), bits45));
     w.q[2] = _mm512_or_si512(_mm512_and_si512(l1, low4), _mm512_and_si512(h, bits45));
     w.q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), low4), _mm512_and_si512(_mm512_srli_epi16(h, 2), bits45));
-    w.scales = _mm512_maskz_cvtepi8_epi32(kAll, _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.scales)));
-    w.d = _mm512_set1_ps(_cvtsh_ss(g.d));
+    const __m512i scales = _mm512_maskz_cvtepi8_epi32(kAll, _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.scales)));
+    w.scales = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(kAll, scales), _mm512_set1_ps(_cvtsh_ss(g.d)));
     return w;
   }
   static Acc zero() { return _mm512_setzero_ps(); }
   static Acc step(Acc acc, const W& w, const X& x) {
     __m512i dot = x.init;
     for (int r = 0; r < 4; ++r) dot = V512::dp(dot, w.q[r], x.a[r]);
-    const __m512i isum = _mm512_mullo_epi32(dot, w.scales);
-    return _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, isum), _mm512_mul_ps(w.d, x.d), acc);
+    return _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, dot), _mm512_mul_ps(w.scales, x.d), acc);
   }
   static float sum(Acc acc) {
     const __m512d v = _mm512_castps_pd(acc);
