@@ -207,6 +207,7 @@ void add_hyperparameters(const ModelConfig& c, const std::string& a, const std::
       w.add_string(a + ".rope.scaling.type", "linear");
       w.add_f32(a + ".rope.scaling.factor", static_cast<float>(s.factor));
       break;
+    case RopeScaling::Type::yarn: unsupported(path, "rope_scaling yarn");
     case RopeScaling::Type::llama3:
       if (c.arch != Arch::llama) unsupported(path, "rope_scaling llama3 outside llama");
       extra.emplace_back("rope_freqs.weight", f32_vector(llama3_rope_factors(c)));
