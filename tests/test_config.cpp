@@ -72,9 +72,85 @@ TEST_CASE("bad configs give errors naming the field", "[config]") {
   expect_error(with(R"(,"hidden_size":-5)"), ErrorCode::invalid_config, "hidden_size");
   expect_error(with(R"(,"rms_norm_eps":"small")"), ErrorCode::invalid_config, "rms_norm_eps");
   expect_error(with(R"(,"head_dim":15)"), ErrorCode::invalid_config, "head_dim");
-  expect_error(with(R"(,"rope_scaling":{"rope_type":"yarn","factor":4})"), ErrorCode::unsupported, "yarn");
+  expect_error(with(R"(,"rope_scaling":{"rope_type":"dynamic","factor":4})"), ErrorCode::unsupported, "dynamic");
   expect_error(with(R"(,"hidden_act":"relu")"), ErrorCode::unsupported, "relu");
   expect_error(with(R"(,"eos_token_id":[1,"x"])"), ErrorCode::invalid_config, "eos_token_id");
+}
+
+TEST_CASE("yarn rope_scaling: its fields and transformers' defaults", "[config]") {
+  // Qwen2.5's model card: the older "type" key, original_max_position_embeddings set.
+  auto qwen = parse_config(with(R"(,"max_position_embeddings":32768,"rope_theta":1000000.0,)"
+                                R"("rope_scaling":{"factor":4.0,"original_max_position_embeddings":32768,"type":"yarn"})"),
+                           "config.json");
+  const slim::RopeScaling& s = qwen.rope_scaling;
+  CHECK(s.type == slim::RopeScaling::Type::yarn);
+  CHECK(s.factor == 4.0);
+  CHECK(s.original_max_position_embeddings == 32768);
+  CHECK(s.beta_fast == 32.0);
+  CHECK(s.beta_slow == 1.0);
+  CHECK(s.truncate);
+  CHECK(s.attention_factor == 0.0);
+  CHECK(s.mscale == 0.0);
+  CHECK(s.mscale_all_dim == 0.0);
+
+  auto all = parse_config(with(R"(,"rope_scaling":{"rope_type":"yarn","factor":8,"original_max_position_embeddings":512,)"
+                               R"("beta_fast":16,"beta_slow":2,"attention_factor":1.25,"mscale":0.7,"mscale_all_dim":0.9,)"
+                               R"("truncate":false})"),
+                          "config.json").rope_scaling;
+  CHECK(all.factor == 8.0);
+  CHECK(all.original_max_position_embeddings == 512);
+  CHECK(all.beta_fast == 16.0);
+  CHECK(all.beta_slow == 2.0);
+  CHECK(all.attention_factor == 1.25);
+  CHECK(all.mscale == 0.7);
+  CHECK(all.mscale_all_dim == 0.9);
+  CHECK_FALSE(all.truncate);
+
+  // Zero (or null) betas are the defaults, as Python's `or` makes them; the original context
+  // falls back to the top level's, then to max_position_embeddings (2048 by default).
+  auto zero = parse_config(with(R"(,"original_max_position_embeddings":1024,)"
+                                R"("rope_scaling":{"rope_type":"yarn","factor":2,"beta_fast":0,"beta_slow":null})"),
+                           "config.json").rope_scaling;
+  CHECK(zero.beta_fast == 32.0);
+  CHECK(zero.beta_slow == 1.0);
+  CHECK(zero.original_max_position_embeddings == 1024);
+  CHECK(parse_config(with(R"(,"rope_scaling":{"rope_type":"yarn","factor":2})"), "config.json")
+            .rope_scaling.original_max_position_embeddings == 2048);
+  // factor null: the ratio of the two context lengths.
+  CHECK(parse_config(with(R"(,"max_position_embeddings":8192,"rope_scaling":{"rope_type":"yarn","factor":null,)"
+                          R"("original_max_position_embeddings":2048})"),
+                     "config.json")
+            .rope_scaling.factor == 4.0);
+}
+
+TEST_CASE("bad yarn rope_scaling values give errors naming the field", "[config]") {
+  using slim::ErrorCode;
+  auto yarn = [](const std::string& fields, const std::string& top = "") {
+    return with(top + R"(,"rope_scaling":{"rope_type":"yarn")" + fields + "}");
+  };
+  expect_error(yarn(""), ErrorCode::invalid_config, "rope_scaling.factor' is missing");
+  for (const char* bad : {"0", "-4", "1e-9", "1e300", "\"4\"", "true"}) {
+    expect_error(yarn(std::string(R"(,"factor":)") + bad), ErrorCode::invalid_config, "rope_scaling.factor");
+  }
+  expect_error(yarn(R"(,"factor":1e400)"), ErrorCode::invalid_config, "config.json");  // not a finite number
+  for (const char* bad : {"0", "-1", "1.5", "\"x\""}) {
+    expect_error(yarn(std::string(R"(,"factor":4,"original_max_position_embeddings":)") + bad), ErrorCode::invalid_config,
+                 "rope_scaling.original_max_position_embeddings");
+  }
+  expect_error(yarn(R"(,"factor":4)", R"(,"original_max_position_embeddings":0)"), ErrorCode::invalid_config,
+               "'original_max_position_embeddings'");
+  expect_error(yarn(R"(,"factor":4,"beta_fast":1,"beta_slow":2)"), ErrorCode::invalid_config,
+               "rope_scaling.beta_fast' must be at least beta_slow");
+  expect_error(yarn(R"(,"factor":4,"beta_fast":-32)"), ErrorCode::invalid_config, "rope_scaling.beta_fast");
+  expect_error(yarn(R"(,"factor":4,"beta_slow":-1)"), ErrorCode::invalid_config, "rope_scaling.beta_slow");
+  expect_error(yarn(R"(,"factor":4,"attention_factor":0)"), ErrorCode::invalid_config, "rope_scaling.attention_factor");
+  expect_error(yarn(R"(,"factor":4,"attention_factor":-1)"), ErrorCode::invalid_config, "rope_scaling.attention_factor");
+  expect_error(yarn(R"(,"factor":4,"mscale":-1,"mscale_all_dim":1)"), ErrorCode::invalid_config, "rope_scaling.mscale");
+  expect_error(yarn(R"(,"factor":4,"mscale":1,"mscale_all_dim":"x")"), ErrorCode::invalid_config,
+               "rope_scaling.mscale_all_dim");
+  expect_error(yarn(R"(,"factor":4,"truncate":"yes")"), ErrorCode::invalid_config, "rope_scaling.truncate");
+  // ln(rope_theta) divides: a base of 1 has no frequencies to tell apart.
+  expect_error(yarn(R"(,"factor":4)", R"(,"rope_theta":1.0)"), ErrorCode::invalid_config, "rope_theta");
 }
 
 TEST_CASE("family configs: traits and defaults", "[config]") {
@@ -236,8 +312,8 @@ TEST_CASE("bad 2025 family configs give errors naming the field", "[config]") {
                "sliding_window_pattern");
   expect_error(family("Gemma3ForCausalLM", R"(,"rope_local_base_freq":"x")"), ErrorCode::invalid_config,
                "rope_local_base_freq");
-  expect_error(family("Gemma3ForCausalLM", R"(,"rope_scaling":{"rope_type":"yarn","factor":8})"),
-               ErrorCode::unsupported, "yarn");
+  expect_error(family("Gemma3ForCausalLM", R"(,"rope_scaling":{"rope_type":"dynamic","factor":8})"),
+               ErrorCode::unsupported, "dynamic");
   expect_error(family("Qwen3ForCausalLM", R"(,"use_sliding_window":true)"), ErrorCode::unsupported,
                "use_sliding_window");
   expect_error(family("Qwen3MoeForCausalLM", R"(,"layer_types":["full_attention","sliding_attention"])"),

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <numbers>
 #include <filesystem>
 #include <string>
@@ -17,6 +19,7 @@
 #include "io/gguf.hpp"
 #include "io/safetensors.hpp"
 #include "kernels/kernels.hpp"
+#include "model/model_impl.hpp"
 #include "slim/slim.hpp"
 #include "test_support.hpp"
 
@@ -116,7 +119,7 @@ constexpr TypeCase kTypes[] = {
     {"q4_k_m", 0.5, 0.06, 16, 16},
 };
 
-// A GGUF file of a Hugging Face llama, gemma or phi3 folder (f32 weights), laid out as llama.cpp's
+// A GGUF file of a Hugging Face llama, qwen2, gemma or phi3 folder (f32 weights), laid out as llama.cpp's
 // convert_hf_to_gguf.py writes one: llama's q/k rows permuted for GGML's interleaved RoPE and
 // Llama 3.1's rope_scaling as the rope_freqs.weight factors the converter computes; gemma's norm
 // weights with their + 1 added; phi3's longrope factors as tensors.
@@ -171,8 +174,9 @@ class GgufWriter {
 };
 
 // `pre`: a gpt2 (byte-level BPE) vocabulary with that tokenizer.ggml.pre instead of the
-// SentencePiece one.
-void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true, const std::string& pre = "") {
+// SentencePiece one. `extra`: F32 keys <arch>.<name> added.
+void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true, const std::string& pre = "",
+                const std::map<std::string, float>& extra = {}) {
   const auto config = slim::test::read_json(hf / "config.json");
   const auto st = slim::io::SafetensorsFile::open(hf / "model.safetensors");
   const auto heads = config["num_attention_heads"].get<uint32_t>(), kv_heads = config["num_key_value_heads"].get<uint32_t>();
@@ -197,7 +201,8 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true,
       {"self_attn.o_proj.weight", "attn_output.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
       {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
       {"mlp.down_proj.weight", "ffn_down.weight"},    {"self_attn.qkv_proj.weight", "attn_qkv.weight"},
-      {"mlp.gate_up_proj.weight", "ffn_up.weight"}};
+      {"mlp.gate_up_proj.weight", "ffn_up.weight"},    {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},       {"self_attn.v_proj.bias", "attn_v.bias"}};
   for (const auto& e : st.entries()) {
     REQUIRE(e.dtype == "F32");
     std::vector<float> v(st.data(e).size() / 4);
@@ -230,6 +235,24 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true,
     w.tensor(name, dims, v);
   }
   const auto& rs = config.contains("rope_scaling") && config["rope_scaling"].is_object() ? config["rope_scaling"] : nlohmann::json::object();
+  const std::string rope_type = rs.value("rope_type", rs.value("type", ""));
+  if (rope_type == "yarn") {
+    // convert_hf_to_gguf.py's TextModel.set_gguf_parameters: the type and factor, the original
+    // context, and each of these config.json has.
+    w.kv_string(a + ".rope.scaling.type", "yarn");
+    if (rs.contains("factor")) w.kv_f32(a + ".rope.scaling.factor", rs["factor"].get<float>());
+    if (rs.contains("original_max_position_embeddings")) {
+      w.kv_u32(a + ".rope.scaling.original_context_length", rs["original_max_position_embeddings"].get<uint32_t>());
+    }
+    const std::pair<const char*, const char*> yarn_keys[] = {{"extrapolation_factor", "yarn_ext_factor"},
+                                                            {"attention_factor", "yarn_attn_factor"},
+                                                            {"beta_fast", "yarn_beta_fast"},
+                                                            {"beta_slow", "yarn_beta_slow"}};
+    for (const auto& [field, key] : yarn_keys) {
+      if (rs.contains(field)) w.kv_f32(a + ".rope.scaling." + key, rs[field].get<float>());
+    }
+  }
+  for (const auto& [name, value] : extra) w.kv_f32(a + "." + name, value);
   if (a == "phi3") {
     w.kv_u32("phi3.rope.scaling.original_context_length", config["original_max_position_embeddings"].get<uint32_t>());
     if (!rs.empty()) {  // longrope: its factor lists as tensors
@@ -238,7 +261,7 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true,
     }
   }
   std::vector<float> factors;
-  for (uint32_t i = 0; i < head_dim / 2 && a == "llama" && !rs.empty(); ++i) {
+  for (uint32_t i = 0; i < head_dim / 2 && a == "llama" && rope_type == "llama3"; ++i) {
     // convert_hf_to_gguf.py's LlamaModel: 1 for high frequencies, `factor` for low ones, blended.
     const double freq = 1.0 / std::pow(config["rope_theta"].get<double>(), 2.0 * i / head_dim);
     const double old_len = rs["original_max_position_embeddings"].get<double>(), factor = rs["factor"].get<double>();
@@ -280,6 +303,17 @@ void write_gguf(const fs::path& hf, const fs::path& out, bool rope_freqs = true,
   w.write(out);
 }
 
+// A family fixture's folder with config.json's rope_scaling replaced, in `dir`.
+fs::path with_rope_scaling(const fs::path& dir, const std::string& fixture, const nlohmann::json& scaling) {
+  const fs::path from = slim::test::shared_dir() / "fixtures" / "models" / fixture;
+  fs::create_directories(dir);
+  fs::copy_file(from / "model.safetensors", dir / "model.safetensors");
+  auto config = slim::test::read_json(from / "config.json");
+  config["rope_scaling"] = scaling;
+  std::ofstream(dir / "config.json") << config.dump();
+  return dir;
+}
+
 }  // namespace
 
 TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in the converter's layout") {
@@ -303,6 +337,90 @@ TEST_CASE("gguf models: Llama 3.1's rope_freqs and permuted q/k, from a file in 
   // Without the factors the logits move far past that tolerance: the check above can fail.
   write_gguf(hf, dir.path / "plain.gguf", /*rope_freqs=*/false);
   CHECK(diff(prompt_logits(load_1thread(dir.path / "plain.gguf"), input), want["logits"]).max > 1e-2);
+}
+
+TEST_CASE("gguf models: YaRN from the converter's keys is the folder's scaling") {
+  const std::string fixture = GENERATE("qwen2", "llama");
+  INFO(fixture);
+  slim::test::TempDir dir;
+  const auto input = slim::test::read_json(slim::test::shared_dir() / "fixtures" / "models" / fixture / "expected.json")["input_ids"]
+                         .get<std::vector<int32_t>>();
+  struct Case {
+    const char* what;
+    nlohmann::json scaling;                // config.json's, from which the file is written
+    std::map<std::string, float> extra;    // keys the converter does not write
+    nlohmann::json folder_scaling = nullptr;  // the folder's to compare with, where not `scaling`
+  };
+  const Case cases[] = {
+      {"every field the converter writes",
+       {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 64}, {"beta_fast", 16},
+        {"beta_slow", 2}, {"attention_factor", 1.25}}, {}},
+      {"no original context: context_length",  // transformers: max_position_embeddings
+       {{"type", "yarn"}, {"factor", 2.0}}, {}},
+      {"yarn_log_multiplier: mscale_all_dim, with mscale 1",
+       {{"rope_type", "yarn"}, {"factor", 8.0}}, {{"rope.scaling.yarn_log_multiplier", 0.5f}},
+       {{"rope_type", "yarn"}, {"factor", 8.0}, {"mscale", 1.0}, {"mscale_all_dim", 0.5}}},
+      {"yarn_ext_factor 1: the whole ramp, as transformers'",
+       {{"rope_type", "yarn"}, {"factor", 4.0}, {"extrapolation_factor", 1.0}}, {}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    const fs::path case_dir = dir.path / std::to_string(&c - cases);
+    const auto folder = load_1thread(with_rope_scaling(case_dir / "hf", fixture, c.folder_scaling.is_null() ? c.scaling : c.folder_scaling));
+    write_gguf(with_rope_scaling(case_dir / "written", fixture, c.scaling), case_dir / "model.gguf", true, "", c.extra);
+    const auto model = load_1thread(case_dir / "model.gguf");
+    const slim::RopeScaling& got = model->impl().config.rope_scaling;
+    const slim::RopeScaling& want = folder->impl().config.rope_scaling;
+    CHECK(got.type == slim::RopeScaling::Type::yarn);
+    CHECK(got.factor == want.factor);
+    CHECK(got.original_max_position_embeddings == want.original_max_position_embeddings);
+    CHECK(got.beta_fast == want.beta_fast);
+    CHECK(got.beta_slow == want.beta_slow);
+    CHECK(got.attention_factor == want.attention_factor);
+    CHECK(got.mscale == want.mscale);
+    CHECK(got.mscale_all_dim == want.mscale_all_dim);
+    CHECK(got.truncate == want.truncate);
+    CHECK(max_diff(prompt_logits(model, input), prompt_logits(folder, input)) == 0.0);
+  }
+}
+
+TEST_CASE("gguf models: YaRN keys slim cannot honour or that are bad are errors naming them") {
+  slim::test::TempDir dir;
+  const nlohmann::json yarn4 = {{"rope_type", "yarn"}, {"factor", 4.0}};
+  const nlohmann::json no_factor = {{"rope_type", "yarn"}, {"original_max_position_embeddings", 64}};
+  struct Case {
+    nlohmann::json scaling;
+    std::map<std::string, float> extra;
+    slim::ErrorCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {no_factor, {}, slim::ErrorCode::invalid_format, "no metadata key 'qwen2.rope.scaling.factor'"},
+      {no_factor, {{"rope.scaling.factor", std::numeric_limits<float>::quiet_NaN()}}, slim::ErrorCode::invalid_format,
+       "'qwen2.rope.scaling.factor' must be finite"},
+      {no_factor, {{"rope.scaling.factor", std::numeric_limits<float>::infinity()}}, slim::ErrorCode::invalid_format,
+       "'qwen2.rope.scaling.factor' must be finite"},
+      {{{"rope_type", "yarn"}, {"factor", 0.0}}, {}, slim::ErrorCode::invalid_config, "rope_scaling.factor"},
+      {{{"rope_type", "yarn"}, {"factor", -2.0}}, {}, slim::ErrorCode::invalid_config, "rope_scaling.factor"},
+      {{{"rope_type", "yarn"}, {"factor", 4.0}, {"beta_fast", 1}, {"beta_slow", 2}}, {}, slim::ErrorCode::invalid_config,
+       "rope_scaling.beta_fast"},
+      {{{"rope_type", "yarn"}, {"factor", 4.0}, {"attention_factor", -1}}, {}, slim::ErrorCode::invalid_config,
+       "rope_scaling.attention_factor"},
+      {{{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 0}}, {}, slim::ErrorCode::invalid_config,
+       "rope_scaling.original_max_position_embeddings"},
+      {yarn4, {{"rope.scaling.yarn_beta_fast", std::numeric_limits<float>::quiet_NaN()}}, slim::ErrorCode::invalid_format,
+       "'qwen2.rope.scaling.yarn_beta_fast' must be finite"},
+      {yarn4, {{"rope.scaling.yarn_ext_factor", 0.5f}}, slim::ErrorCode::unsupported, "qwen2.rope.scaling.yarn_ext_factor"},
+      {yarn4, {{"rope.scaling.attn_factor", 2.0f}}, slim::ErrorCode::unsupported, "qwen2.rope.scaling.attn_factor"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.scaling.dump() << " " << c.message);
+    const fs::path case_dir = dir.path / std::to_string(&c - cases);
+    write_gguf(with_rope_scaling(case_dir / "hf", "qwen2", c.scaling), case_dir / "model.gguf", true, "", c.extra);
+    const auto [code, message] = slim::test::error_of([&] { slim::Model::load(case_dir / "model.gguf"); });
+    CHECK(code == c.code);
+    CHECK_THAT(message, Catch::Contains(c.message) && Catch::Contains("model.gguf"));
+  }
 }
 
 TEST_CASE("gguf models: gemma and phi3, from files in the converter's layout") {

@@ -14,6 +14,8 @@
 #include "fixture_check.hpp"
 #include "io/gguf.hpp"
 #include "io/gguf_writer.hpp"
+#include "model/model_impl.hpp"
+#include "model/rope.hpp"
 #include "slim/slim.hpp"
 #include "test_support.hpp"
 #include "tokenizer/gguf_tokenizer.hpp"
@@ -237,6 +239,74 @@ TEST_CASE("gguf writer: Llama 3.1's scaling read back from rope_freqs is written
   CHECK(max_diff(prompt_logits(load_1thread(dir.path / "b.gguf"), input), prompt_logits(a, input)) == 0.0);
 }
 
+namespace {
+
+// A family fixture's folder with config.json's rope_scaling replaced, in `dir`.
+fs::path with_rope_scaling(const fs::path& dir, const std::string& fixture, const nlohmann::json& scaling) {
+  fs::create_directories(dir);
+  fs::copy_file(family_fixture(fixture) / "model.safetensors", dir / "model.safetensors");
+  auto config = slim::test::read_json(family_fixture(fixture) / "config.json");
+  config["rope_scaling"] = scaling;
+  std::ofstream(dir / "config.json") << config.dump();
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("gguf writer: YaRN goes in under llama.cpp's keys and reads back the same") {
+  const std::string fixture = GENERATE("qwen2", "llama");
+  INFO(fixture);
+  slim::test::TempDir dir;
+  const std::string a = fixture;  // general.architecture
+  SECTION("factor, original context, attention_factor, a beta of its own") {
+    // Values F32 holds exactly, so the file gives the folder's logits bit for bit.
+    const auto folder = load_1thread(with_rope_scaling(
+        dir.path / "hf", fixture,
+        {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 64}, {"beta_fast", 16},
+         {"attention_factor", 1.25}}));
+    folder->save(dir.path / "model.gguf");
+    const GgufFile g = GgufFile::open(dir.path / "model.gguf");
+    CHECK(g.string(a + ".rope.scaling.type") == "yarn");
+    CHECK(g.find(a + ".rope.scaling.factor")->type == slim::io::GgufType::f32);
+    CHECK(g.number(a + ".rope.scaling.factor") == 4.0);
+    CHECK(g.find(a + ".rope.scaling.original_context_length")->type == slim::io::GgufType::u32);
+    CHECK(g.integer(a + ".rope.scaling.original_context_length") == 64);
+    CHECK(g.number(a + ".rope.scaling.yarn_attn_factor") == 1.25);
+    CHECK(g.number(a + ".rope.scaling.yarn_beta_fast") == 16.0);
+    CHECK(g.find(a + ".rope.scaling.yarn_beta_slow") == nullptr);  // the default 1
+    for (const char* absent : {"yarn_log_multiplier", "yarn_ext_factor", "attn_factor", "finetuned"}) {
+      CHECK(g.find(a + ".rope.scaling." + absent) == nullptr);
+    }
+
+    const auto model = load_1thread(dir.path / "model.gguf");
+    const slim::RopeScaling& got = model->impl().config.rope_scaling;
+    const slim::RopeScaling& want = folder->impl().config.rope_scaling;
+    CHECK(got.type == slim::RopeScaling::Type::yarn);
+    CHECK(got.factor == want.factor);
+    CHECK(got.original_max_position_embeddings == want.original_max_position_embeddings);
+    CHECK(got.beta_fast == want.beta_fast);
+    CHECK(got.beta_slow == want.beta_slow);
+    CHECK(got.attention_factor == want.attention_factor);
+    CHECK(got.truncate);
+    const auto input = input_of(family_fixture(fixture) / "expected.json");
+    const auto logits = prompt_logits(model, input);
+    CHECK(max_diff(logits, prompt_logits(folder, input)) == 0.0);
+    CHECK(max_diff(logits, prompt_logits(load_1thread(family_fixture(fixture)), input)) > 1e-3);  // it does scale
+  }
+  SECTION("mscale / mscale_all_dim: their attention factor as yarn_attn_factor") {
+    const auto folder = load_1thread(with_rope_scaling(
+        dir.path / "hf", fixture,
+        {{"rope_type", "yarn"}, {"factor", 8.0}, {"mscale", 1.0}, {"mscale_all_dim", 0.5}, {"beta_slow", 2}}));
+    folder->save(dir.path / "model.gguf");
+    const GgufFile g = GgufFile::open(dir.path / "model.gguf");
+    CHECK(g.number(a + ".rope.scaling.yarn_attn_factor") == slim::rope_attention_factor(folder->impl().config));
+    CHECK(g.integer(a + ".rope.scaling.original_context_length") == folder->impl().config.max_position_embeddings);
+    CHECK(g.number(a + ".rope.scaling.yarn_beta_slow") == 2.0);
+    const auto input = input_of(family_fixture(fixture) / "expected.json");
+    CHECK(max_diff(prompt_logits(load_1thread(dir.path / "model.gguf"), input), prompt_logits(folder, input)) == 0.0);
+  }
+}
+
 TEST_CASE("gguf writer: architectures and settings GGUF files of slim cannot hold are errors naming them") {
   slim::test::TempDir dir;
   // Settings GGUF readers fix per architecture, changed in a fixture's config: each is refused,
@@ -253,6 +323,8 @@ TEST_CASE("gguf writer: architectures and settings GGUF files of slim cannot hol
       {"qwen2moe", "norm_topk_prob", true, "with norm_topk_prob"},
       {"gemma3", "layer_types", {"sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
                                  "sliding_attention", "full_attention"}, "one global layer in every N"},
+      // llama.cpp always rounds YaRN's ramp to whole dims; no key says otherwise.
+      {"qwen2", "rope_scaling", {{"rope_type", "yarn"}, {"factor", 4}, {"truncate", false}}, "yarn with truncate false"},
   };
   for (const Case& c : cases) {
     INFO(c.fixture << " " << c.field);

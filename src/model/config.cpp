@@ -1,6 +1,7 @@
 #include "model/config.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -32,10 +33,12 @@ constexpr ArchName kArchitectures[] = {
 
 class Reader {
  public:
-  Reader(const json& j, const std::string& source) : j_(j), source_(source) {}
+  // `prefix` names a nested object's fields in errors ("rope_scaling.").
+  Reader(const json& j, const std::string& source, std::string prefix = "")
+      : j_(j), source_(source), prefix_(std::move(prefix)) {}
 
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw Error(ErrorCode::invalid_config, source_ + ": field '" + field + "' " + what);
+    throw Error(ErrorCode::invalid_config, source_ + ": field '" + prefix_ + field + "' " + what);
   }
   const std::string& source() const { return source_; }
   bool has(const char* field) const { return j_.contains(field) && !j_.at(field).is_null(); }
@@ -94,14 +97,47 @@ class Reader {
  private:
   const json& j_;
   const std::string& source_;
+  std::string prefix_;
 };
 
-RopeScaling parse_rope_scaling(const Reader& r, const std::string& source, int64_t rotary_dim) {
+// YaRN as transformers 5.x reads it (src/transformers/modeling_rope_utils.py:
+// _compute_yarn_parameters, and RotaryEmbeddingConfigMixin's standardize_rope_params and
+// _validate_yarn_rope_parameters). original_max_position_embeddings: rope_scaling's, else the
+// top level's, else max_position_embeddings. (5.x lets the top level win only for config classes
+// that declare the field, Phi-3's; 4.47 ignored the field and used max_position_embeddings.)
+// factor is required; null means max_position_embeddings / original. A zero beta means its
+// default, as Python's `or` does. Where transformers only warns (beta_fast below beta_slow) or
+// would divide by zero (rope_theta 1), slim refuses.
+RopeScaling parse_yarn(const Reader& r, const Reader& rs, const json& v, const ModelConfig& c) {
+  RopeScaling s;
+  s.type = RopeScaling::Type::yarn;
+  const char* original = "original_max_position_embeddings";
+  s.original_max_position_embeddings = rs.has(original) ? rs.integer(original) : r.integer(original, c.max_position_embeddings);
+  if (!v.contains("factor")) rs.fail("factor", "is missing");
+  s.factor = v.at("factor").is_null() ? static_cast<double>(c.max_position_embeddings) /
+                                            static_cast<double>(s.original_max_position_embeddings)
+                                      : rs.number("factor", 1.0, 1e-6, 1e6);
+  s.attention_factor = rs.number("attention_factor", 0.0, 1e-6, 1e6);
+  s.mscale = rs.number("mscale", 0.0, 0.0, 1e6);
+  s.mscale_all_dim = rs.number("mscale_all_dim", 0.0, 0.0, 1e6);
+  s.beta_fast = rs.number("beta_fast", 32.0, 0.0, 1e6);
+  s.beta_slow = rs.number("beta_slow", 1.0, 0.0, 1e6);
+  if (s.beta_fast == 0.0) s.beta_fast = 32.0;
+  if (s.beta_slow == 0.0) s.beta_slow = 1.0;
+  if (s.beta_fast < s.beta_slow) {
+    rs.fail("beta_fast", "must be at least beta_slow (" + std::to_string(s.beta_slow) + ")");
+  }
+  s.truncate = rs.boolean("truncate", true);
+  if (c.rope_theta <= 1.0) r.fail("rope_theta", "must exceed 1 for yarn rope_scaling");
+  return s;
+}
+
+RopeScaling parse_rope_scaling(const Reader& r, const ModelConfig& c) {
   RopeScaling s;
   if (!r.has("rope_scaling")) return s;
   const json& v = r.raw("rope_scaling");
   if (!v.is_object()) r.fail("rope_scaling", "must be an object or null");
-  Reader rs(v, source);
+  Reader rs(v, r.source(), "rope_scaling.");
   // transformers accepts both "rope_type" and the older "type".
   std::string type = rs.string("rope_type", rs.string("type", "default"));
   if (type == "default") return s;
@@ -115,9 +151,7 @@ RopeScaling parse_rope_scaling(const Reader& r, const std::string& source, int64
     s.factor = rs.number("factor", 8.0, 1e-6, 1e6);
     s.low_freq_factor = rs.number("low_freq_factor", 1.0, 1e-6, 1e6);
     s.high_freq_factor = rs.number("high_freq_factor", 4.0, 1e-6, 1e6);
-    if (s.high_freq_factor <= s.low_freq_factor) {
-      r.fail("rope_scaling.high_freq_factor", "must exceed low_freq_factor");
-    }
+    if (s.high_freq_factor <= s.low_freq_factor) rs.fail("high_freq_factor", "must exceed low_freq_factor");
     s.original_max_position_embeddings = rs.integer("original_max_position_embeddings", 8192);
     return s;
   }
@@ -126,15 +160,16 @@ RopeScaling parse_rope_scaling(const Reader& r, const std::string& source, int64
     // (read from rope_scaling or, as Phi-3 stores it, from the top level). One factor a rotated
     // pair: Phi-4-mini rotates only part of each head.
     s.type = RopeScaling::Type::longrope;
-    const auto half = static_cast<size_t>(rotary_dim / 2);
+    const auto half = static_cast<size_t>(c.rotary_dim / 2);
     s.short_factor = rs.numbers("short_factor", half);
     s.long_factor = rs.numbers("long_factor", half);
     s.original_max_position_embeddings =
         rs.integer("original_max_position_embeddings", r.integer("original_max_position_embeddings", 4096, 2), 2);
     return s;
   }
-  throw Error(ErrorCode::unsupported, source + ": rope_scaling type '" + type +
-                                          "' is not supported (supported: default, linear, llama3, longrope)");
+  if (type == "yarn") return parse_yarn(r, rs, v, c);
+  throw Error(ErrorCode::unsupported, r.source() + ": rope_scaling type '" + type +
+                                          "' is not supported (supported: default, linear, llama3, longrope, yarn)");
 }
 
 std::vector<int32_t> parse_token_ids(const Reader& r, const char* field) {
@@ -422,7 +457,7 @@ ModelConfig parse_config(std::string_view json_text, const std::string& source) 
   c.rms_norm_eps = r.number("rms_norm_eps", eps_1e5 ? 1e-5 : 1e-6, 0.0, 1.0);
   const double theta = c.arch == Arch::mixtral || c.arch == Arch::gemma3 ? 1e6 : c.arch == Arch::smollm3 ? 2e6 : 10000.0;
   c.rope_theta = r.number("rope_theta", theta, 1.0, 1e12);
-  c.rope_scaling = parse_rope_scaling(r, source, c.rotary_dim);
+  c.rope_scaling = parse_rope_scaling(r, c);
   c.traits = parse_traits(r, c);
   c.moe = parse_moe(r, c);
 

@@ -30,13 +30,21 @@ enum class Arch {
 };
 
 struct RopeScaling {
-  enum class Type { none, linear, llama3, longrope };
+  enum class Type { none, linear, llama3, longrope, yarn };
   Type type = Type::none;
   double factor = 1.0;
   double low_freq_factor = 1.0;   // llama3
   double high_freq_factor = 4.0;  // llama3
-  int64_t original_max_position_embeddings = 0;  // llama3, longrope
+  int64_t original_max_position_embeddings = 0;  // llama3, longrope, yarn
   std::vector<double> short_factor, long_factor;  // longrope: rotary_dim/2 values each
+  // yarn: the rotations bounding the ramp between extrapolated and interpolated frequencies, and
+  // whether its ends are rounded to whole dims.
+  double beta_fast = 32.0, beta_slow = 1.0;
+  bool truncate = true;
+  // yarn: cos/sin's factor as set (0: derived from `factor`, or from mscale / mscale_all_dim
+  // when both are set; 0 means unset for those two as well).
+  double attention_factor = 0.0;
+  double mscale = 0.0, mscale_all_dim = 0.0;
 };
 
 // The activation of the gated MLP: down(act(gate(x)) * up(x)).

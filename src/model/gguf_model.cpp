@@ -165,6 +165,43 @@ void add_gemma2_keys(const io::GgufFile& g, const std::string& a, json& c) {
   c["rope_local_base_freq"] = g.number(a + ".rope.freq_base_swa").value_or(10000.0);
 }
 
+// YaRN's keys as llama.cpp names them, turned into transformers' rope_scaling. The converter
+// (convert_hf_to_gguf.py, TextModel.set_gguf_parameters) writes `factor`,
+// `original_context_length` and, where config.json sets them, attention_factor as
+// `yarn_attn_factor` and `yarn_beta_fast` / `yarn_beta_slow`; llama.cpp takes the original context
+// to be context_length when absent. `yarn_log_multiplier` is mscale_all_dim with mscale 1, as
+// llama.cpp reads it (llama-context.cpp; DeepSeek-V2's 0.1 × is its own, an architecture slim does
+// not read). llama.cpp's `yarn_ext_factor` other than 1 and `attn_factor` other than 1 change the
+// result in ways transformers' YaRN has no field for: refused.
+json yarn_rope_scaling(const io::GgufFile& g, const std::string& a, int64_t context_length) {
+  auto number = [&](const std::string& name) {
+    const std::string key = a + ".rope.scaling." + name;
+    const auto v = g.number(key);
+    if (v && !std::isfinite(*v)) bad(g, "metadata key '" + key + "' must be finite");
+    return v;
+  };
+  const auto factor = number("factor");
+  if (!factor) bad(g, "has " + a + ".rope.scaling.type 'yarn' but no metadata key '" + a + ".rope.scaling.factor'");
+  json s = {{"rope_type", "yarn"},
+            {"factor", *factor},
+            {"original_max_position_embeddings",
+             g.integer(a + ".rope.scaling.original_context_length").value_or(context_length)}};
+  if (auto v = number("yarn_attn_factor")) s["attention_factor"] = *v;
+  if (auto v = number("yarn_beta_fast")) s["beta_fast"] = *v;
+  if (auto v = number("yarn_beta_slow")) s["beta_slow"] = *v;
+  if (auto v = number("yarn_log_multiplier")) {
+    s["mscale"] = 1.0;
+    s["mscale_all_dim"] = *v;
+  }
+  for (const char* name : {"yarn_ext_factor", "attn_factor"}) {
+    if (auto v = number(name); v && *v != 1.0) {
+      throw Error(ErrorCode::unsupported, g.path().string() + ": " + a + ".rope.scaling." + name + " " +
+                                              std::to_string(*v) + " is not supported with yarn (slim reads 1)");
+    }
+  }
+  return s;
+}
+
 constexpr int64_t kMaxLayers = 1024;  // num_hidden_layers' bound in config.cpp
 
 // Mixtral, Qwen2-MoE and Qwen3-MoE. The routers' renormalisation is fixed by llama.cpp per
@@ -252,9 +289,11 @@ std::string gguf_config_json(const io::GgufFile& g) {
   const std::string scaling(g.string(a + ".rope.scaling.type").value_or("none"));
   if (scaling == "linear") {
     c["rope_scaling"] = {{"rope_type", "linear"}, {"factor", g.number(a + ".rope.scaling.factor").value_or(1.0)}};
+  } else if (scaling == "yarn") {
+    c["rope_scaling"] = yarn_rope_scaling(g, a, required("context_length"));
   } else if (scaling != "none") {
     throw Error(ErrorCode::unsupported, g.path().string() + ": " + a + ".rope.scaling.type '" + scaling +
-                                            "' is not supported (slim reads none and linear)");
+                                            "' is not supported (slim reads none, linear and yarn)");
   }
   if (g.find_tensor("rope_freqs.weight") != nullptr) {
     // Llama 3.1's scaling as llama.cpp's converter stores it: one factor a rotated pair, each

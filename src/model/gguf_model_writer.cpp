@@ -1,6 +1,7 @@
 #include "model/gguf_model_writer.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <numbers>
@@ -10,6 +11,7 @@
 #include "limits_check.hpp"
 #include "model/gguf_model.hpp"
 #include "model/model_impl.hpp"
+#include "model/rope.hpp"
 #include "slim/error.hpp"
 #include "tokenizer/gguf_tokenizer.hpp"
 #include "tokenizer/tokenizer_json.hpp"
@@ -87,6 +89,25 @@ std::vector<double> llama3_rope_factors(const ModelConfig& c) {
     }
   }
   return factors;
+}
+
+// YaRN as convert_hf_to_gguf.py writes it (TextModel.set_gguf_parameters): the factor, the
+// original context and, where they are not the defaults, the betas. attention_factor goes in as
+// yarn_attn_factor, as the converter writes it; mscale / mscale_all_dim have no key there, so the
+// attention factor they give goes in instead, which reads back the same. truncate false has no
+// key at all (llama.cpp always rounds the ramp's ends).
+void add_yarn_keys(const ModelConfig& c, const std::string& a, const std::filesystem::path& path, io::GgufWriter& w) {
+  const RopeScaling& s = c.rope_scaling;
+  if (!s.truncate) unsupported(path, "rope_scaling yarn with truncate false");
+  if (s.original_max_position_embeddings > UINT32_MAX) unsupported(path, "original_max_position_embeddings above 2^32");
+  w.add_string(a + ".rope.scaling.type", "yarn");
+  w.add_f32(a + ".rope.scaling.factor", static_cast<float>(s.factor));
+  w.add_u32(a + ".rope.scaling.original_context_length", static_cast<uint32_t>(s.original_max_position_embeddings));
+  if (s.attention_factor > 0.0 || (s.mscale != 0.0 && s.mscale_all_dim != 0.0)) {
+    w.add_f32(a + ".rope.scaling.yarn_attn_factor", rope_attention_factor(c));
+  }
+  if (s.beta_fast != 32.0) w.add_f32(a + ".rope.scaling.yarn_beta_fast", static_cast<float>(s.beta_fast));
+  if (s.beta_slow != 1.0) w.add_f32(a + ".rope.scaling.yarn_beta_slow", static_cast<float>(s.beta_slow));
 }
 
 // Gemma 2 and 3: llama.cpp derives the query scale from the head size (hidden / heads for the
@@ -207,6 +228,7 @@ void add_hyperparameters(const ModelConfig& c, const std::string& a, const std::
       w.add_string(a + ".rope.scaling.type", "linear");
       w.add_f32(a + ".rope.scaling.factor", static_cast<float>(s.factor));
       break;
+    case RopeScaling::Type::yarn: add_yarn_keys(c, a, path, w); break;
     case RopeScaling::Type::llama3:
       if (c.arch != Arch::llama) unsupported(path, "rope_scaling llama3 outside llama");
       extra.emplace_back("rope_freqs.weight", f32_vector(llama3_rope_factors(c)));

@@ -1,11 +1,48 @@
 #include "model/rope.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
 namespace slim {
 
 namespace {
+
+// YaRN, as transformers 5.x computes it (_compute_yarn_parameters in
+// src/transformers/modeling_rope_utils.py): frequencies that turn more than beta_fast times over
+// the original context keep their value, those that turn fewer than beta_slow times are divided
+// by `factor`, and a linear ramp over the pairs between blends the two. `inv` holds the unscaled
+// f32 frequencies; the blend is in double, rounded once.
+void apply_yarn(std::vector<float>& inv, int64_t dim, double theta, const RopeScaling& s) {
+  // The (fractional) pair i whose frequency theta^(-2i/dim) makes `rotations` turns over the
+  // original context (transformers' find_correction_dim).
+  const auto original = static_cast<double>(s.original_max_position_embeddings);
+  auto dim_of = [&](double rotations) {
+    return static_cast<double>(dim) * std::log(original / (rotations * 2.0 * std::numbers::pi)) / (2.0 * std::log(theta));
+  };
+  double low = dim_of(s.beta_fast), high = dim_of(s.beta_slow);
+  if (s.truncate) {
+    low = std::floor(low);
+    high = std::ceil(high);
+  }
+  low = std::max(low, 0.0);
+  high = std::min(high, static_cast<double>(dim - 1));
+  if (low == high) high += 0.001;  // transformers' guard against dividing by zero
+  for (size_t i = 0; i < inv.size(); ++i) {
+    const double interpolated = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+    const double f = inv[i];
+    inv[i] = static_cast<float>(f / s.factor * interpolated + f * (1.0 - interpolated));
+  }
+}
+
+// YaRN's cos/sin factor: attention_factor where set; else 0.1·ln(factor) + 1 (1 for factor ≤ 1),
+// or, with mscale and mscale_all_dim both set, that formula weighted by each, one over the other.
+double yarn_attention_factor(const RopeScaling& s) {
+  if (s.attention_factor > 0.0) return s.attention_factor;
+  auto mscale = [&](double weight) { return s.factor <= 1.0 ? 1.0 : 0.1 * weight * std::log(s.factor) + 1.0; };
+  if (s.mscale != 0.0 && s.mscale_all_dim != 0.0) return mscale(s.mscale) / mscale(s.mscale_all_dim);
+  return mscale(1.0);
+}
 
 // RoPE over the first `dim` dims of a head with base `theta` and scaling `s`.
 std::vector<float> inv_freq(int64_t dim, double theta, const RopeScaling& s, bool long_factors) {
@@ -40,6 +77,8 @@ std::vector<float> inv_freq(int64_t dim, double theta, const RopeScaling& s, boo
         f = static_cast<float>((1.0 - smooth) * f / s.factor + smooth * f);
       }
     }
+  } else if (s.type == RopeScaling::Type::yarn) {
+    apply_yarn(inv, dim, theta, s);
   }
   return inv;
 }
@@ -57,6 +96,7 @@ std::vector<float> rope_inv_freq_local(const ModelConfig& config) {
 
 float rope_attention_factor(const ModelConfig& config) {
   const RopeScaling& s = config.rope_scaling;
+  if (s.type == RopeScaling::Type::yarn) return static_cast<float>(yarn_attention_factor(s));
   if (s.type != RopeScaling::Type::longrope) return 1.0f;
   const auto original = static_cast<double>(s.original_max_position_embeddings);
   const double scale = static_cast<double>(config.max_position_embeddings) / original;

@@ -16,7 +16,8 @@ std::vector<float> rope_inv_freq(const ModelConfig& config, bool long_factors = 
 std::vector<float> rope_inv_freq_local(const ModelConfig& config);
 
 // The factor cos and sin are multiplied by: 1 except for longrope, where Phi-3 uses
-// sqrt(1 + ln(max_position_embeddings / original) / ln(original)) when the ratio exceeds 1.
+// sqrt(1 + ln(max_position_embeddings / original) / ln(original)) when the ratio exceeds 1, and
+// yarn: attention_factor, or 0.1·ln(factor) + 1 (with mscale / mscale_all_dim, their ratio).
 float rope_attention_factor(const ModelConfig& config);
 
 // longrope picks its factors from the total sequence length of a forward call, as transformers

@@ -11,6 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     auto config = slim::parse_config({reinterpret_cast<const char*>(data), size}, "config.json");
     (void)slim::rope_inv_freq(config);
+    (void)slim::rope_attention_factor(config);
   } catch (const slim::Error&) {
   }
   return 0;
