@@ -252,7 +252,10 @@ int main(int argc, char** argv) {
         options.progress = [&](float f) { bar.update(f); };
         model = model_dir.empty() ? slim::Model::random(config, options, seed) : slim::Model::load(model_dir, options);
       }
-      const std::string weights(slim::dtype_name(model->weights_dtype()));
+      // The format asked for (a mix such as q4_k_m is not the type of its embeddings); as stored,
+      // the model's own type.
+      const std::string weights(format == slim::WeightFormat::as_stored ? slim::dtype_name(model->weights_dtype())
+                                                                        : slim::weight_format_name(format));
       std::fprintf(stderr, "%s %s: %s in %.1f ms, %.1f MB of weights read per token, KV cache %s\n", shape.c_str(),
                    weights.c_str(), model_dir.empty() ? "generated" : "loaded", seconds_since(start) * 1e3,
                    static_cast<double>(model->info().weight_bytes) / 1e6, std::string(slim::dtype_name(model_args.kv_type)).c_str());
