@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "model/config.hpp"
 #include "slim/slim.hpp"
 #include "test_support.hpp"
 
@@ -146,6 +147,19 @@ inline double check_fixture(const std::filesystem::path& dir, size_t stepwise_pr
   const size_t prefix = std::min(stepwise_prefix, input.size());
   check_stepwise_equals_prefill(model, std::vector<int32_t>(input.begin(), input.begin() + prefix));
   return worst;
+}
+
+// Every field of a YaRN scaling equal (a GGUF file read back against its folder).
+inline void check_same_yarn(const RopeScaling& got, const RopeScaling& want) {
+  CHECK(got.type == RopeScaling::Type::yarn);
+  CHECK(got.factor == want.factor);
+  CHECK(got.original_max_position_embeddings == want.original_max_position_embeddings);
+  CHECK(got.beta_fast == want.beta_fast);
+  CHECK(got.beta_slow == want.beta_slow);
+  CHECK(got.attention_factor == want.attention_factor);
+  CHECK(got.mscale == want.mscale);
+  CHECK(got.mscale_all_dim == want.mscale_all_dim);
+  CHECK(got.truncate == want.truncate);
 }
 
 }  // namespace slim::test

@@ -281,12 +281,7 @@ TEST_CASE("gguf writer: YaRN goes in under llama.cpp's keys and reads back the s
     const auto model = load_1thread(dir.path / "model.gguf");
     const slim::RopeScaling& got = model->impl().config.rope_scaling;
     const slim::RopeScaling& want = folder->impl().config.rope_scaling;
-    CHECK(got.type == slim::RopeScaling::Type::yarn);
-    CHECK(got.factor == want.factor);
-    CHECK(got.original_max_position_embeddings == want.original_max_position_embeddings);
-    CHECK(got.beta_fast == want.beta_fast);
-    CHECK(got.beta_slow == want.beta_slow);
-    CHECK(got.attention_factor == want.attention_factor);
+    slim::test::check_same_yarn(got, want);
     CHECK(got.truncate);
     const auto input = input_of(family_fixture(fixture) / "expected.json");
     const auto logits = prompt_logits(model, input);
