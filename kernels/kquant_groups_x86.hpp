@@ -5,7 +5,8 @@
 //   - the loops over rows and tiles, given a policy K: its Group, X (one activation row's
 //     super-block, prepared once for every weight row it meets), W (one weight super-block,
 //     loaded once for the activation rows of a tile), Acc, prepare(), load(), zero(), step(),
-//     sum(), and its tile sizes kPrefillRows x kPrefillCols and kDecodeRows.
+//     sum(), and its tile sizes kPrefillRows x kPrefillCols and kDecodeRows; optionally Pair,
+//     PairAcc, pair(), zero_pair(), step_pair() and sum_pair() for two weight rows at once.
 // Every output goes through the same steps in decode and prefill, so results do not depend on n
 // or on how rows are split over threads.
 #pragma once
@@ -62,14 +63,14 @@ void kquant_groups_prepare(const QuantizedActsK& xk, int64_t t, typename K::X* x
     }
 }
 
-// Outputs y[t+j][r+i] for i < R, j < T: each weight super-block loaded once for the T activation
-// rows, each prepared activation super-block once for the R weight rows. A decode tile (T = 1,
-// R > 1: R interleaved streams) prefetches the same super-block of the next tile's rows; a single
-// row (prefetch given) keeps its stream prefetched ahead.
 // A policy with a Pair type (kquant_groups_tile's paired steps) works on two weight rows at once.
 template <typename K>
 concept PairsRows = requires { typename K::Pair; };
 
+// Outputs y[t+j][r+i] for i < R, j < T: each weight super-block loaded once for the T activation
+// rows, each prepared activation super-block once for the R weight rows. A decode tile (T = 1,
+// R > 1: R interleaved streams) prefetches the same super-block of the next tile's rows; a single
+// row (prefetch given) keeps its stream prefetched ahead.
 template <typename K, int R, int T>
 inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X* x, StreamPrefetch* prefetch) {
   const int64_t nb = a.xk.blocks, row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));

@@ -1,7 +1,8 @@
 // The text side of a model: its tokenizer and chat template (from the folder's files, or from a
 // GGUF file's tokenizer.* keys), loaded on first use.
-#include <cstdio>
+#include <string_view>
 
+#include "io/output_file.hpp"
 #include "model/model_impl.hpp"
 #include "slim/error.hpp"
 #include "tokenizer/gguf_tokenizer.hpp"
@@ -23,11 +24,10 @@ std::string builtin_template_name(const Model::Impl& impl, const Tokenizer& toke
   }
 }
 
-void write_text_file(const std::filesystem::path& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) throw Error(ErrorCode::io, path.string() + ": cannot create");
-  const size_t n = std::fwrite(text.data(), 1, text.size(), f);
-  if (std::fclose(f) != 0 || n != text.size()) throw Error(ErrorCode::io, path.string() + ": write failed");
+void write_text_file(const std::filesystem::path& path, std::string_view text) {
+  io::OutputFile file(path);
+  file.write(text);
+  file.commit();
 }
 
 }  // namespace
