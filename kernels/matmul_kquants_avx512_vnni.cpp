@@ -88,7 +88,7 @@ struct Q4K {
   struct Pair {
     __m512 scales, mins;
   };
-  static Pair pair(const W& a, const W& b) { return {join(a.scales, b.scales), join(a.mins, b.mins)}; }
+  static Pair pair(const W& a, const W& b) { return {V512::join(a.scales, b.scales), V512::join(a.mins, b.mins)}; }
   static PairAcc zero_pair() { return {_mm512_setzero_ps(), _mm512_setzero_ps()}; }
   static PairAcc step_pair(PairAcc acc, const W& a, const W& b, const Pair& p, const X& x) {
     __m512i da = _mm512_setzero_si512(), db = _mm512_setzero_si512();
@@ -96,27 +96,15 @@ struct Q4K {
       da = V512::dp(da, a.q.v[c], x.a[c]);
       db = V512::dp(db, b.q.v[c], x.a[c]);
     }
-    // narrow() of both: the low halves of a and b plus their high halves.
-    const __m512i sums = _mm512_add_epi32(_mm512_maskz_shuffle_i64x2(0xFF, da, db, 0x44), _mm512_maskz_shuffle_i64x2(0xFF, da, db, 0xEE));
-    return {_mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, sums), _mm512_mul_ps(p.scales, twice(x.d)), acc.scaled),
-            _mm512_fmadd_ps(p.mins, twice(x.sums), acc.mins)};
+    return {_mm512_fmadd_ps(V512::cvt(V512::narrow_pair(da, db)), _mm512_mul_ps(p.scales, V512::twice(x.d)), acc.scaled),
+            _mm512_fmadd_ps(p.mins, V512::twice(x.sums), acc.mins)};
   }
   static void sum_pair(PairAcc acc, float* y) {
-    const F16 v = reinterpret_cast<F16>(_mm512_sub_ps(acc.scaled, acc.mins));
-    y[0] = vnni_hsum<V512>(reinterpret_cast<__m256>(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)));
-    y[1] = vnni_hsum<V512>(reinterpret_cast<__m256>(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)));
+    __m256 a, b;
+    V512::split(_mm512_sub_ps(acc.scaled, acc.mins), a, b);
+    y[0] = vnni_hsum<V512>(a);
+    y[1] = vnni_hsum<V512>(b);
   }
-
- private:
-  // [lo | hi] through vector shuffles (GCC 12's cast / insert intrinsics trip -Wmaybe-uninitialized).
-  using F8 = float __attribute__((vector_size(32)));
-  using F16 = float __attribute__((vector_size(64)));
-  static __m512 join(__m256 lo, __m256 hi) {
-    return reinterpret_cast<__m512>(__builtin_shufflevector(reinterpret_cast<F8>(lo), reinterpret_cast<F8>(hi), 0, 1, 2, 3, 4,
-                                                            5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-  }
-  // [v | v]: vbroadcastf64x4 (AVX-512 F), which reads its operand straight from memory.
-  static __m512 twice(__m256 v) { return _mm512_castpd_ps(_mm512_maskz_broadcast_f64x4(0xFF, _mm256_castps_pd(v))); }
 };
 
 // q5_k: q4_k's steps on nibbles that get their fifth bit (16) from qh's mask of each register

@@ -22,6 +22,9 @@ struct V256 {
   static Vec widen(__m256i v) { return v; }
   static __m256i narrow(Vec v) { return v; }
   static __m256i dp256(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_avx_epi32(acc, u, s); }
+  static constexpr bool kPairRows = false;  // tiles of one row (vnni_tile)
+  using F = __m256;
+  static F zero_f() { return _mm256_setzero_ps(); }
   template <typename G>
   static void slots(const int8_t* q, Vec* out) { vnni_slots_portable<G>(q, out); }
 };

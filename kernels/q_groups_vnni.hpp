@@ -75,6 +75,7 @@ struct VnniQ8 {
   using Group = GroupQ8_0;
   using Block = BlockQ8_0;
   static constexpr int32_t kOffset = 128;
+  static constexpr bool kPairTailRows = true;  // see vnni_tiles
   static constexpr bool kPrefetch = kStream, kPrefetchRuns = false;
   static constexpr int slot_reg(int s) { return s; }
   static constexpr int kLoads = 256 / V::kBytes, kRegs = kLoads;
@@ -102,6 +103,7 @@ struct VnniQ4 {
   using Group = GroupQ4_0;
   using Block = BlockQ4_0;
   static constexpr int32_t kOffset = 8;
+  static constexpr bool kPairTailRows = false;
   static constexpr bool kPrefetch = true, kPrefetchRuns = true;  // see stream_prefetch.hpp
   // Load c of kBytes reads kBytes / 32 of the group's 32-byte chunks; its low nibbles fill
   // register 2c of W, its high nibbles register 2c + 1. Chunk k holds the activation registers 2k
@@ -209,17 +211,26 @@ inline __m256 vnni_pair_step(__m256 acc, const VnniWPair& w, const VnniXPair& x)
 // whose groups are prepared in xg[g * T + j] and tail pairs in xp[p * T + j]. Each weight group is
 // loaded once for the T rows, each activation group once for the R rows. For a decode tile (T = 1,
 // R > 1: R interleaved streams) the same group of the next tile's rows is prefetched.
+// With V::kPairRows (512 bits) rows 2h and 2h + 1 share each register after their dot products:
+// lanes 0-7 hold row 2h's, 8-15 row 2h + 1's, so one narrowing add, one conversion, one scale
+// product and one FMA serve both rows (each ran on one row's 8 lanes before). They are the same
+// lane operations on the same values as a row alone, so the bits are the same.
 template <typename V, typename G, int R, int T>
 inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGroup<V>* xg, const VnniXPair* xp) {
   using Block = typename G::Block;
+  constexpr bool kPaired = V::kPairRows && R % 2 == 0;
   const int64_t nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
   const typename G::Group* w[R];
   for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename G::Group*>(first + i * row_bytes);
   __m256 acc[R][T];
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
+  [[maybe_unused]] typename V::F pairs[kPaired ? R / 2 : 1][T];
+  for (int j = 0; j < T; ++j) {
+    for (int i = 0; i < R; ++i) acc[i][j] = _mm256_setzero_ps();
+    if constexpr (kPaired)
+      for (int h = 0; h < R / 2; ++h) pairs[h][j] = V::zero_f();
+  }
   for (int64_t g = 0; g < groups; ++g, xg += T) {
     // Register by register, each activation register loaded once for the R rows (loads, not
     // dot products, bound the tile otherwise); the integer sums are exact in any order.
@@ -239,13 +250,25 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
         for (int i = 0; i < R; ++i) dots[i][j] = V::dp(dots[i][j], wv[i].v[c], xv);
       }
     }
-    for (int i = 0; i < R; ++i) {
-      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i][g].d)));
-      for (int j = 0; j < T; ++j) {
-        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(V::narrow(dots[i][j])), _mm256_mul_ps(dw, xg[j].d), acc[i][j]);
+    __m256 dw[R];
+    for (int i = 0; i < R; ++i) dw[i] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i][g].d)));
+    if constexpr (kPaired) {
+      for (int h = 0; h < R / 2; ++h) {
+        const typename V::F dw2 = V::join(dw[2 * h], dw[2 * h + 1]);
+        for (int j = 0; j < T; ++j) {
+          const typename V::F dots2 = V::cvt(V::narrow_pair(dots[2 * h][j], dots[2 * h + 1][j]));
+          pairs[h][j] = V::fmadd(dots2, V::mul(dw2, V::twice(xg[j].d)), pairs[h][j]);
+        }
       }
+    } else {
+      for (int i = 0; i < R; ++i)
+        for (int j = 0; j < T; ++j)
+          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(V::narrow(dots[i][j])), _mm256_mul_ps(dw[i], xg[j].d), acc[i][j]);
     }
   }
+  if constexpr (kPaired)
+    for (int h = 0; h < R / 2; ++h)
+      for (int j = 0; j < T; ++j) V::split(pairs[h][j], acc[2 * h][j], acc[2 * h + 1][j]);
   for (int64_t b = 0; b < tail_blocks; b += 2, xp += T) {
     for (int i = 0; i < R; ++i) {
       const VnniWPair wp = vnni_load_pair<G>(reinterpret_cast<const Block*>(w[i] + groups), b, tail_blocks);
@@ -284,10 +307,17 @@ constexpr int64_t kVnniTileFromGroups = 40;
 
 // One tile of T activation rows (from t) over weight rows g0..g1, kR at a time (for_each_tile). A
 // run's first tile (t == 0) meets its weights in memory and prefetches them ahead
-// (stream_prefetch.hpp); the tiles after it find them in L2. Rows with blocks after their last group (576, 896 or 1152 columns) go one at
-// a time: with the tail pairs, a tile of kR = 2 rows ran slower than two of one row (Xeon with
-// AVX-512, 1 thread, n = 512: q4_0 4864x896 27.0 against 20.0 ms, 1536x576 5.2 against 4.3; whole
-// model pp512 Qwen2.5-0.5B q4_0 221 against 270 tokens/s, q8_0 216 against 237).
+// (stream_prefetch.hpp); the tiles after it find them in L2. Rows with blocks after their last
+// group (576, 896 or 1152 columns) go one at a time, except q8_0's on AMD (G::kPairTailRows):
+// - Xeon with AVX-512, 1 thread, n = 512, before rows were paired in registers: a tile of kR = 2
+//   rows with the tail pairs ran slower than two of one row (q4_0 4864x896 27.0 against 20.0 ms,
+//   1536x576 5.2 against 4.3; whole model pp512 Qwen2.5-0.5B q4_0 221 against 270 tokens/s,
+//   q8_0 216 against 237).
+// - Zen 5, 1 thread, paired rows: q8_0's two-row tiles win (bench_matmul n = 512, medians:
+//   1536x576 3.44-3.78 -> 2.38-2.40 ms, 4864x896 15.1-15.6 -> 11.6-11.9; slim-bench pp512
+//   SmolLM2-135M 945 / 952 -> 1083 / 1077 tokens/s, Qwen2.5-0.5B 372 / 371 -> 416 / 420), q4_0's
+//   lose in whole models though they win alone (pp512 SmolLM2-135M 1164 / 1155 -> 1091 / 1088,
+//   Qwen2.5-0.5B 475 / 467 -> 446 / 446).
 template <typename V, typename G, int T>
 void vnni_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, VnniXGroup<V>* xg, VnniXPair* xp) {
   constexpr int kR = V::kPrefillRows;
@@ -297,7 +327,7 @@ void vnni_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, VnniXGro
   StreamPrefetch prefetch(rows + g0 * row_bytes);
   const bool first = t == 0;
   int64_t r = g0;
-  if (a.xq.blocks % kGroupBlocks == 0) {
+  if (a.xq.blocks % kGroupBlocks == 0 || (V::kPairRows && G::kPairTailRows && !cpu_features().intel)) {
     for (; r + kR <= g1; r += kR) {
       if (G::kPrefetchRuns && first) prefetch.upto(rows + (r + kR) * row_bytes);
       vnni_tile<V, G, kR, T>(a, r, t, xg, xp);

@@ -36,6 +36,32 @@ struct V512 {
                             _mm512_maskz_extracti64x4_epi64(0xFF, v, 1));
   }
   static __m256i dp256(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
+  // Two weight rows in one register after their dot products (vnni_tile): lanes 0-7 row a's,
+  // 8-15 row b's.
+  static constexpr bool kPairRows = true;
+  using F = __m512;
+  static F zero_f() { return _mm512_setzero_ps(); }
+  // [narrow(a) | narrow(b)]: the low halves of a and b plus their high halves.
+  static Vec narrow_pair(Vec a, Vec b) {
+    return _mm512_add_epi32(_mm512_maskz_shuffle_i64x2(0xFF, a, b, 0x44), _mm512_maskz_shuffle_i64x2(0xFF, a, b, 0xEE));
+  }
+  static F cvt(Vec v) { return _mm512_maskz_cvtepi32_ps(0xFFFF, v); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  // [lo | hi] and [v | v] through vector shuffles and vbroadcastf64x4 (GCC 12's cast / insert
+  // intrinsics trip -Wmaybe-uninitialized).
+  using F8 = float __attribute__((vector_size(32)));
+  using F16 = float __attribute__((vector_size(64)));
+  static F join(__m256 lo, __m256 hi) {
+    return reinterpret_cast<F>(__builtin_shufflevector(reinterpret_cast<F8>(lo), reinterpret_cast<F8>(hi), 0, 1, 2, 3, 4,
+                                                       5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  }
+  static F twice(__m256 v) { return _mm512_castpd_ps(_mm512_maskz_broadcast_f64x4(0xFF, _mm256_castps_pd(v))); }
+  static void split(F v, __m256& lo, __m256& hi) {
+    const F16 f = reinterpret_cast<F16>(v);
+    lo = reinterpret_cast<__m256>(__builtin_shufflevector(f, f, 0, 1, 2, 3, 4, 5, 6, 7));
+    hi = reinterpret_cast<__m256>(__builtin_shufflevector(f, f, 8, 9, 10, 11, 12, 13, 14, 15));
+  }
   // vnni_slots_portable() as a transpose: register v of the output (slots 2v, 2v + 1) lane L
   // takes 32-bit word G::slot_reg(2v + L / 8) of block L % 8; blocks 0-3 lie in the first two
   // 64-byte loads, 4-7 in the last two, at the same places, so one index vector serves both.
