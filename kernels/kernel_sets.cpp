@@ -122,6 +122,10 @@ constexpr KernelSet avx512_vnni_set() {
   s.rows[at(DType::q4_k)][kGroups8] = avx512_vnni::matmul_rows_q4_k_groups8;
   s.rows[at(DType::q5_k)][kGroups8] = avx512_vnni::matmul_rows_q5_k_groups8;
   s.rows[at(DType::q6_k)][kGroups8] = avx512_vnni::matmul_rows_q6_k_groups8;
+  s.ops.dot_rows = avx512_vnni::dot_rows;
+  s.ops.add_weighted_rows = avx512_vnni::add_weighted_rows;
+  s.ops.dot_rows_f16 = avx512_vnni::dot_rows_f16;
+  s.ops.add_weighted_rows_f16 = avx512_vnni::add_weighted_rows_f16;
   return s;
 }
 constexpr KernelSet kAvx512Vnni = avx512_vnni_set();

@@ -117,6 +117,15 @@ void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q6_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+// 512-bit attention row operations (attention_rows_avx512_vnni.cpp); the others are AVX2's.
+void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
+              float* out, int64_t out_stride);
+void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
+                       float* out);
+void dot_rows_f16(const float* q, int64_t queries, const uint16_t* rows, int64_t row_stride, int64_t count,
+                  int64_t cols, float* out, int64_t out_stride);
+void add_weighted_rows_f16(const float* w, int64_t w_stride, int64_t outputs, const uint16_t* rows, int64_t count,
+                           int64_t cols, float* out);
 }
 namespace avx_vnni {
 void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
