@@ -76,7 +76,7 @@ struct VnniQ8 {
   using Block = BlockQ8_0;
   static constexpr int32_t kOffset = 128;
   static constexpr bool kPairTailRows = true;  // see vnni_tiles
-  static constexpr bool kPrefetch = kStream, kPrefetchRuns = false;
+  static constexpr bool kPrefetch = kStream;
   static constexpr int slot_reg(int s) { return s; }
   static constexpr int kLoads = 256 / V::kBytes, kRegs = kLoads;
   struct W {
@@ -104,7 +104,7 @@ struct VnniQ4 {
   using Block = BlockQ4_0;
   static constexpr int32_t kOffset = 8;
   static constexpr bool kPairTailRows = false;
-  static constexpr bool kPrefetch = true, kPrefetchRuns = true;  // see stream_prefetch.hpp
+  static constexpr bool kPrefetch = true;  // see stream_prefetch.hpp
   // Load c of kBytes reads kBytes / 32 of the group's 32-byte chunks; its low nibbles fill
   // register 2c of W, its high nibbles register 2c + 1. Chunk k holds the activation registers 2k
   // (low nibbles) and 2k + 1 (high nibbles), quant_blocks.hpp.
@@ -307,8 +307,12 @@ constexpr int64_t kVnniTileFromGroups = 40;
 
 // One tile of T activation rows (from t) over weight rows g0..g1, kR at a time (for_each_tile). A
 // run's first tile (t == 0) meets its weights in memory and prefetches them ahead
-// (stream_prefetch.hpp); the tiles after it find them in L2. Rows with blocks after their last
-// group (576, 896 or 1152 columns) go one at a time, except q8_0's on AMD (G::kPairTailRows):
+// (stream_prefetch.hpp), q8_0 as well as q4_0: on Zen 5 (1 thread) that made q8_0 at n = 8 (a
+// batch of decoding sequences) 4864x896 0.66 -> 0.23 ms, 896x4864 0.37 -> 0.30, and slim-bench
+// tg64 x8 SmolLM2-135M 355 / 360 -> 460 / 448 tokens/s, Qwen2.5-0.5B 175 / 163 -> 212 / 205,
+// Llama-3.2-1B 75 / 69 -> 82 / 84; at n = 512 it changed nothing. The tiles after it find the
+// weights in L2. Rows with blocks after their last group (576, 896 or 1152 columns) go one at a
+// time, except q8_0's on AMD (G::kPairTailRows):
 // - Xeon with AVX-512, 1 thread, n = 512, before rows were paired in registers: a tile of kR = 2
 //   rows with the tail pairs ran slower than two of one row (q4_0 4864x896 27.0 against 20.0 ms,
 //   1536x576 5.2 against 4.3; whole model pp512 Qwen2.5-0.5B q4_0 221 against 270 tokens/s,
@@ -329,12 +333,12 @@ void vnni_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, VnniXGro
   int64_t r = g0;
   if (a.xq.blocks % kGroupBlocks == 0 || (V::kPairRows && G::kPairTailRows && !cpu_features().intel)) {
     for (; r + kR <= g1; r += kR) {
-      if (G::kPrefetchRuns && first) prefetch.upto(rows + (r + kR) * row_bytes);
+      if (first) prefetch.upto(rows + (r + kR) * row_bytes);
       vnni_tile<V, G, kR, T>(a, r, t, xg, xp);
     }
   }
   for (; r < g1; ++r) {
-    if (G::kPrefetchRuns && first) prefetch.upto(rows + (r + 1) * row_bytes);
+    if (first) prefetch.upto(rows + (r + 1) * row_bytes);
     vnni_tile<V, G, 1, T>(a, r, t, xg, xp);
   }
 }
