@@ -61,15 +61,16 @@ void matmul_many(std::span<const MatrixRef> ws, const float* x, int64_t n, std::
 // out[g * out_stride + t] = Σ_d q[g * cols + d] · rows[t * row_stride + d] for g < queries, t < count:
 // attention's scores of the heads of a query group against `count` keys, each key read from memory
 // once for the group. Every score goes through the same steps wherever it falls in `count`, so
-// cutting the positions differently does not change it. One thread; AVX2 where the active kernel
-// set is avx2, a loop the compiler vectorises for the baseline ISA otherwise.
+// cutting the positions differently does not change it. One thread; AVX2 in the avx2 and avx_vnni
+// sets, AVX-512 in avx512_vnni, a loop the compiler vectorises for the baseline ISA otherwise.
 void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
               float* out, int64_t out_stride);
 
 // out[g * cols + d] += Σ_t w[g * w_stride + t] · rows[t * cols + d] for g < outputs, d < cols, over
 // `count` f32 rows: attention's sums of the value rows weighted by the probabilities of each head
-// of a query group (each row is read once for the group). One thread; AVX2 where the active kernel
-// set is avx2, a loop the compiler vectorises for the baseline ISA otherwise.
+// of a query group (each row is read once for the group). One thread; AVX2 in the avx2 and avx_vnni
+// sets, AVX-512 in avx512_vnni, a loop the compiler vectorises for the baseline ISA otherwise. Each
+// output adds the rows in order, so splitting them into calls does not change it.
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,
                        float* out);
 
