@@ -224,12 +224,14 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
   const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
   const typename G::Group* w[R];
   for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename G::Group*>(first + i * row_bytes);
-  __m256 acc[R][T];
+  __m256 acc[R][T];  // paired: filled from `pairs` after the groups
   [[maybe_unused]] typename V::F pairs[kPaired ? R / 2 : 1][T];
   for (int j = 0; j < T; ++j) {
-    for (int i = 0; i < R; ++i) acc[i][j] = _mm256_setzero_ps();
-    if constexpr (kPaired)
+    if constexpr (kPaired) {
       for (int h = 0; h < R / 2; ++h) pairs[h][j] = V::zero_f();
+    } else {
+      for (int i = 0; i < R; ++i) acc[i][j] = _mm256_setzero_ps();
+    }
   }
   for (int64_t g = 0; g < groups; ++g, xg += T) {
     // Register by register, each activation register loaded once for the R rows (loads, not
@@ -253,11 +255,13 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
     __m256 dw[R];
     for (int i = 0; i < R; ++i) dw[i] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i][g].d)));
     if constexpr (kPaired) {
+      typename V::F dx2[T];
+      for (int j = 0; j < T; ++j) dx2[j] = V::twice(xg[j].d);
       for (int h = 0; h < R / 2; ++h) {
         const typename V::F dw2 = V::join(dw[2 * h], dw[2 * h + 1]);
         for (int j = 0; j < T; ++j) {
           const typename V::F dots2 = V::cvt(V::narrow_pair(dots[2 * h][j], dots[2 * h + 1][j]));
-          pairs[h][j] = V::fmadd(dots2, V::mul(dw2, V::twice(xg[j].d)), pairs[h][j]);
+          pairs[h][j] = V::fmadd(dots2, V::mul(dw2, dx2[j]), pairs[h][j]);
         }
       }
     } else {
