@@ -134,19 +134,37 @@ void kquant_groups_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t,
   for (; r < g1; ++r) kquant_groups_tile<K, 1, T>(a, r, t, x, nullptr);
 }
 
+// Prefill in tiles of up to kT activation rows, whose prepared super-blocks sit in x.
+template <typename K, int kT>
+void kquant_groups_prefill(const MatmulArgs& a, int64_t r0, int64_t r1, typename K::X* x) {
+  constexpr int kR = K::kPrefillRows;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
+  for_each_tile<kT>(a.n, r0, r1, run_rows, [&]<int T>(int64_t g0, int64_t g1, int64_t t) {
+    kquant_groups_tiles<K, T>(a, g0, g1, t, x);
+  });
+}
+
+// Prefill tiles of K::kPrefillCols activation rows while their prepared super-blocks fit in this
+// much of L1 (32 KiB of Zen 5's 48), half as many beyond: the activations are reread for every
+// weight row pair, and from L2 they bound the tile. Zen 5, 1 thread, q4_k, bench_matmul n = 512:
+// 2048x8192 (80 KiB of activations at 8 rows) 55 -> 45 ms with 4 rows, 576x1536 (15 KiB)
+// 2.6-3.0 -> 3.0-3.1 ms, so short rows keep 8.
+constexpr size_t kPreparedActsL1 = 32 * 1024;
+
 template <typename K>
 void kquant_groups_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
-  constexpr int kR = K::kPrefillRows, kT = K::kPrefillCols;
+  constexpr int kT = K::kPrefillCols;
   const int64_t n = a.n, nb = a.xk.blocks;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   // Inline up to 16384 columns at decode, 16384 / kT at prefill.
   Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (n > 1 ? kT : 1)));
   if (n > 1) {
-    const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);
-    for_each_tile<kT>(n, r0, r1, run_rows, [&]<int T>(int64_t g0, int64_t g1, int64_t t) {
-      kquant_groups_tiles<K, T>(a, g0, g1, t, x.get());
-    });
-    return;
+    if constexpr (kT > 4) {
+      if (static_cast<size_t>(nb) * kT * sizeof(typename K::X) > kPreparedActsL1)
+        return kquant_groups_prefill<K, kT / 2>(a, r0, r1, x.get());
+    }
+    return kquant_groups_prefill<K, kT>(a, r0, r1, x.get());
   }
   // Decode: long rows K::kDecodeRows at a time (as q4_0's), others one after the other as one
   // prefetched stream.

@@ -42,11 +42,10 @@ struct Q4K {
   // Tiles: 2 weight rows x 8 activation rows at prefill (paired rows: 7-15% faster than 4 at
   // n:64), 8 rows at decode.
   static constexpr int kPrefillRows = 2, kPrefillCols = 8, kDecodeRows = V512::kDecodeRows;
-  // The scale and the min terms in accumulators of their own: two short FMA chains a super-block
-  // rather than one of two FMAs, which bounded decode.
-  struct Acc {
-    __m256 scaled, mins;
-  };
+  // The min term and then the scaled dots go into one accumulator: with a second one for the mins
+  // a tile of 2 x 8 outputs needed 16 accumulator registers and spilled them and the weights to
+  // the stack.
+  using Acc = __m256;
   using Nibbles = VnniQ4<V512>;
   // One activation row's super-block, dealt out for the weight layout.
   struct X {
@@ -71,37 +70,34 @@ struct Q4K {
     const GroupScales s = group_scales(g);
     return {Nibbles::load_qs(g.qs), _mm256_mul_ps(_mm256_cvtepi32_ps(s.scales), s.d), s.mins};
   }
-  static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+  static Acc zero() { return _mm256_setzero_ps(); }
   static Acc step(Acc acc, const W& w, const X& x) {
     __m512i dot = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) dot = V512::dp(dot, w.q.v[c], x.a[c]);
-    return {_mm256_fmadd_ps(_mm256_cvtepi32_ps(V512::narrow(dot)), _mm256_mul_ps(w.scales, x.d), acc.scaled),
-            _mm256_fmadd_ps(w.mins, x.sums, acc.mins)};
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(V512::narrow(dot)), _mm256_mul_ps(w.scales, x.d), _mm256_fnmadd_ps(w.mins, x.sums, acc));
   }
-  static float sum(Acc acc) { return vnni_hsum<V512>(_mm256_sub_ps(acc.scaled, acc.mins)); }
+  static float sum(Acc acc) { return vnni_hsum<V512>(acc); }
 
   // Two rows a, b in one register each: lanes 0-7 row a's sub-blocks, 8-15 row b's, so the
   // steps after the dot products (scales, conversion, FMAs) run once for both.
-  struct PairAcc {
-    __m512 scaled, mins;
-  };
+  using PairAcc = __m512;
   struct Pair {
     __m512 scales, mins;
   };
   static Pair pair(const W& a, const W& b) { return {V512::join(a.scales, b.scales), V512::join(a.mins, b.mins)}; }
-  static PairAcc zero_pair() { return {_mm512_setzero_ps(), _mm512_setzero_ps()}; }
+  static PairAcc zero_pair() { return _mm512_setzero_ps(); }
   static PairAcc step_pair(PairAcc acc, const W& a, const W& b, const Pair& p, const X& x) {
     __m512i da = _mm512_setzero_si512(), db = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
       da = V512::dp(da, a.q.v[c], x.a[c]);
       db = V512::dp(db, b.q.v[c], x.a[c]);
     }
-    return {_mm512_fmadd_ps(V512::cvt(V512::narrow_pair(da, db)), _mm512_mul_ps(p.scales, V512::twice(x.d)), acc.scaled),
-            _mm512_fmadd_ps(p.mins, V512::twice(x.sums), acc.mins)};
+    return _mm512_fmadd_ps(V512::cvt(V512::narrow_pair(da, db)), _mm512_mul_ps(p.scales, V512::twice(x.d)),
+                           _mm512_fnmadd_ps(p.mins, V512::twice(x.sums), acc));
   }
   static void sum_pair(PairAcc acc, float* y) {
     __m256 a, b;
-    V512::split(_mm512_sub_ps(acc.scaled, acc.mins), a, b);
+    V512::split(acc, a, b);
     y[0] = vnni_hsum<V512>(a);
     y[1] = vnni_hsum<V512>(b);
   }
