@@ -70,7 +70,7 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::q5_k)][kGroups8] = avx2::matmul_rows_q5_k_groups8;
   s.rows[at(DType::q6_k)][kGroups8] = avx2::matmul_rows_q6_k_groups8;
   s.quantize_acts = avx2::quantize_act_row;
-  s.quantize_acts_k = quantize_act_row_q8_k;
+  s.quantize_acts_k = avx2::quantize_act_row_q8_k;
   s.ops = {avx2::dot_rows, avx2::add_weighted_rows, avx2::dot_rows_f16, avx2::add_weighted_rows_f16,
            avx2::softmax,   avx2::silu_mul,          avx2::gelu_tanh_mul, avx2::softcap,
            avx2::to_f16_saturated, avx2::from_f16};

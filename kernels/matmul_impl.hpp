@@ -101,6 +101,7 @@ void softcap(float* x, int64_t n, float cap);
 void to_f16_saturated(const float* x, int64_t n, uint16_t* out);
 void from_f16(const uint16_t* h, int64_t n, float* out);
 void quantize_act_row(const float* x, int64_t cols, int8_t* q, float* d, int32_t* sums) noexcept;
+void quantize_act_row_q8_k(const float* x, int64_t cols, int8_t* q, float* d, int16_t* bsums) noexcept;
 void matmul_rows_q4_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_k(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q6_k(const MatmulArgs& a, int64_t r0, int64_t r1);

@@ -174,6 +174,29 @@ struct Q6K {
     for (int r = 0; r < 4; ++r) dot = V512::dp(dot, w.q[r], x.a[r]);
     return _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, dot), _mm512_mul_ps(w.scales, x.d), acc);
   }
+  // Two weight rows against one activation super-block: K::step on each, with each activation
+  // register loaded once for both (the loads, 12 for 8 dot products a row pair, bounded the tile).
+  struct PairAcc {
+    Acc a, b;
+  };
+  struct Pair {};
+  static Pair pair(const W&, const W&) { return {}; }
+  static PairAcc zero_pair() { return {zero(), zero()}; }
+  static PairAcc step_pair(PairAcc acc, const W& a, const W& b, Pair, const X& x) {
+    __m512i da = x.init, db = x.init;
+    for (int r = 0; r < 4; ++r) {
+      const __m512i xa = x.a[r];
+      da = V512::dp(da, a.q[r], xa);
+      db = V512::dp(db, b.q[r], xa);
+    }
+    const __m512 d = x.d;
+    return {_mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, da), _mm512_mul_ps(a.scales, d), acc.a),
+            _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(kAll, db), _mm512_mul_ps(b.scales, d), acc.b)};
+  }
+  static void sum_pair(PairAcc acc, float* y) {
+    y[0] = sum(acc.a);
+    y[1] = sum(acc.b);
+  }
   static float sum(Acc acc) {
     const __m512d v = _mm512_castps_pd(acc);
     return vnni_hsum<V512>(_mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, v, 0)),

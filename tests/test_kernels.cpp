@@ -569,6 +569,39 @@ TEST_CASE("every kernel set's activation quantizer writes the same bytes") {
   }
 }
 
+TEST_CASE("every kernel set's Q8_K activation quantizer writes the same bytes") {
+  std::mt19937 rng(7);
+  std::vector<float> x;
+  for (float scale : {1e-30f, 1e-3f, 1.0f, 4.0f, 1e30f}) {
+    const std::vector<float> r = random_values(2 * 256, rng, scale);
+    x.insert(x.end(), r.begin(), r.end());
+  }
+  // Halfway cases (max 127: the scale is 1, k + 0.5 rounds to even), then NaN of either sign,
+  // denormals and the largest floats in a super-block that is still usable, then one with
+  // infinities (unusable: all zero), then zeros.
+  for (int i = 0; i < 256; ++i) x.push_back(i == 0 ? 127.0f : static_cast<float>(i % 9) - 4.5f);
+  const float odd[] = {0.0f, -0.0f, 1e-45f, -1e-40f, std::nanf(""), -std::nanf(""), 3.4e38f, -3.4e38f, INFINITY, -INFINITY};
+  for (int i = 0; i < 256; ++i) x.push_back(i % 3 == 0 ? odd[i % 8] : static_cast<float>(i) - 128);
+  for (int i = 0; i < 256; ++i) x.push_back(i % 3 == 0 ? odd[i % 10] : static_cast<float>(i) - 128);
+  x.insert(x.end(), 256, 0.0f);
+  const int64_t cols = static_cast<int64_t>(x.size()), blocks = cols / 256;
+  std::vector<int8_t> q(x.size());
+  std::vector<float> d(static_cast<size_t>(blocks));
+  std::vector<int16_t> bsums(d.size() * 16);
+  quantize_act_row_q8_k(x.data(), cols, q.data(), d.data(), bsums.data());
+  for (int64_t k = 0; k < blocks * 16; ++k) REQUIRE(bsums[k] == std::accumulate(q.begin() + 16 * k, q.begin() + 16 * (k + 1), 0));
+  for (Isa isa : supported_isas()) {
+    INFO(isa_name(isa));
+    std::vector<int8_t> q2(q.size(), 99);
+    std::vector<float> d2(d.size(), 99);
+    std::vector<int16_t> bsums2(bsums.size(), 99);
+    kernel_set(isa)->quantize_acts_k(x.data(), cols, q2.data(), d2.data(), bsums2.data());
+    CHECK(q2 == q);
+    CHECK(std::memcmp(d2.data(), d.data(), d.size() * sizeof(float)) == 0);
+    CHECK(bsums2 == bsums);
+  }
+}
+
 TEST_CASE("results do not depend on the thread count or on n") {
   // n = 17, 7 and 2 leave 1, 3 (or 7) and 2 activation rows after the kernels' full tiles of 4 or 8.
   std::mt19937 rng(9);
