@@ -9,9 +9,9 @@
 // match once per activation row (the slots of q_groups_vnni.hpp), and meet every weight row from
 // there. Per super-block, the dot products in exact int32 lanes:
 //   q4_k (q5_k with q = 0..31): dot_k = Σ q x over sub-block k, S_k = bsums_2k + bsums_2k+1
-//         acc = fma(float(dot), (sc_k d) d_x, acc);  macc = fma(dmin m_k, d_x S_k, macc)   (8
-//         lanes each, acc - macc at the end; the factors in parentheses are made once per weight
-//         and once per activation super-block)
+//         acc = fma(float(dot), (sc_k d) d_x, acc - (dmin m_k) (d_x S_k))   (8 lanes, the
+//         subtraction one fnmadd; the factors in parentheses are made once per weight and once
+//         per activation super-block)
 //   q6_k: dot_k = Σ q x - 32 bsums_k   (q = 0..63 unsigned, the offset 32 taken off as 32 times
 //         the sub-block's activation sum, which starts the lane)
 //         acc = fma(float(dot), (scales_k d) d_x, acc)                                   (16 lanes)
@@ -40,7 +40,7 @@ constexpr __mmask16 kAll = 0xFFFF;
 struct Q4K {
   using Group = GroupQ4_K;
   // Tiles: 2 weight rows x 8 activation rows at prefill (paired rows: 7-15% faster than 4 at
-  // n:64), 8 rows at decode.
+  // n:64; 4 activation rows on long rows, kquant_groups_run), 8 rows at decode.
   static constexpr int kPrefillRows = 2, kPrefillCols = 8, kDecodeRows = V512::kDecodeRows;
   // The min term and then the scaled dots go into one accumulator: with a second one for the mins
   // a tile of 2 x 8 outputs needed 16 accumulator registers and spilled them and the weights to
