@@ -37,25 +37,61 @@ void ungroup(const GroupQ8_0& in, BlockQ8_0* out) {
 // 1 come from the low nibbles of qs[0..7] and qs[8..15], chunks 2 and 3 from their high nibbles.
 constexpr uint32_t kLow = 0x0F0F0F0Fu, kHigh = 0xF0F0F0F0u;
 
+// One GGUF block's nibbles (q4_0's qs, q5_0's too) into lane k of a group's chunks, and back.
+void group_nibbles(const uint8_t* qs, int k, uint8_t* out) {
+  for (int c = 0; c < 4; ++c) {
+    const uint32_t a = load32(qs + 8 * (c % 2)), b = load32(qs + 8 * (c % 2) + 4);
+    const uint32_t lane = c < 2 ? (a & kLow) | (b & kLow) << 4 : (a >> 4 & kLow) | (b & kHigh);
+    store32(out + 32 * c + 4 * k, lane);
+  }
+}
+
+void ungroup_nibbles(const uint8_t* in, int k, uint8_t* qs) {
+  for (int half = 0; half < 2; ++half) {  // qs[8 half ..]: chunk `half` (low nibbles), chunk half + 2 (high)
+    const uint32_t lo = load32(in + 32 * half + 4 * k), hi = load32(in + 32 * (half + 2) + 4 * k);
+    store32(qs + 8 * half, (lo & kLow) | (hi & kLow) << 4);
+    store32(qs + 8 * half + 4, (lo >> 4 & kLow) | (hi & kHigh));
+  }
+}
+
 void group(const BlockQ4_0* in, GroupQ4_0& out) {
   for (int k = 0; k < kGroupBlocks; ++k) {
     out.d[k] = in[k].d;
-    for (int c = 0; c < 4; ++c) {
-      const uint32_t a = load32(in[k].qs + 8 * (c % 2)), b = load32(in[k].qs + 8 * (c % 2) + 4);
-      const uint32_t lane = c < 2 ? (a & kLow) | (b & kLow) << 4 : (a >> 4 & kLow) | (b & kHigh);
-      store32(out.qs + 32 * c + 4 * k, lane);
-    }
+    group_nibbles(in[k].qs, k, out.qs);
   }
 }
 
 void ungroup(const GroupQ4_0& in, BlockQ4_0* out) {
   for (int k = 0; k < kGroupBlocks; ++k) {
     out[k].d = in.d[k];
-    for (int half = 0; half < 2; ++half) {  // qs[8 half ..]: chunk `half` (low nibbles), chunk half + 2 (high)
-      const uint32_t lo = load32(in.qs + 32 * half + 4 * k), hi = load32(in.qs + 32 * (half + 2) + 4 * k);
-      store32(out[k].qs + 8 * half, (lo & kLow) | (hi & kLow) << 4);
-      store32(out[k].qs + 8 * half + 4, (lo >> 4 & kLow) | (hi & kHigh));
+    ungroup_nibbles(in.qs, k, out[k].qs);
+  }
+}
+
+// q5_0: q4_0's nibbles, and the fifth bits (bit i of GGUF qh for value i) where group_q5_bit() says.
+void group(const BlockQ5_0* in, GroupQ5_0& out) {
+  std::memset(out.qh, 0, sizeof out.qh);
+  for (int k = 0; k < kGroupBlocks; ++k) {
+    out.d[k] = in[k].d;
+    group_nibbles(in[k].qs, k, out.qs);
+    const uint32_t high = q5_high_bits(in[k].qh);
+    for (int i = 0; i < kBlock; ++i) {
+      const int bit = group_q5_bit(k, i);
+      out.qh[bit / 8] |= static_cast<uint8_t>(((high >> i) & 1u) << bit % 8);
     }
+  }
+}
+
+void ungroup(const GroupQ5_0& in, BlockQ5_0* out) {
+  for (int k = 0; k < kGroupBlocks; ++k) {
+    out[k].d = in.d[k];
+    ungroup_nibbles(in.qs, k, out[k].qs);
+    uint32_t high = 0;
+    for (int i = 0; i < kBlock; ++i) {
+      const int bit = group_q5_bit(k, i);
+      high |= uint32_t{(in.qh[bit / 8] >> bit % 8) & 1u} << i;
+    }
+    for (int j = 0; j < 4; ++j) out[k].qh[j] = static_cast<uint8_t>(high >> 8 * j);  // as q5_high_bits() reads it
   }
 }
 
@@ -190,6 +226,13 @@ void to_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept {
 }
 void from_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept {
   relayout<BlockQ4_0, GroupQ4_0>(blocks, src, dst, false);
+}
+
+void to_groups8_q5_0(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ5_0, GroupQ5_0>(blocks, src, dst, true);
+}
+void from_groups8_q5_0(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ5_0, GroupQ5_0>(blocks, src, dst, false);
 }
 
 void to_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept {

@@ -73,8 +73,25 @@ struct GroupQ4_0 {
   uint16_t d[kGroupBlocks];
   uint8_t qs[kGroupBlocks * kBlock / 2];
 };
+// q5_0: GroupQ4_0's scales and nibbles, and the fifth bits as four little-endian 64-bit masks, one
+// for each 64-byte register of nibbles a 512-bit kernel loads (the low nibbles of qs[0..64), their
+// high nibbles, the low and the high nibbles of qs[64..128)): group_q5_bit() says where each is.
+struct GroupQ5_0 {
+  uint16_t d[kGroupBlocks];
+  uint8_t qh[kGroupBlocks * kBlock / 8];
+  uint8_t qs[kGroupBlocks * kBlock / 2];
+};
 static_assert(sizeof(GroupQ8_0) == kGroupBlocks * sizeof(BlockQ8_0) && alignof(GroupQ8_0) == 2);
 static_assert(sizeof(GroupQ4_0) == kGroupBlocks * sizeof(BlockQ4_0) && alignof(GroupQ4_0) == 2);
+static_assert(sizeof(GroupQ5_0) == kGroupBlocks * sizeof(BlockQ5_0) && alignof(GroupQ5_0) == 2);
+
+// Where the fifth bit of value i (0..31) of block k of a GroupQ5_0 (or sub-block k of a GroupQ5_K)
+// lies: bit index (0..255) into qh, mask m = index / 64. Value i is in chunk i / 8 of qs, in the low
+// nibbles for i % 8 < 4.
+constexpr int group_q5_bit(int k, int i) noexcept {
+  const int chunk = i / 8, m = 2 * (chunk / 2) + (i % 8) / 4;
+  return 64 * m + 32 * (chunk % 2) + 4 * k + i % 4;
+}
 
 // n activation rows of `cols` values as 8-bit blocks: row t, block b holds q[t*cols + b*32 + i]
 // with scale d[t*blocks + b] (f32, so no precision is lost to an fp16 scale) and the sum of its

@@ -11,7 +11,7 @@ constexpr WeightType kWeightTypes[] = {
     {DType::q8_0, ActFormat::q8_32, quantize_row_q8_0, dequantize_row_q8_0, to_groups8_q8_0, from_groups8_q8_0},
     {DType::q4_0, ActFormat::q8_32, quantize_row_q4_0, dequantize_row_q4_0, to_groups8_q4_0, from_groups8_q4_0},
     {DType::q4_1, ActFormat::q8_32, quantize_row_q4_1, dequantize_row_q4_1, nullptr, nullptr},
-    {DType::q5_0, ActFormat::q8_32, quantize_row_q5_0, dequantize_row_q5_0, nullptr, nullptr},
+    {DType::q5_0, ActFormat::q8_32, quantize_row_q5_0, dequantize_row_q5_0, to_groups8_q5_0, from_groups8_q5_0},
     {DType::q5_1, ActFormat::q8_32, quantize_row_q5_1, dequantize_row_q5_1, nullptr, nullptr},
     {DType::q4_k, ActFormat::q8_k, quantize_row_q4_k, dequantize_row_q4_k, to_groups8_q4_k, from_groups8_q4_k},
     {DType::q5_k, ActFormat::q8_k, quantize_row_q5_k, dequantize_row_q5_k, to_groups8_q5_k, from_groups8_q5_k},

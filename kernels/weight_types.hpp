@@ -79,6 +79,8 @@ void to_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void from_groups8_q8_0(const void* src, int64_t blocks, void* dst) noexcept;
 void to_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept;
 void from_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept;
+void to_groups8_q5_0(const void* src, int64_t blocks, void* dst) noexcept;
+void from_groups8_q5_0(const void* src, int64_t blocks, void* dst) noexcept;
 void to_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept;
 void from_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept;
 void to_groups8_q5_k(const void* src, int64_t blocks, void* dst) noexcept;

@@ -432,7 +432,7 @@ void check_reads_alike(DType dtype, int64_t cols, const RelaidRow& row) {
 
 TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and converts back exactly") {
   std::mt19937 rng(17);
-  for (DType dtype : {DType::q8_0, DType::q4_0}) {
+  for (DType dtype : {DType::q8_0, DType::q4_0, DType::q5_0}) {
     for (int64_t cols : {32, 256, 288, 576, 2016}) {
       INFO(dtype_name(dtype) << " cols " << cols);
       const RelaidRow row = random_relaid_row(dtype, cols, rng);
@@ -445,7 +445,7 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
             const auto& group = reinterpret_cast<const GroupQ8_0*>(groups.data())[g];
             REQUIRE(group.d[k] == b.d);
             for (int v = 0; v < 32; ++v) REQUIRE(group.q[32 * (v / 4) + 4 * k + v % 4] == b.q[v]);
-          } else {
+          } else if (dtype == DType::q4_0) {
             const auto& b = reinterpret_cast<const BlockQ4_0*>(blocks.data())[g * 8 + k];
             const auto& group = reinterpret_cast<const GroupQ4_0*>(groups.data())[g];
             REQUIRE(group.d[k] == b.d);
@@ -453,6 +453,19 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
               const int want = v < 16 ? b.qs[v] & 15 : b.qs[v - 16] >> 4;
               const int shift = v % 8 < 4 ? 0 : 4;
               REQUIRE(((group.qs[32 * (v / 8) + 4 * k + v % 4] >> shift) & 15) == want);
+            }
+          } else {
+            // q5_0: q4_0's nibble places, and the fifth bit (bit v of qh) in mask m = v's register
+            // of 64 nibble bytes (low nibbles of qs[0..64), high ones, then qs[64..128)), at that byte.
+            const auto& b = reinterpret_cast<const BlockQ5_0*>(blocks.data())[g * 8 + k];
+            const auto& group = reinterpret_cast<const GroupQ5_0*>(groups.data())[g];
+            REQUIRE(group.d[k] == b.d);
+            for (int v = 0; v < 32; ++v) {
+              const int nibble = v < 16 ? b.qs[v] & 15 : b.qs[v - 16] >> 4;
+              const int byte = 32 * (v / 8) + 4 * k + v % 4, shift = v % 8 < 4 ? 0 : 4;
+              REQUIRE(((group.qs[byte] >> shift) & 15) == nibble);
+              const int mask = 2 * (byte / 64) + shift / 4, bit = 64 * mask + byte % 64;
+              REQUIRE(((group.qh[bit / 8] >> bit % 8) & 1) == ((b.qh[v / 8] >> v % 8) & 1));
             }
           }
         }
@@ -467,6 +480,7 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
   CHECK(preferred_layout(DType::f32) == Layout::blocks);
   const bool groups8 = active_isa_id() == Isa::avx2 || active_isa_id() == Isa::avx512_vnni || active_isa_id() == Isa::avx_vnni;
   CHECK(preferred_layout(DType::q4_0) == (groups8 ? Layout::groups8 : Layout::blocks));
+  CHECK(preferred_layout(DType::q5_0) == (active_isa_id() == Isa::avx512_vnni ? Layout::groups8 : Layout::blocks));
   float x[32] = {}, y[1];
   std::vector<unsigned char> f32(128);
   ThreadTeam one(1);
@@ -639,7 +653,7 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
   const int64_t rows[] = {1000, 37, 300};
   for (const auto& [dtype, layout] : {std::pair{DType::f32, Layout::blocks}, {DType::q8_0, Layout::blocks}, {DType::q4_0, Layout::blocks},
                                        {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}, {DType::q4_1, Layout::blocks},
-                                       {DType::q5_0, Layout::blocks}, {DType::q5_1, Layout::blocks}, {DType::q4_k, Layout::blocks},
+                                       {DType::q5_0, Layout::blocks}, {DType::q5_0, Layout::groups8}, {DType::q5_1, Layout::blocks}, {DType::q4_k, Layout::blocks},
                                        {DType::q6_k, Layout::blocks}}) {
     std::vector<Weights> ws;
     std::vector<MatrixRef> refs;
