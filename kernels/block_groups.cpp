@@ -54,44 +54,39 @@ void ungroup_nibbles(const uint8_t* in, int k, uint8_t* qs) {
   }
 }
 
-void group(const BlockQ4_0* in, GroupQ4_0& out) {
+// q4_0 / q4_1 / q5_0 / q5_1: the scales (and minimums) in block order, the nibbles as above, and
+// q5's fifth bits (bit i of GGUF qh for value i) where group_q5_bit() says.
+template <typename Block, typename Group>
+void group(const Block* in, Group& out) {
+  if constexpr (requires { out.qh; }) std::memset(out.qh, 0, sizeof out.qh);
   for (int k = 0; k < kGroupBlocks; ++k) {
     out.d[k] = in[k].d;
+    if constexpr (requires { out.m; }) out.m[k] = in[k].m;
     group_nibbles(in[k].qs, k, out.qs);
-  }
-}
-
-void ungroup(const GroupQ4_0& in, BlockQ4_0* out) {
-  for (int k = 0; k < kGroupBlocks; ++k) {
-    out[k].d = in.d[k];
-    ungroup_nibbles(in.qs, k, out[k].qs);
-  }
-}
-
-// q5_0: q4_0's nibbles, and the fifth bits (bit i of GGUF qh for value i) where group_q5_bit() says.
-void group(const BlockQ5_0* in, GroupQ5_0& out) {
-  std::memset(out.qh, 0, sizeof out.qh);
-  for (int k = 0; k < kGroupBlocks; ++k) {
-    out.d[k] = in[k].d;
-    group_nibbles(in[k].qs, k, out.qs);
-    const uint32_t high = q5_high_bits(in[k].qh);
-    for (int i = 0; i < kBlock; ++i) {
-      const int bit = group_q5_bit(k, i);
-      out.qh[bit / 8] |= static_cast<uint8_t>(((high >> i) & 1u) << bit % 8);
+    if constexpr (requires { out.qh; }) {
+      const uint32_t high = q5_high_bits(in[k].qh);
+      for (int i = 0; i < kBlock; ++i) {
+        const int bit = group_q5_bit(k, i);
+        out.qh[bit / 8] |= static_cast<uint8_t>(((high >> i) & 1u) << bit % 8);
+      }
     }
   }
 }
 
-void ungroup(const GroupQ5_0& in, BlockQ5_0* out) {
+template <typename Group, typename Block>
+void ungroup(const Group& in, Block* out) {
   for (int k = 0; k < kGroupBlocks; ++k) {
     out[k].d = in.d[k];
+    if constexpr (requires { in.m; }) out[k].m = in.m[k];
     ungroup_nibbles(in.qs, k, out[k].qs);
-    uint32_t high = 0;
-    for (int i = 0; i < kBlock; ++i) {
-      const int bit = group_q5_bit(k, i);
-      high |= uint32_t{(in.qh[bit / 8] >> bit % 8) & 1u} << i;
+    if constexpr (requires { in.qh; }) {
+      uint32_t high = 0;
+      for (int i = 0; i < kBlock; ++i) {
+        const int bit = group_q5_bit(k, i);
+        high |= uint32_t{(in.qh[bit / 8] >> bit % 8) & 1u} << i;
+      }
+      for (int j = 0; j < 4; ++j) out[k].qh[j] = static_cast<uint8_t>(high >> 8 * j);  // as q5_high_bits() reads it
     }
-    for (int j = 0; j < 4; ++j) out[k].qh[j] = static_cast<uint8_t>(high >> 8 * j);  // as q5_high_bits() reads it
   }
 }
 
@@ -228,11 +223,23 @@ void from_groups8_q4_0(const void* src, int64_t blocks, void* dst) noexcept {
   relayout<BlockQ4_0, GroupQ4_0>(blocks, src, dst, false);
 }
 
+void to_groups8_q4_1(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ4_1, GroupQ4_1>(blocks, src, dst, true);
+}
+void from_groups8_q4_1(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ4_1, GroupQ4_1>(blocks, src, dst, false);
+}
 void to_groups8_q5_0(const void* src, int64_t blocks, void* dst) noexcept {
   relayout<BlockQ5_0, GroupQ5_0>(blocks, src, dst, true);
 }
 void from_groups8_q5_0(const void* src, int64_t blocks, void* dst) noexcept {
   relayout<BlockQ5_0, GroupQ5_0>(blocks, src, dst, false);
+}
+void to_groups8_q5_1(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ5_1, GroupQ5_1>(blocks, src, dst, true);
+}
+void from_groups8_q5_1(const void* src, int64_t blocks, void* dst) noexcept {
+  relayout<BlockQ5_1, GroupQ5_1>(blocks, src, dst, false);
 }
 
 void to_groups8_q4_k(const void* src, int64_t blocks, void* dst) noexcept {

@@ -1,7 +1,7 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
 // copy of it: the VNNI sets are avx2 with their own groups8 code for q8_0 / q4_0 (avx512_vnni's for
-// q5_0 and the K-quants too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 and K-quant
+// q4_1 / q5_0 / q5_1 and the K-quants too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 and K-quant
 // code (widening multiplies in neon, SDOT in neon_dotprod / neon_i8mm); xsimd has its own q4_k / q6_k
 // code and leaves q5_k to the scalar reference. Only the x86 sets read the K-quants in groups8.
 #include "kernels/kernel_set.hpp"
@@ -119,7 +119,9 @@ constexpr KernelSet kXsimd = xsimd_set();
 constexpr KernelSet kAvx2 = avx2_set();
 constexpr KernelSet avx512_vnni_set() {
   KernelSet s = vnni_set(Isa::avx512_vnni, avx512_vnni::matmul_rows_q8_0_groups8, avx512_vnni::matmul_rows_q4_0_groups8);
+  s.rows[at(DType::q4_1)][kGroups8] = avx512_vnni::matmul_rows_q4_1_groups8;
   s.rows[at(DType::q5_0)][kGroups8] = avx512_vnni::matmul_rows_q5_0_groups8;
+  s.rows[at(DType::q5_1)][kGroups8] = avx512_vnni::matmul_rows_q5_1_groups8;
   s.rows[at(DType::q4_k)][kGroups8] = avx512_vnni::matmul_rows_q4_k_groups8;
   s.rows[at(DType::q5_k)][kGroups8] = avx512_vnni::matmul_rows_q5_k_groups8;
   s.rows[at(DType::q6_k)][kGroups8] = avx512_vnni::matmul_rows_q6_k_groups8;

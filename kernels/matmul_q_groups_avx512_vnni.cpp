@@ -1,4 +1,4 @@
-// AVX-512 VNNI matmul for q8_0 / q4_0 / q5_0 weights in the groups8 layout (q_groups_vnni.hpp): vpdpbusd on
+// AVX-512 VNNI matmul for q8_0 / q4_0 / q4_1 / q5_0 / q5_1 weights in the groups8 layout (q_groups_vnni.hpp): vpdpbusd on
 // 512-bit registers, each loading two of a group's 32-byte registers. Built with -mavx512f
 // -mavx512bw -mavx512vl -mavx512vnni (and the AVX2 set's flags) and only called after
 // cpu_features() confirmed them all.
@@ -12,12 +12,14 @@ namespace {
 // q5_0 (GroupQ5_0): q4_0's nibbles, each register's fifth bits added as 16 under its qh mask (one
 // masked byte add), and the offset 16 taken off with the activation sums as q4_0's 8 is. The
 // quants 0..31 against int8 activations keep every dot exact. The tail blocks take their fifth
-// bits from their GGUF qh the same way.
+// bits from their GGUF qh the same way. q5_1 reads the same bits, without the offset and with a
+// minimum (VnniQ5_1).
 struct VnniQ5_0 : VnniQ4<V512> {
   using Group = GroupQ5_0;
   using Block = BlockQ5_0;
   static constexpr int32_t kOffset = 16;
-  static W load(const Group& g) {
+  template <typename Gr>  // GroupQ5_0, GroupQ5_1
+  static W load(const Gr& g) {
     W w = load_qs(g.qs);
     for (int m = 0; m < kRegs; ++m) {
       uint64_t bits;
@@ -28,14 +30,29 @@ struct VnniQ5_0 : VnniQ4<V512> {
   }
   // lo: values 0-15 of b0 then of b1, hi: values 16-31 of both (VnniQ4::load_pair), so lo takes
   // bits 0-15 of each block's fifth bits and hi bits 16-31.
-  static void load_pair(const Block& b0, const Block& b1, __m256i& lo, __m256i& hi) {
-    const __m256i v = vnni_halves<V512>(b0.qs, b1.qs), m = _mm256_set1_epi8(15), sixteen = _mm256_set1_epi8(16);
+  template <typename B>  // BlockQ5_0, BlockQ5_1
+  static void load_pair(const B& b0, const B& b1, __m256i& lo, __m256i& hi) {
+    VnniQ4<V512>::load_pair(b0, b1, lo, hi);
+    const __m256i sixteen = _mm256_set1_epi8(16);
     const uint32_t h0 = q5_high_bits(b0.qh), h1 = q5_high_bits(b1.qh);
-    lo = _mm256_and_si256(v, m);
-    hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
     lo = _mm256_mask_add_epi8(lo, _cvtu32_mask32((h0 & 0xFFFFu) | h1 << 16), lo, sixteen);
     hi = _mm256_mask_add_epi8(hi, _cvtu32_mask32(h0 >> 16 | (h1 & 0xFFFF0000u)), hi, sixteen);
   }
+};
+
+// q4_1 / q5_1: q4_0's / q5_0's quants with no offset, and the minimum term (q_groups_vnni.hpp).
+struct VnniQ4_1 : VnniQ4<V512> {
+  using Group = GroupQ4_1;
+  using Block = BlockQ4_1;
+  static constexpr int32_t kOffset = 0;
+  static constexpr bool kMin = true;
+  static W load(const Group& g) { return load_qs(g.qs); }
+};
+struct VnniQ5_1 : VnniQ5_0 {
+  using Group = GroupQ5_1;
+  using Block = BlockQ5_1;
+  static constexpr int32_t kOffset = 0;
+  static constexpr bool kMin = true;
 };
 
 }  // namespace
@@ -61,6 +78,8 @@ void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) {
   vnni_q4_0_rows<V512>(a, r0, r1);
 }
 
+void matmul_rows_q4_1_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { vnni_run<V512, VnniQ4_1>(a, r0, r1); }
 void matmul_rows_q5_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { vnni_run<V512, VnniQ5_0>(a, r0, r1); }
+void matmul_rows_q5_1_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { vnni_run<V512, VnniQ5_1>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx512_vnni

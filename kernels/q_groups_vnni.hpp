@@ -36,12 +36,34 @@ namespace {
 
 // The activations of one group of one row, in the order the weight type reads them: slot s (32
 // bytes at a + 32 s), lane k: values 4 G::slot_reg(s) .. +3 of block k.
-template <typename V>
+template <typename V, bool kMin = false>
 struct alignas(64) VnniXGroup {
   typename V::Vec a[256 / V::kBytes];
   __m256i init;  // lane k: -(offset * sum of block k), where the integer sum starts
   __m256 d;      // lane k: block k's scale
 };
+// For the weight types with a minimum (q4_1, q5_1): no offset, so the integer sums start at zero,
+// and the minimum's term in init's place. The same size: at 8192 columns 4 rows of a larger
+// group outgrew Zen 5's 48 KiB L1 (q4_1 2048x8192 n:512 66 ms against q4_0's 40).
+template <typename V>
+struct alignas(64) VnniXGroup<V, true> {
+  typename V::Vec a[256 / V::kBytes];
+  __m256 dsum;  // lane k: d_x times the sum of block k, what the weights' minimum meets
+  __m256 d;     // lane k: block k's scale
+};
+// The activation group weight type G reads.
+template <typename V, typename G>
+using VnniX = VnniXGroup<V, G::kMin>;
+
+// Where the integer sums of x's blocks start, in a V register.
+template <typename V, bool kMin>
+inline typename V::Vec vnni_init(const VnniXGroup<V, kMin>& x) {
+  if constexpr (kMin) {
+    return V::widen(_mm256_setzero_si256());
+  } else {
+    return V::widen(x.init);
+  }
+}
 
 // Activation blocks b and b + 1 of one row after the last whole group (GGUF layout): first halves
 // (values 0-15) of both blocks in lo, second halves in hi, so lanes 0-3 sum block b and 4-7 block
@@ -50,6 +72,7 @@ struct VnniXPair {
   __m256i lo, hi;
   __m256i init;  // lanes 0-3: -(offset * sum_b) / 4, lanes 4-7: the same for b + 1
   __m256 d;      // [d_b x4 | d_b+1 x4]
+  __m256 dsum;   // types with a minimum: [d_b sum_b, 0, 0, 0 | d_b+1 sum_b+1, 0, 0, 0], one term a block
 };
 
 template <typename V>
@@ -66,15 +89,17 @@ inline __m256i vnni_halves(const void* p0, const void* p1) {
   return _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(p1), reinterpret_cast<const __m128i*>(p0));
 }
 
-// Each weight type: kOffset (what the unsigned reading adds to every weight), slot_reg() (the
-// order of VnniXGroup's slots), W (one group of one row, loaded as unsigned bytes) and Wp (a pair
-// of tail blocks, likewise).
+// Each weight type: kOffset (what the unsigned reading adds to every weight), kMin (whether its
+// blocks have a minimum m: weight = d q + m, which meets d_x times the activations' sum as one more
+// FMA a block, before the dot's), slot_reg() (the order of VnniXGroup's slots), W (one group of one
+// row, loaded as unsigned bytes) and load_pair() (a pair of tail blocks, likewise).
 // kStream: whether decode prefetches the weight stream (vnni_q8_0_rows says when).
 template <typename V, bool kStream>
 struct VnniQ8 {
   using Group = GroupQ8_0;
   using Block = BlockQ8_0;
   static constexpr int32_t kOffset = 128;
+  static constexpr bool kMin = false;
   static constexpr bool kPairTailRows = true;  // see vnni_tiles
   static constexpr bool kPrefetch = kStream;
   static constexpr int slot_reg(int s) { return s; }
@@ -87,7 +112,8 @@ struct VnniQ8 {
     for (int c = 0; c < kLoads; ++c) w.v[c] = V::flip(V::load(g.q + V::kBytes * c));
     return w;
   }
-  static typename V::Vec dot(typename V::Vec acc, const W& w, const VnniXGroup<V>& x) {
+  template <typename X>
+  static typename V::Vec dot(typename V::Vec acc, const W& w, const X& x) {
     for (int c = 0; c < kLoads; ++c) acc = V::dp(acc, w.v[c], x.a[c]);
     return acc;
   }
@@ -103,6 +129,7 @@ struct VnniQ4 {
   using Group = GroupQ4_0;
   using Block = BlockQ4_0;
   static constexpr int32_t kOffset = 8;
+  static constexpr bool kMin = false;
   static constexpr bool kPairTailRows = false;
   static constexpr bool kPrefetch = true;  // see stream_prefetch.hpp
   // Load c of kBytes reads kBytes / 32 of the group's 32-byte chunks; its low nibbles fill
@@ -128,11 +155,13 @@ struct VnniQ4 {
     }
     return w;
   }
-  static typename V::Vec dot(typename V::Vec acc, const W& w, const VnniXGroup<V>& x) {
+  template <typename X>
+  static typename V::Vec dot(typename V::Vec acc, const W& w, const X& x) {
     for (int c = 0; c < 2 * kLoads; ++c) acc = V::dp(acc, w.v[c], x.a[c]);
     return acc;
   }
-  static void load_pair(const Block& b0, const Block& b1, __m256i& lo, __m256i& hi) {
+  template <typename B>  // BlockQ4_0, BlockQ4_1
+  static void load_pair(const B& b0, const B& b1, __m256i& lo, __m256i& hi) {
     const __m256i v = vnni_halves<V>(b0.qs, b1.qs), m = _mm256_set1_epi8(15);
     lo = _mm256_and_si256(v, m);
     hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
@@ -150,13 +179,17 @@ void vnni_slots_portable(const int8_t* q, void* out) {
 }
 
 template <typename V, typename G>
-VnniXGroup<V> vnni_prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
-  VnniXGroup<V> x;
+VnniX<V, G> vnni_prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
+  VnniX<V, G> x;
   V::template slots<G>(xq.q + t * xq.cols + g * kGroupBlocks * kBlock, x.a);
   const int64_t b = t * xq.blocks + g * kGroupBlocks;
   const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sums + b));
-  x.init = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_mullo_epi32(sums, _mm256_set1_epi32(G::kOffset)));
   x.d = _mm256_loadu_ps(xq.d + b);
+  if constexpr (G::kMin) {
+    x.dsum = _mm256_mul_ps(x.d, _mm256_cvtepi32_ps(sums));
+  } else {
+    x.init = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_mullo_epi32(sums, _mm256_set1_epi32(G::kOffset)));
+  }
   return x;
 }
 
@@ -167,13 +200,16 @@ VnniXPair vnni_prepare_pair(const QuantizedActs& xq, int64_t t, int64_t b) {
   const int8_t* q = xq.q + t * xq.cols;
   const int32_t c0 = -G::kOffset / 4 * xq.sums[row + b], c1 = -G::kOffset / 4 * xq.sums[row + b1];
   const float d0 = xq.d[row + b], d1 = last_odd ? 0.0f : xq.d[row + b1];
+  // The same products as vnni_prepare_group's dsum.
+  const float s0 = d0 * static_cast<float>(xq.sums[row + b]), s1 = d1 * static_cast<float>(xq.sums[row + b1]);
   return {vnni_halves<V>(q + b * kBlock, q + b1 * kBlock), vnni_halves<V>(q + b * kBlock + 16, q + b1 * kBlock + 16),
-          _mm256_setr_epi32(c0, c0, c0, c0, c1, c1, c1, c1), _mm256_setr_ps(d0, d0, d0, d0, d1, d1, d1, d1)};
+          _mm256_setr_epi32(c0, c0, c0, c0, c1, c1, c1, c1), _mm256_setr_ps(d0, d0, d0, d0, d1, d1, d1, d1),
+          _mm256_setr_ps(s0, 0.0f, 0.0f, 0.0f, s1, 0.0f, 0.0f, 0.0f)};
 }
 
 // The groups of activation rows t..t+T-1 into xg[g * T + j], the tail pairs into xp[p * T + j].
 template <typename V, typename G, int T>
-void vnni_prepare(const QuantizedActs& xq, int64_t t, VnniXGroup<V>* xg, VnniXPair* xp) {
+void vnni_prepare(const QuantizedActs& xq, int64_t t, VnniX<V, G>* xg, VnniXPair* xp) {
   const int64_t groups = xq.blocks / kGroupBlocks;
   for (int64_t g = 0; g < groups; ++g)
     for (int j = 0; j < T; ++j) xg[g * T + j] = vnni_prepare_group<V, G>(xq, t + j, g);
@@ -186,6 +222,7 @@ void vnni_prepare(const QuantizedActs& xq, int64_t t, VnniXGroup<V>* xg, VnniXPa
 struct VnniWPair {
   __m256i lo, hi;
   __m256 d;
+  __m256 m;  // types with a minimum: [m_b x4 | m_b+1 x4]
 };
 
 template <typename G>
@@ -194,15 +231,21 @@ inline VnniWPair vnni_load_pair(const typename G::Block* tail, int64_t b, int64_
   const auto& w1 = tail[b + 1 < tail_blocks ? b + 1 : b];
   VnniWPair p;
   G::load_pair(w0, w1, p.lo, p.hi);
+  const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
   const __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{w0.d} | uint32_t{w1.d} << 16)));
-  p.d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+  p.d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), spread);
+  if constexpr (G::kMin) {
+    const __m128 m2 = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{w0.m} | uint32_t{w1.m} << 16)));
+    p.m = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(m2), spread);
+  }
   return p;
 }
 
-// acc + (the pair's exact integer dots with activation pair x) * [d_w * d_x]: the one step of
-// every output's tail pairs, in decode and prefill alike.
-template <typename V>
+// acc (+ m_w * d_x sum_x with a minimum) + (the pair's exact integer dots with activation pair x)
+// * [d_w * d_x]: the one step of every output's tail pairs, in decode and prefill alike.
+template <typename V, bool kMin>
 inline __m256 vnni_pair_step(__m256 acc, const VnniWPair& w, const VnniXPair& x) {
+  if constexpr (kMin) acc = _mm256_fmadd_ps(w.m, x.dsum, acc);
   const __m256i dot = V::dp256(V::dp256(x.init, w.lo, x.lo), w.hi, x.hi);
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w.d, x.d), acc);
 }
@@ -216,7 +259,7 @@ inline __m256 vnni_pair_step(__m256 acc, const VnniWPair& w, const VnniXPair& x)
 // product and one FMA serve both rows (each ran on one row's 8 lanes before). They are the same
 // lane operations on the same values as a row alone, so the bits are the same.
 template <typename V, typename G, int R, int T>
-inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGroup<V>* xg, const VnniXPair* xp) {
+inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniX<V, G>* xg, const VnniXPair* xp) {
   using Block = typename G::Block;
   constexpr bool kPaired = V::kPairRows && R % 2 == 0;
   const int64_t nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
@@ -243,7 +286,7 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
     }
     typename V::Vec dots[R][T];
     for (int j = 0; j < T; ++j) {
-      const typename V::Vec init = V::widen(xg[j].init);
+      const typename V::Vec init = vnni_init(xg[j]);
       for (int i = 0; i < R; ++i) dots[i][j] = init;
     }
     for (int c = 0; c < G::kRegs; ++c) {
@@ -253,21 +296,28 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
       }
     }
     __m256 dw[R];
-    for (int i = 0; i < R; ++i) dw[i] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i][g].d)));
+    [[maybe_unused]] __m256 mw[R];
+    for (int i = 0; i < R; ++i) {
+      dw[i] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i][g].d)));
+      if constexpr (G::kMin) mw[i] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i][g].m)));
+    }
     if constexpr (kPaired) {
       typename V::F dx2[T];
       for (int j = 0; j < T; ++j) dx2[j] = V::twice(xg[j].d);
       for (int h = 0; h < R / 2; ++h) {
         const typename V::F dw2 = V::join(dw[2 * h], dw[2 * h + 1]);
         for (int j = 0; j < T; ++j) {
+          if constexpr (G::kMin) pairs[h][j] = V::fmadd(V::join(mw[2 * h], mw[2 * h + 1]), V::twice(xg[j].dsum), pairs[h][j]);
           const typename V::F dots2 = V::cvt(V::narrow_pair(dots[2 * h][j], dots[2 * h + 1][j]));
           pairs[h][j] = V::fmadd(dots2, V::mul(dw2, dx2[j]), pairs[h][j]);
         }
       }
     } else {
       for (int i = 0; i < R; ++i)
-        for (int j = 0; j < T; ++j)
+        for (int j = 0; j < T; ++j) {
+          if constexpr (G::kMin) acc[i][j] = _mm256_fmadd_ps(mw[i], xg[j].dsum, acc[i][j]);
           acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(V::narrow(dots[i][j])), _mm256_mul_ps(dw[i], xg[j].d), acc[i][j]);
+        }
     }
   }
   if constexpr (kPaired)
@@ -276,7 +326,7 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
   for (int64_t b = 0; b < tail_blocks; b += 2, xp += T) {
     for (int i = 0; i < R; ++i) {
       const VnniWPair wp = vnni_load_pair<G>(reinterpret_cast<const Block*>(w[i] + groups), b, tail_blocks);
-      for (int j = 0; j < T; ++j) acc[i][j] = vnni_pair_step<V>(acc[i][j], wp, xp[j]);
+      for (int j = 0; j < T; ++j) acc[i][j] = vnni_pair_step<V, G::kMin>(acc[i][j], wp, xp[j]);
     }
   }
   for (int i = 0; i < R; ++i)
@@ -285,7 +335,7 @@ inline void vnni_tile(const MatmulArgs& a, int64_t r, int64_t t, const VnniXGrou
 
 // Decode of one short row: the steps of vnni_tile<V, G, 1, 1> with q4_0's stream prefetched.
 template <typename V, typename G>
-inline float vnni_row(const MatmulArgs& a, const unsigned char* row, const VnniXGroup<V>* xg, const VnniXPair* xp,
+inline float vnni_row(const MatmulArgs& a, const unsigned char* row, const VnniX<V, G>* xg, const VnniXPair* xp,
                       StreamPrefetch& prefetch) {
   using Block = typename G::Block;
   const int64_t nb = a.xq.blocks, groups = nb / kGroupBlocks, tail_blocks = nb - groups * kGroupBlocks;
@@ -294,12 +344,13 @@ inline float vnni_row(const MatmulArgs& a, const unsigned char* row, const VnniX
   for (int64_t g = 0; g < groups; ++g) {
     if constexpr (G::kPrefetch) prefetch.upto(w + g + 1);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[g].d)));
-    const __m256i dot = V::narrow(G::dot(V::widen(xg[g].init), G::load(w[g]), xg[g]));
+    const __m256i dot = V::narrow(G::dot(vnni_init(xg[g]), G::load(w[g]), xg[g]));
+    if constexpr (G::kMin) acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[g].m))), xg[g].dsum, acc);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, xg[g].d), acc);
   }
   const Block* tail = reinterpret_cast<const Block*>(w + groups);
   for (int64_t b = 0, p = 0; b < tail_blocks; b += 2, ++p) {
-    acc = vnni_pair_step<V>(acc, vnni_load_pair<G>(tail, b, tail_blocks), xp[p]);
+    acc = vnni_pair_step<V, G::kMin>(acc, vnni_load_pair<G>(tail, b, tail_blocks), xp[p]);
   }
   if constexpr (G::kPrefetch) prefetch.upto(row + static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols)));
   return vnni_hsum<V>(acc);
@@ -327,7 +378,7 @@ constexpr int64_t kVnniTileFromGroups = 40;
 //   lose in whole models though they win alone (pp512 SmolLM2-135M 1164 / 1155 -> 1091 / 1088,
 //   Qwen2.5-0.5B 475 / 467 -> 446 / 446).
 template <typename V, typename G, int T>
-void vnni_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, VnniXGroup<V>* xg, VnniXPair* xp) {
+void vnni_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, VnniX<V, G>* xg, VnniXPair* xp) {
   constexpr int kR = V::kPrefillRows;
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const auto* rows = static_cast<const unsigned char*>(a.w.data);
@@ -354,7 +405,7 @@ void vnni_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const int64_t per_row = n > 1 ? kT : 1;
   // Inline up to 16384 columns at decode, 4096 at prefill (20 KiB), and every tail (< 4 pairs).
-  Scratch<VnniXGroup<V>, 64> xg(static_cast<size_t>(groups * per_row));
+  Scratch<VnniX<V, G>, 64> xg(static_cast<size_t>(groups * per_row));
   Scratch<VnniXPair, 4 * kT> xp(static_cast<size_t>((tail_blocks + 1) / 2 * per_row));
   if (n > 1) {
     const int64_t run_rows = std::max<int64_t>(kR, 256 * 1024 / row_bytes / kR * kR);

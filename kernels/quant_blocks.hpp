@@ -81,7 +81,19 @@ struct GroupQ5_0 {
   uint8_t qh[kGroupBlocks * kBlock / 8];
   uint8_t qs[kGroupBlocks * kBlock / 2];
 };
+// q4_1 / q5_1: q4_0's / q5_0's groups with the eight fp16 minimums after the scales.
+struct GroupQ4_1 {
+  uint16_t d[kGroupBlocks], m[kGroupBlocks];
+  uint8_t qs[kGroupBlocks * kBlock / 2];
+};
+struct GroupQ5_1 {
+  uint16_t d[kGroupBlocks], m[kGroupBlocks];
+  uint8_t qh[kGroupBlocks * kBlock / 8];
+  uint8_t qs[kGroupBlocks * kBlock / 2];
+};
 static_assert(sizeof(GroupQ8_0) == kGroupBlocks * sizeof(BlockQ8_0) && alignof(GroupQ8_0) == 2);
+static_assert(sizeof(GroupQ4_1) == kGroupBlocks * sizeof(BlockQ4_1) && alignof(GroupQ4_1) == 2);
+static_assert(sizeof(GroupQ5_1) == kGroupBlocks * sizeof(BlockQ5_1) && alignof(GroupQ5_1) == 2);
 static_assert(sizeof(GroupQ4_0) == kGroupBlocks * sizeof(BlockQ4_0) && alignof(GroupQ4_0) == 2);
 static_assert(sizeof(GroupQ5_0) == kGroupBlocks * sizeof(BlockQ5_0) && alignof(GroupQ5_0) == 2);
 

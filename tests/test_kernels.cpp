@@ -432,7 +432,24 @@ void check_reads_alike(DType dtype, int64_t cols, const RelaidRow& row) {
 
 TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and converts back exactly") {
   std::mt19937 rng(17);
-  for (DType dtype : {DType::q8_0, DType::q4_0, DType::q5_0}) {
+  // q4_0 / q4_1 / q5_0 / q5_1 block k of group g: its scale (and minimum) and value v's nibble in
+  // the places of GroupQ4_0, the fifth bit (bit v of qh) in mask m = the register of 64 nibble
+  // bytes (low nibbles of qs[0..64), high ones, then qs[64..128)) that holds v, at that byte.
+  const auto check_low_bits = [](const auto* blocks, const auto& group, int k) {
+    const auto& b = blocks[k];
+    REQUIRE(group.d[k] == b.d);
+    if constexpr (requires { b.m; }) REQUIRE(group.m[k] == b.m);
+    for (int v = 0; v < 32; ++v) {
+      const int nibble = v < 16 ? b.qs[v] & 15 : b.qs[v - 16] >> 4;
+      const int byte = 32 * (v / 8) + 4 * k + v % 4, shift = v % 8 < 4 ? 0 : 4;
+      REQUIRE(((group.qs[byte] >> shift) & 15) == nibble);
+      if constexpr (requires { b.qh; }) {
+        const int mask = 2 * (byte / 64) + shift / 4, bit = 64 * mask + byte % 64;
+        REQUIRE(((group.qh[bit / 8] >> bit % 8) & 1) == ((b.qh[v / 8] >> v % 8) & 1));
+      }
+    }
+  };
+  for (DType dtype : {DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1}) {
     for (int64_t cols : {32, 256, 288, 576, 2016}) {
       INFO(dtype_name(dtype) << " cols " << cols);
       const RelaidRow row = random_relaid_row(dtype, cols, rng);
@@ -446,27 +463,13 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
             REQUIRE(group.d[k] == b.d);
             for (int v = 0; v < 32; ++v) REQUIRE(group.q[32 * (v / 4) + 4 * k + v % 4] == b.q[v]);
           } else if (dtype == DType::q4_0) {
-            const auto& b = reinterpret_cast<const BlockQ4_0*>(blocks.data())[g * 8 + k];
-            const auto& group = reinterpret_cast<const GroupQ4_0*>(groups.data())[g];
-            REQUIRE(group.d[k] == b.d);
-            for (int v = 0; v < 32; ++v) {
-              const int want = v < 16 ? b.qs[v] & 15 : b.qs[v - 16] >> 4;
-              const int shift = v % 8 < 4 ? 0 : 4;
-              REQUIRE(((group.qs[32 * (v / 8) + 4 * k + v % 4] >> shift) & 15) == want);
-            }
+            check_low_bits(reinterpret_cast<const BlockQ4_0*>(blocks.data()) + g * 8, reinterpret_cast<const GroupQ4_0*>(groups.data())[g], k);
+          } else if (dtype == DType::q4_1) {
+            check_low_bits(reinterpret_cast<const BlockQ4_1*>(blocks.data()) + g * 8, reinterpret_cast<const GroupQ4_1*>(groups.data())[g], k);
+          } else if (dtype == DType::q5_0) {
+            check_low_bits(reinterpret_cast<const BlockQ5_0*>(blocks.data()) + g * 8, reinterpret_cast<const GroupQ5_0*>(groups.data())[g], k);
           } else {
-            // q5_0: q4_0's nibble places, and the fifth bit (bit v of qh) in mask m = v's register
-            // of 64 nibble bytes (low nibbles of qs[0..64), high ones, then qs[64..128)), at that byte.
-            const auto& b = reinterpret_cast<const BlockQ5_0*>(blocks.data())[g * 8 + k];
-            const auto& group = reinterpret_cast<const GroupQ5_0*>(groups.data())[g];
-            REQUIRE(group.d[k] == b.d);
-            for (int v = 0; v < 32; ++v) {
-              const int nibble = v < 16 ? b.qs[v] & 15 : b.qs[v - 16] >> 4;
-              const int byte = 32 * (v / 8) + 4 * k + v % 4, shift = v % 8 < 4 ? 0 : 4;
-              REQUIRE(((group.qs[byte] >> shift) & 15) == nibble);
-              const int mask = 2 * (byte / 64) + shift / 4, bit = 64 * mask + byte % 64;
-              REQUIRE(((group.qh[bit / 8] >> bit % 8) & 1) == ((b.qh[v / 8] >> v % 8) & 1));
-            }
+            check_low_bits(reinterpret_cast<const BlockQ5_1*>(blocks.data()) + g * 8, reinterpret_cast<const GroupQ5_1*>(groups.data())[g], k);
           }
         }
       }
@@ -480,7 +483,8 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
   CHECK(preferred_layout(DType::f32) == Layout::blocks);
   const bool groups8 = active_isa_id() == Isa::avx2 || active_isa_id() == Isa::avx512_vnni || active_isa_id() == Isa::avx_vnni;
   CHECK(preferred_layout(DType::q4_0) == (groups8 ? Layout::groups8 : Layout::blocks));
-  CHECK(preferred_layout(DType::q5_0) == (active_isa_id() == Isa::avx512_vnni ? Layout::groups8 : Layout::blocks));
+  for (DType dtype : {DType::q4_1, DType::q5_0, DType::q5_1})
+    CHECK(preferred_layout(dtype) == (active_isa_id() == Isa::avx512_vnni ? Layout::groups8 : Layout::blocks));
   float x[32] = {}, y[1];
   std::vector<unsigned char> f32(128);
   ThreadTeam one(1);
@@ -653,7 +657,8 @@ TEST_CASE("matmul_many splits the stacked rows of its matrices over any thread c
   const int64_t rows[] = {1000, 37, 300};
   for (const auto& [dtype, layout] : {std::pair{DType::f32, Layout::blocks}, {DType::q8_0, Layout::blocks}, {DType::q4_0, Layout::blocks},
                                        {DType::q8_0, Layout::groups8}, {DType::q4_0, Layout::groups8}, {DType::q4_1, Layout::blocks},
-                                       {DType::q5_0, Layout::blocks}, {DType::q5_0, Layout::groups8}, {DType::q5_1, Layout::blocks}, {DType::q4_k, Layout::blocks},
+                                       {DType::q4_1, Layout::groups8}, {DType::q5_0, Layout::blocks}, {DType::q5_0, Layout::groups8},
+                                       {DType::q5_1, Layout::blocks}, {DType::q5_1, Layout::groups8}, {DType::q4_k, Layout::blocks},
                                        {DType::q6_k, Layout::blocks}}) {
     std::vector<Weights> ws;
     std::vector<MatrixRef> refs;
