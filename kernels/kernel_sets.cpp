@@ -63,6 +63,9 @@ constexpr KernelSet avx2_set() {
   s.rows[at(DType::q5_1)][kBlocks] = avx2::matmul_rows_q5_1;
   s.rows[at(DType::q8_0)][kGroups8] = avx2::matmul_rows_q8_0_groups8;
   s.rows[at(DType::q4_0)][kGroups8] = avx2::matmul_rows_q4_0_groups8;
+  s.rows[at(DType::q4_1)][kGroups8] = avx2::matmul_rows_q4_1_groups8;
+  s.rows[at(DType::q5_0)][kGroups8] = avx2::matmul_rows_q5_0_groups8;
+  s.rows[at(DType::q5_1)][kGroups8] = avx2::matmul_rows_q5_1_groups8;
   s.rows[at(DType::q4_k)][kBlocks] = avx2::matmul_rows_q4_k;
   s.rows[at(DType::q5_k)][kBlocks] = avx2::matmul_rows_q5_k;
   s.rows[at(DType::q6_k)][kBlocks] = avx2::matmul_rows_q6_k;

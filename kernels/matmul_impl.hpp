@@ -86,6 +86,9 @@ void matmul_rows_q5_0(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_1(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q4_1_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
+void matmul_rows_q5_1_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void dot_rows(const float* q, int64_t queries, const float* rows, int64_t row_stride, int64_t count, int64_t cols,
               float* out, int64_t out_stride);
 void add_weighted_rows(const float* w, int64_t w_stride, int64_t outputs, const float* rows, int64_t count, int64_t cols,

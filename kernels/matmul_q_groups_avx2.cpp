@@ -1,4 +1,4 @@
-// AVX2 matmul for q8_0 / q4_0 weights in the groups8 layout (quant_blocks.hpp) against 8-bit
+// AVX2 matmul for q8_0 / q4_0 / q4_1 / q5_0 / q5_1 weights in the groups8 layout (quant_blocks.hpp) against 8-bit
 // quantized activations. Built with -mavx2 -mfma -mf16c and only called after cpu_features()
 // confirmed them.
 //
@@ -32,10 +32,13 @@ namespace {
 // The activations of one group of one row, in the weights' order.
 struct XGroup {
   __m256i a[kGroupBlocks];  // register r, lane k: values 4r .. 4r+3 of block k
-  __m256i corr;             // lane k: 8 * the sum of block k's values (q4_0's offset)
-  __m256 d;                 // lane k: block k's scale
+  // Lane k: the weights' offset times the sum of block k's values (q4_0: 8, q5_0: 16, G::kOffset);
+  // for the types with a minimum (no offset), d_x times that sum as f32 bits, what the minimum meets.
+  __m256i corr_or_s;
+  __m256 d;  // lane k: block k's scale
 };
 
+template <typename G>
 XGroup prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
   const int8_t* q = xq.q + t * xq.cols + g * kGroupBlocks * kBlock;
   alignas(32) int32_t lanes[kGroupBlocks][8];
@@ -45,38 +48,87 @@ XGroup prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
   XGroup x;
   for (int r = 0; r < kGroupBlocks; ++r) x.a[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[r]));
   const int64_t b = t * xq.blocks + g * kGroupBlocks;
-  x.corr = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sums + b)), 3);
+  const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sums + b));
   x.d = _mm256_loadu_ps(xq.d + b);
+  if constexpr (G::kMin) {
+    x.corr_or_s = _mm256_castps_si256(_mm256_mul_ps(x.d, _mm256_cvtepi32_ps(sums)));
+  } else {
+    x.corr_or_s = _mm256_mullo_epi32(sums, _mm256_set1_epi32(G::kOffset));
+  }
   return x;
 }
 
 // Each weight type: dot<T>() gives the exact integer dot products of one weight group with the
 // same group of T activation rows (x[j]), block k in lane k; Pair is the GGUF pair code for the
-// blocks after the last group.
-struct G4 {
-  using Group = GroupQ4_0;
-  using Pair = Q4;
+// blocks after the last group; kOffset and kMin as in q_pairs_avx2.hpp.
+//
+// q4_0, q4_1, q5_0, q5_1 (GroupQ4_0 / GroupQ4_1 / GroupQ5_0 / GroupQ5_1): the nibbles of chunk c
+// give registers 2c (low) and 2c + 1 (high); q5's fifth bits come from the 32-bit word of qh that
+// quant_blocks.hpp gives each register (bit p for byte p), spread to bytes as in the pair code.
+// maddubs' 16-bit sums stay exact: a pair of 4-bit registers gives at most 2 * 2 * 15 * 127 =
+// 7620 a lane, 8 of them 30480; 5-bit ones give 15748 a pair, so q5 widens every two chunks.
+template <typename Gr, typename P>
+struct GLow {
+  using Group = Gr;
+  using Pair = P;
+  static constexpr bool kFive = requires(const Gr& g) { g.qh; };
+  static constexpr bool kMin = P::kMin;
+  static constexpr int32_t kOffset = kMin ? 0 : kFive ? 16 : 8;
   static constexpr bool kPrefetch = true, kPrefetchRuns = true;  // see stream_prefetch.hpp
+  // 16 at byte p where bit p of the little-endian word at qh is set.
+  static __m256i fifth_bits(const uint8_t* qh) {
+    uint32_t bits;
+    std::memcpy(&bits, qh, 4);
+    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)),
+                                              _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(16));
+  }
   template <int T>
   static void dot(const Group& w, const XGroup* x, __m256i* out) {
-    const __m256i m = _mm256_set1_epi8(15);
+    const __m256i m = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     __m256i s[T];
     for (int j = 0; j < T; ++j) s[j] = _mm256_setzero_si256();
+    if constexpr (kFive) {
+      for (int j = 0; j < T; ++j) out[j] = _mm256_setzero_si256();
+    }
     for (int c = 0; c < 4; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
-      const __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+      __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+      if constexpr (kFive) {
+        // Chunk c's low nibbles are in 512-bit register 2 (c / 2), its high ones in the next; c % 2 is the half.
+        lo = _mm256_or_si256(lo, fifth_bits(w.qh + 4 * (4 * (c / 2) + c % 2)));
+        hi = _mm256_or_si256(hi, fifth_bits(w.qh + 4 * (4 * (c / 2) + 2 + c % 2)));
+      }
       for (int j = 0; j < T; ++j) {
         s[j] = _mm256_add_epi16(
             s[j], _mm256_add_epi16(_mm256_maddubs_epi16(lo, x[j].a[2 * c]), _mm256_maddubs_epi16(hi, x[j].a[2 * c + 1])));
       }
+      if constexpr (kFive) {
+        if (c % 2 == 1) {
+          for (int j = 0; j < T; ++j) {
+            out[j] = _mm256_add_epi32(out[j], _mm256_madd_epi16(s[j], ones));
+            s[j] = _mm256_setzero_si256();
+          }
+        }
+      }
     }
-    for (int j = 0; j < T; ++j) out[j] = _mm256_sub_epi32(_mm256_madd_epi16(s[j], _mm256_set1_epi16(1)), x[j].corr);
+    for (int j = 0; j < T; ++j) {
+      if constexpr (!kFive) out[j] = _mm256_madd_epi16(s[j], ones);
+      if constexpr (!kMin) out[j] = _mm256_sub_epi32(out[j], x[j].corr_or_s);
+    }
   }
 };
+using G4 = GLow<GroupQ4_0, Q4>;
+using G4_1 = GLow<GroupQ4_1, Q4_1>;
+using G5_0 = GLow<GroupQ5_0, Q5_0>;
+using G5_1 = GLow<GroupQ5_1, Q5_1>;
 
 struct G8 {
   using Group = GroupQ8_0;
   using Pair = Q8;
+  static constexpr bool kMin = false;
+  static constexpr int32_t kOffset = 0;  // maddubs' sign trick: no offset
   static constexpr bool kPrefetch = false, kPrefetchRuns = false;
   template <int T>
   static void dot(const Group& w, const XGroup* x, __m256i* out) {
@@ -99,13 +151,22 @@ struct G8Stream : G8 {
 };
 
 // acc[j] + (weight group . activation group x[j]) * [d_w,k * d_x,k] for j < T: the one step of
-// every output's groups, in decode and prefill alike.
+// every output's groups, in decode and prefill alike. The min types add m_w,k * (d_x,k sum_k) as
+// the FMA's addend, as the pair code does (step() in q_pairs_avx2.hpp).
 template <typename G, int T>
 inline void group_step(__m256* acc, const typename G::Group& w, const XGroup* x) {
   __m256i dots[T];
   G::template dot<T>(w, x, dots);
   const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.d)));
-  for (int j = 0; j < T; ++j) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots[j]), _mm256_mul_ps(dw, x[j].d), acc[j]);
+  if constexpr (G::kMin) {
+    const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.m)));
+    for (int j = 0; j < T; ++j) {
+      const __m256 min = _mm256_mul_ps(mw, _mm256_castsi256_ps(x[j].corr_or_s));
+      acc[j] = _mm256_add_ps(acc[j], _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots[j]), _mm256_mul_ps(dw, x[j].d), min));
+    }
+  } else {
+    for (int j = 0; j < T; ++j) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots[j]), _mm256_mul_ps(dw, x[j].d), acc[j]);
+  }
 }
 
 // Outputs y[t+j][r] for j < T: weight row r against activation rows t..t+T-1, whose groups are
@@ -175,7 +236,7 @@ template <typename G, int T>
 void prepare(const QuantizedActs& xq, int64_t t, XGroup* xg, typename G::Pair::X* xp) {
   const int64_t groups = xq.blocks / kGroupBlocks;
   for (int64_t g = 0; g < groups; ++g)
-    for (int j = 0; j < T; ++j) xg[g * T + j] = prepare_group(xq, t + j, g);
+    for (int j = 0; j < T; ++j) xg[g * T + j] = prepare_group<G>(xq, t + j, g);
   prepare_pairs<typename G::Pair, T>(xq, t, groups * kGroupBlocks, xp);
 }
 
@@ -243,5 +304,8 @@ void matmul_rows_q8_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) {
   run<G8>(a, r0, r1);
 }
 void matmul_rows_q4_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<G4>(a, r0, r1); }
+void matmul_rows_q4_1_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<G4_1>(a, r0, r1); }
+void matmul_rows_q5_0_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<G5_0>(a, r0, r1); }
+void matmul_rows_q5_1_groups8(const MatmulArgs& a, int64_t r0, int64_t r1) { run<G5_1>(a, r0, r1); }
 
 }  // namespace slim::kernels::avx2

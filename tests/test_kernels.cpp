@@ -483,8 +483,7 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
   CHECK(preferred_layout(DType::f32) == Layout::blocks);
   const bool groups8 = active_isa_id() == Isa::avx2 || active_isa_id() == Isa::avx512_vnni || active_isa_id() == Isa::avx_vnni;
   CHECK(preferred_layout(DType::q4_0) == (groups8 ? Layout::groups8 : Layout::blocks));
-  for (DType dtype : {DType::q4_1, DType::q5_0, DType::q5_1})
-    CHECK(preferred_layout(dtype) == (active_isa_id() == Isa::avx512_vnni ? Layout::groups8 : Layout::blocks));
+  for (DType dtype : {DType::q4_1, DType::q5_0, DType::q5_1}) CHECK(preferred_layout(dtype) == (groups8 ? Layout::groups8 : Layout::blocks));
   float x[32] = {}, y[1];
   std::vector<unsigned char> f32(128);
   ThreadTeam one(1);
