@@ -11,12 +11,11 @@
 
 namespace slim::kernels {
 
-// How the rows of a q8_0 / q4_0 / q4_k / q5_k / q6_k matrix lie in memory (other dtypes are always
-// `blocks`):
+// How the rows of a quantized matrix lie in memory (float dtypes are always `blocks`):
 //   blocks:  the row's GGUF blocks one after another, the file layout;
-//   groups8: q8_0 / q4_0: each run of 8 whole blocks regrouped (quant_blocks.hpp, GroupQ8_0 /
-//            GroupQ4_0) so a kernel sums 8 blocks side by side, one block per 32-bit lane; the
-//            blocks after the last whole group stay GGUF blocks. The K-quants: each super-block's
+//   groups8: the blocks of 32: each run of 8 whole blocks regrouped (quant_blocks.hpp, GroupQ8_0,
+//            GroupQ4_0, GroupQ4_1, GroupQ5_0, GroupQ5_1) so a kernel sums 8 blocks side by side,
+//            one block per 32-bit lane; the blocks after the last whole group stay GGUF blocks. The K-quants: each super-block's
 //            values regrouped the same way within it, one sub-block per lane (kquant_blocks.hpp,
 //            GroupQ4_K / GroupQ5_K / GroupQ6_K). The AVX2 and VNNI kernels read it fastest.
 // Both take dtype_row_bytes() bytes a row and only move bytes within a row, so a range of rows is
@@ -24,7 +23,7 @@ namespace slim::kernels {
 enum class Layout : uint8_t { blocks, groups8 };
 
 // A read-only weight matrix of rows x cols, row-major; each row is dtype_row_bytes(dtype, cols)
-// bytes (for q8_0 / q4_0: cols / 32 blocks, cols a multiple of 32, laid out as `layout` says).
+// bytes (for the blocks of 32: cols / 32 blocks, cols a multiple of 32, laid out as `layout` says).
 struct MatrixRef {
   DType dtype = DType::f32;
   const void* data = nullptr;

@@ -1,5 +1,5 @@
-// Internal to the VNNI kernel files (matmul_q_groups_avx512_vnni.cpp, ..._avx_vnni.cpp): q8_0 /
-// q4_0 matmul on the groups8 layout (quant_blocks.hpp) with the 8-bit dot product instruction
+// Internal to the VNNI kernel files (matmul_q_groups_avx512_vnni.cpp, ..._avx_vnni.cpp): matmul of
+// the blocks of 32 (q8_0, q4_0 here; q4_1 / q5_0 / q5_1 in the 512-bit file) on the groups8 layout (quant_blocks.hpp) with the 8-bit dot product instruction
 // vpdpbusd, which multiplies unsigned by signed bytes and adds each four products into a 32-bit
 // lane in one step (AVX2 needs maddubs, madd and an add, and q8_0 abs and sign besides).
 //
@@ -12,6 +12,8 @@
 //         activation block), which starts the block's integer accumulator.
 //   q8_0: weights are read as unsigned w + 128 (the sign bit flipped), so the offset 128 comes off
 //         the same way: 128 * (sum of the activation block). |sum| <= 32 * 127, no overflow.
+//   q5_0: quants 0..31 and the offset 16, as q4_0; q4_1 / q5_1: no offset, and the minimum m_w
+//         meets d_x * (sum of the activation block) in one more FMA a group (kMin).
 // A 512-bit register loads two of a group's 32-byte registers: lanes 0-7 and 8-15 then hold two
 // partial sums of blocks 0-7, added into one 256-bit register (block k in lane k) before the
 // scales, so each block's integer dot product is whole when it meets its scale. From there every
