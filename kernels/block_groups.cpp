@@ -55,7 +55,7 @@ void ungroup_nibbles(const uint8_t* in, int k, uint8_t* qs) {
 }
 
 // q4_0 / q4_1 / q5_0 / q5_1: the scales (and minimums) in block order, the nibbles as above, and
-// q5's fifth bits (bit i of GGUF qh for value i) where group_q5_bit() says.
+// q5's fifth bits (bit i of GGUF qh for value i) in their bit planes (quant_blocks.hpp).
 template <typename Block, typename Group>
 void group(const Block* in, Group& out) {
   if constexpr (requires { out.qh; }) std::memset(out.qh, 0, sizeof out.qh);
@@ -66,8 +66,7 @@ void group(const Block* in, Group& out) {
     if constexpr (requires { out.qh; }) {
       const uint32_t high = q5_high_bits(in[k].qh);
       for (int i = 0; i < kBlock; ++i) {
-        const int bit = group_q5_bit(k, i);
-        out.qh[bit / 8] |= static_cast<uint8_t>(((high >> i) & 1u) << bit % 8);
+        out.qh[group_q5_byte(k, i)] |= static_cast<uint8_t>(((high >> i) & 1u) << group_q5_plane(i));
       }
     }
   }
@@ -81,10 +80,7 @@ void ungroup(const Group& in, Block* out) {
     ungroup_nibbles(in.qs, k, out[k].qs);
     if constexpr (requires { in.qh; }) {
       uint32_t high = 0;
-      for (int i = 0; i < kBlock; ++i) {
-        const int bit = group_q5_bit(k, i);
-        high |= uint32_t{(in.qh[bit / 8] >> bit % 8) & 1u} << i;
-      }
+      for (int i = 0; i < kBlock; ++i) high |= uint32_t{(in.qh[group_q5_byte(k, i)] >> group_q5_plane(i)) & 1u} << i;
       for (int j = 0; j < 4; ++j) out[k].qh[j] = static_cast<uint8_t>(high >> 8 * j);  // as q5_high_bits() reads it
     }
   }

@@ -141,9 +141,12 @@ inline void pack_group_scale_mins(const uint8_t* sc, const uint8_t* m, uint8_t* 
 // Where value i (0..31) of sub-block k of a GroupQ4_K lies: byte of qs and nibble shift.
 constexpr int group_q4_k_byte(int k, int i) noexcept { return 32 * (i / 8) + 4 * k + i % 4; }
 constexpr int group_q4_k_shift(int i) noexcept { return i % 8 < 4 ? 0 : 4; }
-// Where the fifth bit of value i (0..31) of sub-block k of a GroupQ5_K lies: where GroupQ5_0's
-// is for block k.
-constexpr int group_q5_k_bit(int k, int i) noexcept { return group_q5_bit(k, i); }
+// Where the fifth bit of value i (0..31) of sub-block k of a GroupQ5_K lies: bit index (0..255)
+// into qh, mask m = index / 64. Value i is in chunk i / 8 of qs, in the low nibbles for i % 8 < 4.
+constexpr int group_q5_k_bit(int k, int i) noexcept {
+  const int chunk = i / 8, m = 2 * (chunk / 2) + (i % 8) / 4;
+  return 64 * m + 32 * (chunk % 2) + 4 * k + i % 4;
+}
 // Where value i (0..15) of sub-block k of a GroupQ6_K lies: register and byte within it.
 constexpr int group_q6_k_register(int i) noexcept { return i / 4; }
 constexpr int group_q6_k_byte(int k, int i) noexcept { return 4 * k + i % 4; }

@@ -63,9 +63,9 @@ XGroup prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
 // blocks after the last group; kOffset and kMin as in q_pairs_avx2.hpp.
 //
 // q4_0, q4_1, q5_0, q5_1 (GroupQ4_0 / GroupQ4_1 / GroupQ5_0 / GroupQ5_1): the nibbles of chunk c
-// give registers 2c (low) and 2c + 1 (high); q5's fifth bits come from the 32-bit word of qh that
-// quant_blocks.hpp gives each register (bit p for byte p), spread to bytes as in the pair code.
-// maddubs' 16-bit sums stay exact: a pair of 4-bit registers gives at most 2 * 2 * 15 * 127 =
+// give registers 2c (low) and 2c + 1 (high); q5's fifth bits for register r are bit plane r of qh
+// (quant_blocks.hpp), moved to bit 4 of each byte by one 16-bit shift (bits move by at most 4, so
+// none crosses into the next byte under the mask). maddubs' 16-bit sums stay exact: a pair of 4-bit registers gives at most 2 * 2 * 15 * 127 =
 // 7620 a lane, 8 of them 30480; 5-bit ones give 15748 a pair, so q5 widens every two chunks.
 template <typename Gr, typename P>
 struct GLow {
@@ -75,44 +75,45 @@ struct GLow {
   static constexpr bool kMin = P::kMin;
   static constexpr int32_t kOffset = kMin ? 0 : kFive ? 16 : 8;
   static constexpr bool kPrefetch = true, kPrefetchRuns = true;  // see stream_prefetch.hpp
-  // 16 at byte p where bit p of the little-endian word at qh is set.
-  static __m256i fifth_bits(const uint8_t* qh) {
-    uint32_t bits;
-    std::memcpy(&bits, qh, 4);
-    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)),
-                                              _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
-    const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(16));
+  // 16 at byte p where bit r of planes[p] is set.
+  template <int r>
+  static __m256i fifth_bits(__m256i planes) {
+    const __m256i bit4 = _mm256_set1_epi8(16);
+    if constexpr (r < 4) return _mm256_and_si256(_mm256_slli_epi16(planes, 4 - r), bit4);
+    if constexpr (r == 4) return _mm256_and_si256(planes, bit4);
+    if constexpr (r > 4) return _mm256_and_si256(_mm256_srli_epi16(planes, r - 4), bit4);
   }
   template <int T>
   static void dot(const Group& w, const XGroup* x, __m256i* out) {
     const __m256i m = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-    __m256i s[T];
+    __m256i s[T], planes;
     for (int j = 0; j < T; ++j) s[j] = _mm256_setzero_si256();
     if constexpr (kFive) {
+      planes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
       for (int j = 0; j < T; ++j) out[j] = _mm256_setzero_si256();
     }
-    for (int c = 0; c < 4; ++c) {
+    const auto chunk = [&]<int c>() {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
       __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
       if constexpr (kFive) {
-        // Chunk c's low nibbles are in 512-bit register 2 (c / 2), its high ones in the next; c % 2 is the half.
-        lo = _mm256_or_si256(lo, fifth_bits(w.qh + 4 * (4 * (c / 2) + c % 2)));
-        hi = _mm256_or_si256(hi, fifth_bits(w.qh + 4 * (4 * (c / 2) + 2 + c % 2)));
+        lo = _mm256_or_si256(lo, fifth_bits<2 * c>(planes));
+        hi = _mm256_or_si256(hi, fifth_bits<2 * c + 1>(planes));
       }
       for (int j = 0; j < T; ++j) {
         s[j] = _mm256_add_epi16(
             s[j], _mm256_add_epi16(_mm256_maddubs_epi16(lo, x[j].a[2 * c]), _mm256_maddubs_epi16(hi, x[j].a[2 * c + 1])));
       }
-      if constexpr (kFive) {
-        if (c % 2 == 1) {
-          for (int j = 0; j < T; ++j) {
-            out[j] = _mm256_add_epi32(out[j], _mm256_madd_epi16(s[j], ones));
-            s[j] = _mm256_setzero_si256();
-          }
+      if constexpr (kFive && c % 2 == 1) {
+        for (int j = 0; j < T; ++j) {
+          out[j] = _mm256_add_epi32(out[j], _mm256_madd_epi16(s[j], ones));
+          s[j] = _mm256_setzero_si256();
         }
       }
-    }
+    };
+    chunk.template operator()<0>();
+    chunk.template operator()<1>();
+    chunk.template operator()<2>();
+    chunk.template operator()<3>();
     for (int j = 0; j < T; ++j) {
       if constexpr (!kFive) out[j] = _mm256_madd_epi16(s[j], ones);
       if constexpr (!kMin) out[j] = _mm256_sub_epi32(out[j], x[j].corr_or_s);

@@ -4,13 +4,15 @@
 // cpu_features() confirmed them all.
 #include "kernels/vnni_512.hpp"
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace slim::kernels::avx512_vnni {
 namespace {
 
-// q5_0 (GroupQ5_0): q4_0's nibbles, each register's fifth bits added as 16 under its qh mask (one
-// masked byte add), and the offset 16 taken off with the activation sums as q4_0's 8 is. The
+// q5_0 (GroupQ5_0): q4_0's nibbles, each register's fifth bits added as 16 under the mask of its
+// two bit planes of qh (one vptestmb, one masked byte add), and the offset 16 taken off with the activation sums as q4_0's 8 is. The
 // quants 0..31 against int8 activations keep every dot exact. The tail blocks take their fifth
 // bits from their GGUF qh the same way. q5_1 reads the same bits, without the offset and with a
 // minimum (VnniQ5_1).
@@ -21,10 +23,18 @@ struct VnniQ5_0 : VnniQ4<V512> {
   template <typename Gr>  // GroupQ5_0, GroupQ5_1
   static W load(const Gr& g) {
     W w = load_qs(g.qs);
+    // Register m holds the 32-byte registers slot_reg(2m) and slot_reg(2m + 1): their planes of
+    // the 32 bytes of qh, seen in both halves.
+    static constexpr auto kSelect = [] {
+      std::array<std::array<uint8_t, 64>, kRegs> select{};
+      for (int m = 0; m < kRegs; ++m)
+        for (int p = 0; p < 64; ++p) select[m][p] = static_cast<uint8_t>(1 << slot_reg(2 * m + p / 32));
+      return select;
+    }();
+    const __m512i planes = _mm512_maskz_broadcast_i64x4(0xFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.qh)));
     for (int m = 0; m < kRegs; ++m) {
-      uint64_t bits;
-      std::memcpy(&bits, g.qh + 8 * m, 8);
-      w.v[m] = _mm512_mask_add_epi8(w.v[m], _cvtu64_mask64(bits), w.v[m], _mm512_set1_epi8(16));
+      const __mmask64 fifth = _mm512_test_epi8_mask(planes, _mm512_loadu_si512(kSelect[m].data()));
+      w.v[m] = _mm512_mask_add_epi8(w.v[m], fifth, w.v[m], _mm512_set1_epi8(16));
     }
     return w;
   }

@@ -73,9 +73,11 @@ struct GroupQ4_0 {
   uint16_t d[kGroupBlocks];
   uint8_t qs[kGroupBlocks * kBlock / 2];
 };
-// q5_0: GroupQ4_0's scales and nibbles, and the fifth bits as four little-endian 64-bit masks, one
-// for each 64-byte register of nibbles a 512-bit kernel loads (the low nibbles of qs[0..64), their
-// high nibbles, the low and the high nibbles of qs[64..128)): group_q5_bit() says where each is.
+// q5_0: GroupQ4_0's scales and nibbles, and the fifth bits in eight bit planes: bit r of qh[p] is
+// the fifth bit of byte p of 32-byte register r, the register of values 4r..4r+3 of every block
+// (chunk c's low nibbles are register 2c, its high ones 2c + 1). So value i of block k has its bit
+// in byte 4k + i % 4, plane i / 4 (group_q5_byte(), group_q5_plane()), and a kernel gets a
+// register's fifth bits from one load of qh with a shift and an AND (AVX2) or a vptestmb (AVX-512).
 struct GroupQ5_0 {
   uint16_t d[kGroupBlocks];
   uint8_t qh[kGroupBlocks * kBlock / 8];
@@ -97,13 +99,9 @@ static_assert(sizeof(GroupQ5_1) == kGroupBlocks * sizeof(BlockQ5_1) && alignof(G
 static_assert(sizeof(GroupQ4_0) == kGroupBlocks * sizeof(BlockQ4_0) && alignof(GroupQ4_0) == 2);
 static_assert(sizeof(GroupQ5_0) == kGroupBlocks * sizeof(BlockQ5_0) && alignof(GroupQ5_0) == 2);
 
-// Where the fifth bit of value i (0..31) of block k of a GroupQ5_0 (or sub-block k of a GroupQ5_K)
-// lies: bit index (0..255) into qh, mask m = index / 64. Value i is in chunk i / 8 of qs, in the low
-// nibbles for i % 8 < 4.
-constexpr int group_q5_bit(int k, int i) noexcept {
-  const int chunk = i / 8, m = 2 * (chunk / 2) + (i % 8) / 4;
-  return 64 * m + 32 * (chunk % 2) + 4 * k + i % 4;
-}
+// Where the fifth bit of value i (0..31) of block k of a GroupQ5_0 / GroupQ5_1 lies: byte of qh, bit.
+constexpr int group_q5_byte(int k, int i) noexcept { return 4 * k + i % 4; }
+constexpr int group_q5_plane(int i) noexcept { return i / 4; }
 
 // n activation rows of `cols` values as 8-bit blocks: row t, block b holds q[t*cols + b*32 + i]
 // with scale d[t*blocks + b] (f32, so no precision is lost to an fp16 scale) and the sum of its

@@ -433,8 +433,8 @@ void check_reads_alike(DType dtype, int64_t cols, const RelaidRow& row) {
 TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and converts back exactly") {
   std::mt19937 rng(17);
   // q4_0 / q4_1 / q5_0 / q5_1 block k of group g: its scale (and minimum) and value v's nibble in
-  // the places of GroupQ4_0, the fifth bit (bit v of qh) in mask m = the register of 64 nibble
-  // bytes (low nibbles of qs[0..64), high ones, then qs[64..128)) that holds v, at that byte.
+  // the places of GroupQ4_0, the fifth bit (bit v of qh) in byte 4k + v % 4 of qh, bit v / 4 (the
+  // 32-byte register of values 4r..4r+3: chunk c's low nibbles are register 2c, its high ones 2c + 1).
   const auto check_low_bits = [](const auto* blocks, const auto& group, int k) {
     const auto& b = blocks[k];
     REQUIRE(group.d[k] == b.d);
@@ -444,8 +444,8 @@ TEST_CASE("groups8 puts value v of block k where quant_blocks.hpp says, and conv
       const int byte = 32 * (v / 8) + 4 * k + v % 4, shift = v % 8 < 4 ? 0 : 4;
       REQUIRE(((group.qs[byte] >> shift) & 15) == nibble);
       if constexpr (requires { b.qh; }) {
-        const int mask = 2 * (byte / 64) + shift / 4, bit = 64 * mask + byte % 64;
-        REQUIRE(((group.qh[bit / 8] >> bit % 8) & 1) == ((b.qh[v / 8] >> v % 8) & 1));
+        const int plane = 2 * (v / 8) + shift / 4;  // the register of `byte`'s nibble
+        REQUIRE(((group.qh[4 * k + v % 4] >> plane) & 1) == ((b.qh[v / 8] >> v % 8) & 1));
       }
     }
   };
