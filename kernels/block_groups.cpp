@@ -54,20 +54,33 @@ void ungroup_nibbles(const uint8_t* in, int k, uint8_t* qs) {
   }
 }
 
+// q5's bit planes (quant_blocks.hpp): byte 4k + i of qh holds bits i, 4 + i, .., 28 + i of block
+// k's fifth bits, bit 4r + i in plane r = group_q5_plane(4r + i). Bits 0, 4, .., 28 of x packed into
+// one byte, halving the gaps three times, and back.
+uint8_t gather_planes(uint32_t x) {
+  x &= 0x11111111u;
+  x = (x | x >> 3) & 0x03030303u;
+  x = (x | x >> 6) & 0x000F000Fu;
+  return static_cast<uint8_t>(x | x >> 12);
+}
+uint32_t spread_planes(uint8_t byte) {
+  uint32_t x = byte;
+  x = (x | x << 12) & 0x000F000Fu;
+  x = (x | x << 6) & 0x03030303u;
+  return (x | x << 3) & 0x11111111u;
+}
+
 // q4_0 / q4_1 / q5_0 / q5_1: the scales (and minimums) in block order, the nibbles as above, and
 // q5's fifth bits (bit i of GGUF qh for value i) in their bit planes (quant_blocks.hpp).
 template <typename Block, typename Group>
 void group(const Block* in, Group& out) {
-  if constexpr (requires { out.qh; }) std::memset(out.qh, 0, sizeof out.qh);
   for (int k = 0; k < kGroupBlocks; ++k) {
     out.d[k] = in[k].d;
     if constexpr (requires { out.m; }) out.m[k] = in[k].m;
     group_nibbles(in[k].qs, k, out.qs);
     if constexpr (requires { out.qh; }) {
       const uint32_t high = q5_high_bits(in[k].qh);
-      for (int i = 0; i < kBlock; ++i) {
-        out.qh[group_q5_byte(k, i)] |= static_cast<uint8_t>(((high >> i) & 1u) << group_q5_plane(i));
-      }
+      for (int i = 0; i < 4; ++i) out.qh[group_q5_byte(k, i)] = gather_planes(high >> i);
     }
   }
 }
@@ -80,7 +93,7 @@ void ungroup(const Group& in, Block* out) {
     ungroup_nibbles(in.qs, k, out[k].qs);
     if constexpr (requires { in.qh; }) {
       uint32_t high = 0;
-      for (int i = 0; i < kBlock; ++i) high |= uint32_t{(in.qh[group_q5_byte(k, i)] >> group_q5_plane(i)) & 1u} << i;
+      for (int i = 0; i < 4; ++i) high |= spread_planes(in.qh[group_q5_byte(k, i)]) << i;
       for (int j = 0; j < 4; ++j) out[k].qh[j] = static_cast<uint8_t>(high >> 8 * j);  // as q5_high_bits() reads it
     }
   }
