@@ -1,6 +1,6 @@
-// AVX2 matmul for q8_0 / q4_0 / q4_1 / q5_0 / q5_1 weights in the groups8 layout (quant_blocks.hpp) against 8-bit
-// quantized activations. Built with -mavx2 -mfma -mf16c and only called after cpu_features()
-// confirmed them.
+// AVX2 matmul for q8_0 / q4_0 / q4_1 / q5_0 / q5_1 weights in the groups8 layout (quant_blocks.hpp)
+// against 8-bit quantized activations. Built with -mavx2 -mfma -mf16c and only called after
+// cpu_features() confirmed them.
 //
 // A group is 8 blocks whose values lie so that 32-bit lane k of each 32-byte register holds block
 // k. The activations of a group are dealt out the same way once per matmul (XGroup), so the
@@ -12,6 +12,7 @@
 //         in 16 bits (<= 30480) before one madd widens them; the offset 8 comes off as 8 * (sum of
 //         the activation block) per lane.
 //   q8_0: maddubs(|w|, sign(x, w)) (|w| <= 128, |x| <= 127) is widened per register.
+//   q4_1, q5_0, q5_1: see GLow below.
 // The blocks after the last whole group (a row of 576 columns: 2 groups and 2 blocks) go through
 // the pair code of the GGUF layout (q_pairs_avx2.hpp) on the same accumulators. Decode and prefill
 // run the same instruction sequence for every output, so results do not depend on n or on how rows
@@ -65,8 +66,9 @@ XGroup prepare_group(const QuantizedActs& xq, int64_t t, int64_t g) {
 // q4_0, q4_1, q5_0, q5_1 (GroupQ4_0 / GroupQ4_1 / GroupQ5_0 / GroupQ5_1): the nibbles of chunk c
 // give registers 2c (low) and 2c + 1 (high); q5's fifth bits for register r are bit plane r of qh
 // (quant_blocks.hpp), moved to bit 4 of each byte by one 16-bit shift (bits move by at most 4, so
-// none crosses into the next byte under the mask). maddubs' 16-bit sums stay exact: a pair of 4-bit registers gives at most 2 * 2 * 15 * 127 =
-// 7620 a lane, 8 of them 30480; 5-bit ones give 15748 a pair, so q5 widens every two chunks.
+// none crosses into the next byte under the mask). maddubs' 16-bit sums stay exact: a pair of
+// 4-bit registers gives at most 2 * 2 * 15 * 127 = 7620 a lane, 8 of them 30480; 5-bit ones give
+// 15748 a pair, so q5 widens every two chunks.
 template <typename Gr, typename P>
 struct GLow {
   using Group = Gr;

@@ -1,7 +1,7 @@
-// AVX-512 VNNI matmul for q8_0 / q4_0 / q4_1 / q5_0 / q5_1 weights in the groups8 layout (q_groups_vnni.hpp): vpdpbusd on
-// 512-bit registers, each loading two of a group's 32-byte registers. Built with -mavx512f
-// -mavx512bw -mavx512vl -mavx512vnni (and the AVX2 set's flags) and only called after
-// cpu_features() confirmed them all.
+// AVX-512 VNNI matmul for q8_0 / q4_0 / q4_1 / q5_0 / q5_1 weights in the groups8 layout
+// (q_groups_vnni.hpp): vpdpbusd on 512-bit registers, each loading two of a group's 32-byte
+// registers. Built with -mavx512f -mavx512bw -mavx512vl -mavx512vnni (and the AVX2 set's flags)
+// and only called after cpu_features() confirmed them all.
 #include "kernels/vnni_512.hpp"
 
 #include <array>
@@ -12,10 +12,10 @@ namespace slim::kernels::avx512_vnni {
 namespace {
 
 // q5_0 (GroupQ5_0): q4_0's nibbles, each register's fifth bits added as 16 under the mask of its
-// two bit planes of qh (one vptestmb, one masked byte add), and the offset 16 taken off with the activation sums as q4_0's 8 is. The
-// quants 0..31 against int8 activations keep every dot exact. The tail blocks take their fifth
-// bits from their GGUF qh the same way. q5_1 reads the same bits, without the offset and with a
-// minimum (VnniQ5_1).
+// two bit planes of qh (one vptestmb, one masked byte add), and the offset 16 taken off with the
+// activation sums as q4_0's 8 is. The quants 0..31 against int8 activations keep every dot exact.
+// The tail blocks take their fifth bits from their GGUF qh the same way. q5_1 reads the same
+// bits, without the offset and with a minimum (VnniQ5_1).
 struct VnniQ5_0 : VnniQ4<V512> {
   using Group = GroupQ5_0;
   using Block = BlockQ5_0;
