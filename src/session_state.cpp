@@ -184,6 +184,7 @@ void Session::restore_state(std::span<const uint8_t> bytes) {
   for (int64_t l = 0; l < layers; ++l) {
     const LayerData& d = data[static_cast<size_t>(l)];
     const auto n = static_cast<size_t>(d.slots * head_dim);
+    if (n == 0) continue;  // nothing to copy (and an empty vector's data() may be null, which memcpy may not take)
     keys.resize(n);
     values.resize(n);
     for (int64_t h = 0; h < kv_heads; ++h) {
