@@ -67,23 +67,46 @@ void kquant_groups_prepare(const QuantizedActsK& xk, int64_t t, typename K::X* x
 template <typename K>
 concept PairsRows = requires { typename K::Pair; };
 
+// The accumulators of a tile of R weight rows x T activation rows: one a row pair (K::PairAcc) or
+// one a row (K::Acc) for each activation row. A tile over a range of super-blocks leaves them here
+// for the next range (kquant_groups_tiles).
+template <typename K, bool kPaired>
+struct KquantAccOf {
+  using type = typename K::Acc;
+};
+template <typename K>
+struct KquantAccOf<K, true> {
+  using type = typename K::PairAcc;
+};
+template <typename K, int R, int T>
+struct KquantTileAcc {
+  static constexpr bool kPaired = PairsRows<K> && R % 2 == 0;
+  typename KquantAccOf<K, kPaired>::type v[kPaired ? R / 2 : R][T];
+};
+
 // Outputs y[t+j][r+i] for i < R, j < T: each weight super-block loaded once for the T activation
 // rows, each prepared activation super-block once for the R weight rows. A decode tile (T = 1,
 // R > 1: R interleaved streams) prefetches the same super-block of the next tile's rows; a single
-// row (prefetch given) keeps its stream prefetched ahead.
+// row (prefetch given) keeps its stream prefetched ahead. With carry, the tile covers super-blocks
+// b0..b1 only (x at super-block b0): it starts from the accumulators carry holds unless b0 is 0,
+// and leaves them there unless b1 is the row's end. Each accumulator then takes the super-blocks in
+// the same order as without carry, so the same bits.
 template <typename K, int R, int T>
-inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X* x, StreamPrefetch* prefetch) {
+inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const typename K::X* x, StreamPrefetch* prefetch,
+                               KquantTileAcc<K, R, T>* carry = nullptr, int64_t b0 = 0, int64_t b1 = -1) {
   const int64_t nb = a.xk.blocks, row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  if (b1 < 0) b1 = nb;
+  const bool resume = carry != nullptr && b0 > 0, leave = carry != nullptr && b1 < nb;
   const auto* first = static_cast<const unsigned char*>(a.w.data) + r * row_bytes;
   const typename K::Group* w[R];
   for (int i = 0; i < R; ++i) w[i] = reinterpret_cast<const typename K::Group*>(first + i * row_bytes);
-  if constexpr (PairsRows<K> && R % 2 == 0) {
+  if constexpr (KquantTileAcc<K, R, T>::kPaired) {
     // Rows 2h and 2h + 1 share each register after the dot products (K::step_pair): the same
     // lane operations as K::step on each row's half, so the same bits as a row alone.
     typename K::PairAcc acc[R / 2][T];
     for (int h = 0; h < R / 2; ++h)
-      for (int j = 0; j < T; ++j) acc[h][j] = K::zero_pair();
-    for (int64_t b = 0; b < nb; ++b, x += T) {
+      for (int j = 0; j < T; ++j) acc[h][j] = resume ? carry->v[h][j] : K::zero_pair();
+    for (int64_t b = b0; b < b1; ++b, x += T) {
       if (prefetch != nullptr) prefetch->upto(w[0] + b + 1);
       typename K::W wv[R];
       for (int i = 0; i < R; ++i) {
@@ -96,25 +119,43 @@ inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const 
         for (int h = 0; h < R / 2; ++h) acc[h][j] = K::step_pair(acc[h][j], wv[2 * h], wv[2 * h + 1], pairs[h], x[j]);
     }
     for (int h = 0; h < R / 2; ++h)
-      for (int j = 0; j < T; ++j) K::sum_pair(acc[h][j], a.y + (t + j) * a.w.rows + r + 2 * h);
-    return;
-  }
-  typename K::Acc acc[R][T];
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) acc[i][j] = K::zero();
-  for (int64_t b = 0; b < nb; ++b, x += T) {
-    if (prefetch != nullptr) prefetch->upto(w[0] + b + 1);
-    typename K::W wv[R];
-    for (int i = 0; i < R; ++i) {
-      if constexpr (T == 1 && R > 1) _mm_prefetch(reinterpret_cast<const char*>(w[i] + b) + R * row_bytes, _MM_HINT_T1);
-      wv[i] = K::load(w[i][b]);
+      for (int j = 0; j < T; ++j) {
+        if (leave) {
+          carry->v[h][j] = acc[h][j];
+        } else {
+          K::sum_pair(acc[h][j], a.y + (t + j) * a.w.rows + r + 2 * h);
+        }
+      }
+  } else {
+    typename K::Acc acc[R][T];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < T; ++j) acc[i][j] = resume ? carry->v[i][j] : K::zero();
+    for (int64_t b = b0; b < b1; ++b, x += T) {
+      if (prefetch != nullptr) prefetch->upto(w[0] + b + 1);
+      typename K::W wv[R];
+      for (int i = 0; i < R; ++i) {
+        if constexpr (T == 1 && R > 1) _mm_prefetch(reinterpret_cast<const char*>(w[i] + b) + R * row_bytes, _MM_HINT_T1);
+        wv[i] = K::load(w[i][b]);
+      }
+      for (int j = 0; j < T; ++j)
+        for (int i = 0; i < R; ++i) acc[i][j] = K::step(acc[i][j], wv[i], x[j]);
     }
-    for (int j = 0; j < T; ++j)
-      for (int i = 0; i < R; ++i) acc[i][j] = K::step(acc[i][j], wv[i], x[j]);
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < T; ++j) {
+        if (leave) {
+          carry->v[i][j] = acc[i][j];
+        } else {
+          a.y[(t + j) * a.w.rows + r + i] = K::sum(acc[i][j]);
+        }
+      }
   }
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) a.y[(t + j) * a.w.rows + r + i] = K::sum(acc[i][j]);
 }
+
+// Prefill tiles read a chunk of columns at a time where T rows of prepared activations exceed this
+// much of L1 (32 KiB of Zen 5's 48; the tile's carried accumulators and the weights need the rest),
+// each chunk this much: the activations are reread for every weight row pair, and from L2 they
+// bound the tile.
+constexpr size_t kPreparedActsL1 = 32 * 1024, kPreparedActsChunk = 24 * 1024;
 
 // One tile of T activation rows (from t) over weight rows g0..g1, kR at a time (for_each_tile). A
 // run's first tile (t == 0) meets its weights in memory and prefetches them ahead
@@ -122,16 +163,35 @@ inline void kquant_groups_tile(const MatmulArgs& a, int64_t r, int64_t t, const 
 template <typename K, int T>
 void kquant_groups_tiles(const MatmulArgs& a, int64_t g0, int64_t g1, int64_t t, typename K::X* x) {
   constexpr int kR = K::kPrefillRows;
-  const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
+  const int64_t nb = a.xk.blocks, row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   const auto* rows = static_cast<const unsigned char*>(a.w.data);
   kquant_groups_prepare<K, T>(a.xk, t, x);
   StreamPrefetch prefetch(rows + g0 * row_bytes);
-  int64_t r = g0;
-  for (; r + kR <= g1; r += kR) {
-    if (t == 0) prefetch.upto(rows + (r + kR) * row_bytes);
-    kquant_groups_tile<K, kR, T>(a, r, t, x, nullptr);
+  constexpr size_t kActs = T * sizeof(typename K::X);  // a super-block of T rows
+  // The AVX2 policies' tiles of 4 rows gained nothing from chunks (Zen 5, q4_k 2048x8192 n:64 10.5
+  // against 9.8-10.1 ms, n:512 level) and keep whole rows.
+  if (K::kPrefillCols <= 4 || static_cast<size_t>(nb) * kActs <= kPreparedActsL1) {
+    int64_t r = g0;
+    for (; r + kR <= g1; r += kR) {
+      if (t == 0) prefetch.upto(rows + (r + kR) * row_bytes);
+      kquant_groups_tile<K, kR, T>(a, r, t, x, nullptr);
+    }
+    for (; r < g1; ++r) kquant_groups_tile<K, 1, T>(a, r, t, x, nullptr);
+    return;
   }
-  for (; r < g1; ++r) kquant_groups_tile<K, 1, T>(a, r, t, x, nullptr);
+  // Long rows: chunks of columns, every tile of the run through each chunk before the next one.
+  const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>(kPreparedActsChunk / kActs));
+  Scratch<KquantTileAcc<K, kR, T>, 32> pairs(static_cast<size_t>((g1 - g0) / kR));
+  KquantTileAcc<K, 1, T> single[kR];
+  for (int64_t b0 = 0; b0 < nb; b0 += chunk) {
+    const int64_t b1 = std::min(nb, b0 + chunk);
+    int64_t r = g0;
+    for (int64_t i = 0; r + kR <= g1; r += kR, ++i) {
+      if (t == 0 && b0 == 0) prefetch.upto(rows + (r + kR) * row_bytes);
+      kquant_groups_tile<K, kR, T>(a, r, t, x + b0 * T, nullptr, pairs.get() + i, b0, b1);
+    }
+    for (int i = 0; r < g1; ++r, ++i) kquant_groups_tile<K, 1, T>(a, r, t, x + b0 * T, nullptr, single + i, b0, b1);
+  }
 }
 
 // Prefill in tiles of up to kT activation rows, whose prepared super-blocks sit in x.
@@ -145,13 +205,6 @@ void kquant_groups_prefill(const MatmulArgs& a, int64_t r0, int64_t r1, typename
   });
 }
 
-// Prefill tiles of K::kPrefillCols activation rows while their prepared super-blocks fit in this
-// much of L1 (32 KiB of Zen 5's 48), half as many beyond: the activations are reread for every
-// weight row pair, and from L2 they bound the tile. Zen 5, 1 thread, q4_k, bench_matmul n = 512:
-// 2048x8192 (80 KiB of activations at 8 rows) 55 -> 45 ms with 4 rows, 576x1536 (15 KiB)
-// 2.6-3.0 -> 3.0-3.1 ms, so short rows keep 8.
-constexpr size_t kPreparedActsL1 = 32 * 1024;
-
 template <typename K>
 void kquant_groups_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   constexpr int kT = K::kPrefillCols;
@@ -159,13 +212,7 @@ void kquant_groups_run(const MatmulArgs& a, int64_t r0, int64_t r1) {
   const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(a.w.dtype, a.w.cols));
   // Inline up to 16384 columns at decode, 16384 / kT at prefill.
   Scratch<typename K::X, 64> x(static_cast<size_t>(nb * (n > 1 ? kT : 1)));
-  if (n > 1) {
-    if constexpr (kT > 4) {
-      if (static_cast<size_t>(nb) * kT * sizeof(typename K::X) > kPreparedActsL1)
-        return kquant_groups_prefill<K, kT / 2>(a, r0, r1, x.get());
-    }
-    return kquant_groups_prefill<K, kT>(a, r0, r1, x.get());
-  }
+  if (n > 1) return kquant_groups_prefill<K, kT>(a, r0, r1, x.get());
   // Decode: long rows K::kDecodeRows at a time (as q4_0's), others one after the other as one
   // prefetched stream.
   kquant_groups_prepare<K, 1>(a.xk, 0, x.get());

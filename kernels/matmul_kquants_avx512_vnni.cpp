@@ -40,7 +40,7 @@ constexpr __mmask16 kAll = 0xFFFF;
 struct Q4K {
   using Group = GroupQ4_K;
   // Tiles: 2 weight rows x 8 activation rows at prefill (paired rows: 7-15% faster than 4 at
-  // n:64; 4 activation rows on long rows, kquant_groups_run), 8 rows at decode.
+  // n:64; long rows a chunk of columns at a time, kquant_groups_tiles), 8 rows at decode.
   static constexpr int kPrefillRows = 2, kPrefillCols = 8, kDecodeRows = V512::kDecodeRows;
   // The min term and then the scaled dots go into one accumulator: with a second one for the mins
   // a tile of 2 x 8 outputs needed 16 accumulator registers and spilled them and the weights to
