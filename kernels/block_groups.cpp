@@ -55,8 +55,8 @@ void ungroup_nibbles(const uint8_t* in, int k, uint8_t* qs) {
 }
 
 // q5's bit planes (quant_blocks.hpp): byte 4k + i of qh holds bits i, 4 + i, .., 28 + i of block
-// k's fifth bits, bit 4r + i in plane r = group_q5_plane(4r + i). Bits 0, 4, .., 28 of x packed into
-// one byte, halving the gaps three times, and back.
+// k's fifth bits, bit 4r + i in plane r. Bits 0, 4, .., 28 of x packed into one byte, halving the
+// gaps three times, and back.
 uint8_t gather_planes(uint32_t x) {
   x &= 0x11111111u;
   x = (x | x >> 3) & 0x03030303u;
@@ -94,7 +94,8 @@ void ungroup(const Group& in, Block* out) {
     if constexpr (requires { in.qh; }) {
       uint32_t high = 0;
       for (int i = 0; i < 4; ++i) high |= spread_planes(in.qh[group_q5_byte(k, i)]) << i;
-      for (int j = 0; j < 4; ++j) out[k].qh[j] = static_cast<uint8_t>(high >> 8 * j);  // as q5_high_bits() reads it
+      // Little-endian, as q5_high_bits() reads it.
+      for (int j = 0; j < 4; ++j) out[k].qh[j] = static_cast<uint8_t>(high >> 8 * j);
     }
   }
 }

@@ -1,9 +1,10 @@
 // The kernel sets (kernel_set.hpp): which function each set computes each weight type and layout
 // with, its activation quantizer and its row operations. A set that builds on another starts as a
 // copy of it: the VNNI sets are avx2 with their own groups8 code for q8_0 / q4_0 (avx512_vnni's for
-// q4_1 / q5_0 / q5_1 and the K-quants too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 / q5_0 / q5_1 and K-quant
-// code (widening multiplies in neon, SDOT in neon_dotprod / neon_i8mm); xsimd has its own q4_k / q6_k
-// code and leaves q5_k to the scalar reference. Only the x86 sets read the K-quants in groups8.
+// q4_1 / q5_0 / q5_1 and the K-quants too), the NEON sets xsimd with their own q8_0 / q4_0 / q4_1 /
+// q5_0 / q5_1 and K-quant code (widening multiplies in neon, SDOT in neon_dotprod / neon_i8mm);
+// xsimd has its own q4_k / q6_k code and leaves q5_k to the scalar reference. Only the x86 sets read
+// groups8.
 #include "kernels/kernel_set.hpp"
 
 namespace slim::kernels {

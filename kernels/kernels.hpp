@@ -15,7 +15,8 @@ namespace slim::kernels {
 //   blocks:  the row's GGUF blocks one after another, the file layout;
 //   groups8: the blocks of 32: each run of 8 whole blocks regrouped (quant_blocks.hpp, GroupQ8_0,
 //            GroupQ4_0, GroupQ4_1, GroupQ5_0, GroupQ5_1) so a kernel sums 8 blocks side by side,
-//            one block per 32-bit lane; the blocks after the last whole group stay GGUF blocks. The K-quants: each super-block's
+//            one block per 32-bit lane; the blocks after the last whole group stay GGUF blocks.
+//            The K-quants: each super-block's
 //            values regrouped the same way within it, one sub-block per lane (kquant_blocks.hpp,
 //            GroupQ4_K / GroupQ5_K / GroupQ6_K). The AVX2 and VNNI kernels read it fastest.
 // Both take dtype_row_bytes() bytes a row and only move bytes within a row, so a range of rows is

@@ -112,7 +112,8 @@ void matmul_rows_q4_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q5_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 void matmul_rows_q6_k_groups8(const MatmulArgs& a, int64_t r0, int64_t r1);
 }
-// The VNNI sets: q8_0 / q4_0 in groups8 with vpdpbusd (q_groups_vnni.hpp), avx512_vnni q4_1 / q5_0 / q5_1 and the K-quants
+// The VNNI sets: q8_0 / q4_0 in groups8 with vpdpbusd (q_groups_vnni.hpp), avx512_vnni q4_1 /
+// q5_0 / q5_1 and the K-quants
 // too (matmul_kquants_avx512_vnni.cpp); everything else, the row operations and the activation
 // quantizer are avx2's.
 namespace avx512_vnni {

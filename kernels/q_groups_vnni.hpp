@@ -1,7 +1,7 @@
 // Internal to the VNNI kernel files (matmul_q_groups_avx512_vnni.cpp, ..._avx_vnni.cpp): matmul of
 // the blocks of 32 (q8_0, q4_0 here; q4_1 / q5_0 / q5_1 in the 512-bit file) on the groups8 layout
-// (quant_blocks.hpp) with the 8-bit dot product instruction vpdpbusd, which multiplies unsigned by signed bytes and adds each four products into a 32-bit
-// lane in one step (AVX2 needs maddubs, madd and an add, and q8_0 abs and sign besides).
+// (quant_blocks.hpp) with the 8-bit dot product instruction vpdpbusd, which multiplies unsigned by
+// signed bytes and adds each four products into a 32-bit lane in one step (AVX2 needs maddubs, madd and an add, and q8_0 abs and sign besides).
 //
 // Everything here is in an unnamed namespace: each including file gets its own copy, compiled with
 // its own ISA flags, so no function built for AVX-512 can stand in for another file's at link time.

@@ -76,7 +76,7 @@ struct GroupQ4_0 {
 // q5_0: GroupQ4_0's scales and nibbles, and the fifth bits in eight bit planes: bit r of qh[p] is
 // the fifth bit of byte p of 32-byte register r, the register of values 4r..4r+3 of every block
 // (chunk c's low nibbles are register 2c, its high ones 2c + 1). So value i of block k has its bit
-// in byte 4k + i % 4, plane i / 4 (group_q5_byte(), group_q5_plane()), and a kernel gets a
+// in byte 4k + i % 4 (group_q5_byte()), plane i / 4, and a kernel gets a
 // register's fifth bits from one load of qh with a shift and an AND (AVX2) or a vptestmb (AVX-512).
 struct GroupQ5_0 {
   uint16_t d[kGroupBlocks];
@@ -99,9 +99,9 @@ static_assert(sizeof(GroupQ5_1) == kGroupBlocks * sizeof(BlockQ5_1) && alignof(G
 static_assert(sizeof(GroupQ4_0) == kGroupBlocks * sizeof(BlockQ4_0) && alignof(GroupQ4_0) == 2);
 static_assert(sizeof(GroupQ5_0) == kGroupBlocks * sizeof(BlockQ5_0) && alignof(GroupQ5_0) == 2);
 
-// Where the fifth bit of value i (0..31) of block k of a GroupQ5_0 / GroupQ5_1 lies: byte of qh, bit.
+// The byte of qh that holds the fifth bit of value i (0..31) of block k of a GroupQ5_0 / GroupQ5_1
+// (in bit plane i / 4).
 constexpr int group_q5_byte(int k, int i) noexcept { return 4 * k + i % 4; }
-constexpr int group_q5_plane(int i) noexcept { return i / 4; }
 
 // n activation rows of `cols` values as 8-bit blocks: row t, block b holds q[t*cols + b*32 + i]
 // with scale d[t*blocks + b] (f32, so no precision is lost to an fp16 scale) and the sum of its
